@@ -1,0 +1,87 @@
+#
+# Copyright 2026 LGM-TSC developers.
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""Burst transmitter: PDU in (message port 'in') -> pulse-shaped burst samples out."""
+
+from collections import deque
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from . import pdu_format as pf
+from .frame import Frame
+
+
+class burst_tx(gr.basic_block):
+    """PDU -> one burst (STF, LTF, header, pilots, payload), RRC shaped, unit power.
+
+    Semantic mode: payload c32vector (unit-energy symbols). Digital mode: payload
+    u8vector; CRC32, FEC (``fec``: none/cc/ldpc) and ``modulation`` (bpsk/qpsk/16qam)
+    apply unless the PDU metadata names others. Each burst is tagged tx_sob / tx_eob
+    (and followed by a zero guard). ``idle_fill``: emit zeros between bursts
+    (continuous stream for simulation; needs a throttle); otherwise the block only
+    produces samples when a burst is queued (USRP burst mode).
+    Malformed PDUs are dropped with a logged warning.
+    """
+
+    def __init__(self, sps=4, rolloff=0.35, modulation='qpsk', fec='cc', idle_fill=False,
+                 span=8, amplitude=1.0):
+        gr.basic_block.__init__(self, name="lgmtsc_burst_tx", in_sig=None, out_sig=[np.complex64])
+        self.frame = Frame(sps=sps, rolloff=rolloff, span=span, amplitude=amplitude)
+        if modulation not in pf.MODULATIONS or fec not in pf.FECS:
+            raise ValueError("modulation must be one of %s, fec one of %s" % (pf.MODULATIONS, pf.FECS))
+        self.modulation, self.fec, self.idle_fill = modulation, fec, bool(idle_fill)
+        self.queue = deque()
+        self.cur, self.pos = None, 0
+        self.n_sent = self.n_dropped = 0
+        self.set_min_output_buffer(1 << 16)
+        self.message_port_register_in(pmt.intern(pf.PORT_IN))
+        self.set_msg_handler(pmt.intern(pf.PORT_IN), self.handle_pdu)
+
+    def burst_from_pdu(self, msg):
+        """PDU -> burst samples (raises ValueError on a malformed PDU)."""
+        meta, payload = pf.parse_pdu(msg)
+        mode = meta.get(pf.KEY_MODE)
+        digital = mode in ("digital", pf.MODE_DIGITAL)
+        if digital:
+            if payload.dtype != np.uint8:
+                raise ValueError("digital mode needs a u8vector payload")
+            meta.setdefault(pf.KEY_MODULATION, self.modulation)
+            meta.setdefault(pf.KEY_FEC, self.fec)
+        elif not np.iscomplexobj(payload):
+            raise ValueError("semantic mode needs a c32vector payload")
+        x, _ = self.frame.build_burst(meta, payload)
+        return x
+
+    def handle_pdu(self, msg):
+        try:
+            x = self.burst_from_pdu(msg)
+        except Exception as e:  # a malformed PDU must never stop the flowgraph
+            self.n_dropped += 1
+            gr.log.warn("lgmtsc burst_tx: dropping malformed PDU: %s" % e)
+            return
+        self.queue.append(x)
+
+    def general_work(self, input_items, output_items):
+        out = output_items[0]
+        n, k = len(out), 0
+        base = self.nitems_written(0)
+        while k < n and (self.cur is not None or self.queue):
+            if self.cur is None:
+                self.cur, self.pos = self.queue.popleft(), 0
+                self.add_item_tag(0, base + k, pmt.intern("tx_sob"), pmt.PMT_T)
+            m = min(n - k, self.cur.size - self.pos)
+            out[k:k + m] = self.cur[self.pos:self.pos + m]
+            k += m
+            self.pos += m
+            if self.pos == self.cur.size:
+                self.add_item_tag(0, base + k - 1, pmt.intern("tx_eob"), pmt.PMT_T)
+                self.cur = None
+                self.n_sent += 1
+        if k == 0 and self.idle_fill:
+            out[:] = 0
+            return n
+        return k

@@ -1,0 +1,646 @@
+#
+# Copyright 2026 LGM-TSC developers.
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""The one framing module of gr-lgmtsc, used by burst_tx, burst_rx, tests and benchmarks.
+
+Burst (symbol level, before RRC pulse shaping at ``sps`` samples/symbol)::
+
+    | STF: 20 x seg | LTF: ZC63, ZC63 | body: header (888 BPSK) + payload, 2 pilots every 32 |
+
+* STF: a random QPSK segment of ``seg`` symbols (32 samples) repeated 20 times:
+  Schmidl-Cox autocorrelation detection and coarse CFO (lag 32 samples, unambiguous
+  to +-1/64 of fs), refined with lag 128 samples.
+* LTF: two Zadoff-Chu (N=63, root 25) sequences: fine timing (cross-correlation),
+  fine CFO (half-to-half phase) and least-squares channel estimate.
+* Header: 23 bytes + CRC32, cc K=7 r=1/2 (gr-fec), BPSK, sent twice (888 symbols).
+* Pilots: QPSK, 2 at the start of every 32-symbol body block and 2 after the last
+  data symbol; they track gain/phase (slow fading, residual CFO) and give the noise.
+
+Conventions: payload symbols have unit average energy; the transmitted samples have
+unit average power (``amplitude`` scales them). Es/N0 is measured on the symbols
+after matched filtering: noise std per real dimension 1/sqrt(2*10^(EsN0/10)).
+"""
+
+import struct
+import zlib
+
+import numpy as np
+from scipy.signal import fftconvolve, upfirdn
+
+from . import pdu_format as pf
+from .fec_codec import make_code, CcCode
+
+# ---------------------------------------------------------------- constants
+STF_SEG_SAMPLES = 32
+STF_REPS = 20
+SC_WINDOW_SEGS = 16
+LTF_N = 63
+LTF_ROOT = 25
+PILOT_BLOCK = 32
+PILOTS_PER_BLOCK = 2
+DATA_PER_BLOCK = PILOT_BLOCK - PILOTS_PER_BLOCK
+HEADER_BYTES = 23
+HEADER_CRC_BYTES = 4
+HEADER_BITS = 8 * (HEADER_BYTES + HEADER_CRC_BYTES)
+HEADER_REP = 2
+MAX_PAYLOAD_SYMBOLS = 1 << 21
+BITS_PER_SYMBOL = {"bpsk": 1, "qpsk": 2, "16qam": 4}
+
+
+# ---------------------------------------------------------------- pulse shape
+def rrc_taps(sps, rolloff, span):
+    """Root-raised-cosine taps, unit energy, length span*sps+1."""
+    n = span * sps
+    t = (np.arange(n + 1) - n / 2.0) / sps
+    a = rolloff
+    h = np.empty_like(t)
+    for_special = np.isclose(np.abs(4 * a * t), 1.0) if a > 0 else np.zeros_like(t, bool)
+    zero = np.isclose(t, 0.0)
+    reg = ~(for_special | zero)
+    tr = t[reg]
+    h[reg] = (np.sin(np.pi * tr * (1 - a)) + 4 * a * tr * np.cos(np.pi * tr * (1 + a))) / \
+             (np.pi * tr * (1 - (4 * a * tr) ** 2))
+    h[zero] = 1 - a + 4 * a / np.pi
+    if a > 0:
+        h[for_special] = a / np.sqrt(2) * ((1 + 2 / np.pi) * np.sin(np.pi / (4 * a)) +
+                                           (1 - 2 / np.pi) * np.cos(np.pi / (4 * a)))
+    return h / np.sqrt(np.sum(h ** 2))
+
+
+def zadoff_chu(n, root):
+    k = np.arange(n)
+    return np.exp(-1j * np.pi * root * k * (k + 1) / n)
+
+
+def _qpsk_sequence(n, seed):
+    b = np.random.default_rng(seed).integers(0, 2, (n, 2))
+    return ((1 - 2 * b[:, 0]) + 1j * (1 - 2 * b[:, 1])) / np.sqrt(2)
+
+
+PILOT_SEQ = _qpsk_sequence(1 << 16, 0x9170)
+
+
+# ---------------------------------------------------------------- modulation
+def bytes_to_bits(data):
+    return np.unpackbits(np.frombuffer(bytes(data), np.uint8))
+
+
+def bits_to_bytes(bits):
+    return np.packbits(np.asarray(bits, np.uint8)).tobytes()
+
+
+def modulate(bits, mod):
+    """Gray-mapped unit-energy symbols; bits are zero-padded to whole symbols."""
+    k = BITS_PER_SYMBOL[mod]
+    bits = np.asarray(bits, np.int8)
+    pad = (-bits.size) % k
+    if pad:
+        bits = np.concatenate([bits, np.zeros(pad, np.int8)])
+    b = bits.reshape(-1, k)
+    if mod == "bpsk":
+        return (1.0 - 2 * b[:, 0]).astype(np.complex128)
+    if mod == "qpsk":
+        return ((1 - 2 * b[:, 0]) + 1j * (1 - 2 * b[:, 1])) / np.sqrt(2)
+    i = (1 - 2 * b[:, 0]) * (1 + 2 * b[:, 1])
+    q = (1 - 2 * b[:, 2]) * (1 + 2 * b[:, 3])
+    return (i + 1j * q) / np.sqrt(10)
+
+
+def _pam4_llr(y, nv, a):
+    """LLRs log P(1)/P(0) of (sign, magnitude) bits of Gray PAM4 levels a*{+-1,+-3}."""
+    lev = np.array([1.0, 3.0, -1.0, -3.0]) * a  # (b0,b1) = 00, 01, 10, 11
+    m = -(y[:, None] - lev[None, :]) ** 2 / nv[:, None]
+    l0 = np.logaddexp(m[:, 2], m[:, 3]) - np.logaddexp(m[:, 0], m[:, 1])
+    l1 = np.logaddexp(m[:, 1], m[:, 3]) - np.logaddexp(m[:, 0], m[:, 2])
+    return l0, l1
+
+
+def demod_llr(z, noise_var, mod):
+    """Exact bit LLRs, log P(b=1)/P(b=0), of equalised symbols with complex noise var."""
+    z = np.asarray(z)
+    nv = np.maximum(np.broadcast_to(np.asarray(noise_var, np.float64), z.shape), 1e-9)
+    if mod == "bpsk":
+        return -4.0 * z.real / nv
+    if mod == "qpsk":
+        a = 1 / np.sqrt(2)
+        return np.stack([-4 * a * z.real / nv, -4 * a * z.imag / nv], 1).ravel()
+    a = 1 / np.sqrt(10)
+    i0, i1 = _pam4_llr(z.real, nv, a)
+    q0, q1 = _pam4_llr(z.imag, nv, a)
+    return np.stack([i0, i1, q0, q1], 1).ravel()
+
+
+def hard_bits(z, mod):
+    return (demod_llr(z, 1.0, mod) > 0).astype(np.uint8)
+
+
+# ---------------------------------------------------------------- header
+def _enum_code(value, names, what):
+    if isinstance(value, str):
+        if value not in names:
+            raise ValueError("unknown %s %r" % (what, value))
+        return names.index(value)
+    v = int(value)
+    if not 0 <= v < len(names):
+        raise ValueError("bad %s %r" % (what, value))
+    return v
+
+
+def header_pack(h):
+    """Header dict -> 27 bytes (23 + CRC32). Raises ValueError on bad fields."""
+    mode = h[pf.KEY_MODE]
+    mode = pf.MODE_IDS[mode] if isinstance(mode, str) else int(mode)
+    if mode not in pf.MODE_NAMES:
+        raise ValueError("bad mode %r" % (h[pf.KEY_MODE],))
+    mod = _enum_code(h.get(pf.KEY_MODULATION, 0), pf.MODULATIONS, "modulation")
+    fec = _enum_code(h.get(pf.KEY_FEC, 0), pf.FECS, "fec")
+    ver = int(h[pf.KEY_VERSION])
+    plen = int(h[pf.KEY_PAYLOAD_LEN])
+    pcls = int(h[pf.KEY_PROMPT_CLASS])
+    if not (0 <= ver < 16 and 0 <= plen < (1 << 24) and 0 <= pcls <= 2):
+        raise ValueError("header field out of range")
+    body = struct.pack(">BBBBHI", (ver << 4) | mode, (mod << 4) | fec, pcls,
+                       int(h[pf.KEY_FLAGS]), int(h[pf.KEY_SENDER_ID]), int(h[pf.KEY_SEQ]))
+    body += plen.to_bytes(3, "big")
+    body += struct.pack(">HQ", int(h[pf.KEY_N_TOKENS]), int(h[pf.KEY_AUTH_TAG]))
+    assert len(body) == HEADER_BYTES
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def header_unpack(raw):
+    """27 bytes -> header dict, or None if the CRC or a field is invalid."""
+    raw = bytes(raw)
+    if len(raw) != HEADER_BYTES + HEADER_CRC_BYTES:
+        return None
+    body, crc = raw[:HEADER_BYTES], struct.unpack(">I", raw[HEADER_BYTES:])[0]
+    if zlib.crc32(body) != crc:
+        return None
+    b0, b1, pcls, flags, sender, seq = struct.unpack(">BBBBHI", body[:10])
+    plen = int.from_bytes(body[10:13], "big")
+    ntok, auth = struct.unpack(">HQ", body[13:])
+    mode, mod, fec = b0 & 0xF, b1 >> 4, b1 & 0xF
+    if mode not in pf.MODE_NAMES or mod >= len(pf.MODULATIONS) or fec >= len(pf.FECS) \
+            or pcls > 2 or (b0 >> 4) != pf.FORMAT_VERSION:
+        return None
+    return {pf.KEY_VERSION: b0 >> 4, pf.KEY_MODE: pf.MODE_NAMES[mode],
+            pf.KEY_MODULATION: pf.MODULATIONS[mod], pf.KEY_FEC: pf.FECS[fec],
+            pf.KEY_PROMPT_CLASS: pcls, pf.KEY_FLAGS: flags, pf.KEY_SENDER_ID: sender,
+            pf.KEY_SEQ: seq, pf.KEY_PAYLOAD_LEN: plen, pf.KEY_N_TOKENS: ntok,
+            pf.KEY_AUTH_TAG: auth}
+
+
+def validate_tx_meta(meta):
+    """Check the required TX keys; returns a normalised header dict (no payload_len)."""
+    missing = [k for k in pf.REQUIRED_TX_KEYS if k not in meta]
+    if missing:
+        raise ValueError("missing keys: %s" % ", ".join(missing))
+    h = {k: meta[k] for k in pf.REQUIRED_TX_KEYS}
+    if isinstance(h[pf.KEY_MODE], str) and h[pf.KEY_MODE] not in pf.MODE_IDS:
+        raise ValueError("bad mode %r" % h[pf.KEY_MODE])
+    for k, hi in ((pf.KEY_SENDER_ID, 1 << 16), (pf.KEY_SEQ, 1 << 32), (pf.KEY_N_TOKENS, 1 << 16),
+                  (pf.KEY_FLAGS, 1 << 8), (pf.KEY_AUTH_TAG, 1 << 64), (pf.KEY_VERSION, 16)):
+        if not isinstance(h[k], (int, np.integer)) or not 0 <= int(h[k]) < hi:
+            raise ValueError("%s out of range: %r" % (k, h[k]))
+    if int(h[pf.KEY_VERSION]) != pf.FORMAT_VERSION:
+        raise ValueError("unsupported version %r" % h[pf.KEY_VERSION])
+    if int(h[pf.KEY_PROMPT_CLASS]) not in (0, 1, 2):
+        raise ValueError("prompt_class must be 0..2")
+    for k in (pf.KEY_MODULATION, pf.KEY_FEC):
+        if k in meta:
+            h[k] = meta[k]
+    return h
+
+
+# ---------------------------------------------------------------- body layout
+def body_layout(n_data, final=True):
+    """Positions of data and pilot symbols in the body.
+
+    Returns (data_pos, pilot_pos, body_len). With ``final=False`` (a prefix of a
+    longer body, as when only the header is decoded) the closing pilot pair is omitted.
+    """
+    j = np.arange(n_data)
+    data_pos = (j // DATA_PER_BLOCK) * PILOT_BLOCK + PILOTS_PER_BLOCK + j % DATA_PER_BLOCK
+    nblk = -(-n_data // DATA_PER_BLOCK)
+    pil = (np.arange(nblk)[:, None] * PILOT_BLOCK + np.arange(PILOTS_PER_BLOCK)[None, :]).ravel()
+    last = int(data_pos[-1]) if n_data else -1
+    if final:
+        pil = np.concatenate([pil, last + 1 + np.arange(PILOTS_PER_BLOCK)])
+        blen = last + 1 + PILOTS_PER_BLOCK
+    else:
+        blen = last + 1
+    return data_pos, pil, blen
+
+
+# ---------------------------------------------------------------- the frame
+class Frame:
+    """Frame parameters plus TX construction and the RX signal-processing steps."""
+
+    def __init__(self, sps=4, rolloff=0.35, span=8, channel_taps=5, amplitude=1.0):
+        if sps < 2:
+            raise ValueError("sps must be >= 2")
+        self.sps, self.rolloff, self.span = int(sps), float(rolloff), int(span)
+        self.amplitude = float(amplitude)
+        self.rrc = rrc_taps(self.sps, self.rolloff, self.span)
+        self.seg = max(2, STF_SEG_SAMPLES // self.sps)
+        self.L = self.seg * self.sps                       # STF period, samples
+        self.W = SC_WINDOW_SEGS * self.L                   # Schmidl-Cox window
+        self.stf = np.tile(_qpsk_sequence(self.seg, 0x57F), STF_REPS)
+        z = zadoff_chu(LTF_N, LTF_ROOT)
+        self.ltf = np.concatenate([z, z])
+        self.pre = np.concatenate([self.stf, self.ltf])
+        self.n_stf, self.n_pre = self.stf.size, self.pre.size
+        self.hcode = CcCode()
+        self.n_hdr = HEADER_REP * self.hcode.coded_len(HEADER_BITS)
+        self._codes = {}
+        # pulse ISI at symbol spacing (truncated RRC * RRC), normalised to p[0] = 1
+        p = np.convolve(self.rrc, self.rrc)
+        c = (p.size - 1) // 2
+        self.pisi = p[c % self.sps::self.sps] / p[c]       # length 2*span+1
+        # LS channel estimation over the LTF: y = (x * pisi) * h_short + n
+        self.ch_taps = int(channel_taps) | 1
+        self.D = self.ch_taps // 2
+        xf = np.convolve(self.pre, self.pisi)[self.span:self.span + self.n_pre]
+        rows = np.arange(self.n_stf, self.n_pre - self.D - self.span)
+        cols = np.arange(-self.D, self.D + 1)
+        self.ls_rows = rows
+        self.ls_X = xf[rows[:, None] - cols[None, :]]
+        self.ls_pinv = np.linalg.pinv(self.ls_X)
+        self.eq_half = self.span + 2 * self.D               # MMSE FIR: 2*eq_half+1 taps
+        self.tail = (self.span + 16) * self.sps            # TX zero guard after a burst
+
+    # ------------------------------------------------------------ sizes
+    def code(self, name):
+        if name not in self._codes:
+            self._codes[name] = make_code(name)
+        return self._codes[name]
+
+    def digital_n_symbols(self, nbytes, mod, fec):
+        nbits = self.code(fec).coded_len(8 * (nbytes + 4))
+        return -(-nbits // BITS_PER_SYMBOL[mod])
+
+    def burst_symbols(self, n_payload):
+        return self.n_pre + body_layout(self.n_hdr + n_payload)[2]
+
+    def burst_samples(self, n_payload):
+        """Samples of a burst incl. the filter tails (without the zero guard)."""
+        return (self.burst_symbols(n_payload) - 1) * self.sps + self.rrc.size
+
+    # ------------------------------------------------------------ TX
+    def header_symbols(self, header):
+        bits = bytes_to_bits(header_pack(header))
+        c = modulate(self.hcode.encode(bits), "bpsk")
+        return np.tile(c, HEADER_REP)
+
+    def digital_symbols(self, data, mod, fec):
+        data = bytes(data)
+        bits = bytes_to_bits(data + struct.pack(">I", zlib.crc32(data)))
+        return modulate(self.code(fec).encode(bits), mod)
+
+    def build_burst(self, meta, payload):
+        """TX: validated meta + payload (complex symbols or bytes) -> complex64 samples.
+
+        Returns (samples incl. zero guard, header dict). Raises ValueError on bad input.
+        """
+        h = validate_tx_meta(meta)
+        mode = h[pf.KEY_MODE]
+        mode = pf.MODE_IDS[mode] if isinstance(mode, str) else int(mode)
+        if mode == pf.MODE_DIGITAL:
+            mod = h.setdefault(pf.KEY_MODULATION, "qpsk")
+            fec = h.setdefault(pf.KEY_FEC, "cc")
+            mod = pf.MODULATIONS[_enum_code(mod, pf.MODULATIONS, "modulation")]
+            fec = pf.FECS[_enum_code(fec, pf.FECS, "fec")]
+            h[pf.KEY_MODULATION], h[pf.KEY_FEC] = mod, fec
+            data = np.asarray(payload, np.uint8).tobytes()
+            h[pf.KEY_PAYLOAD_LEN] = len(data)
+            sym = self.digital_symbols(data, mod, fec)
+        else:
+            sym = np.asarray(payload, np.complex128).ravel()
+            if not np.all(np.isfinite(sym)):
+                raise ValueError("non-finite payload symbols")
+            h[pf.KEY_PAYLOAD_LEN] = sym.size
+            h[pf.KEY_MODULATION], h[pf.KEY_FEC] = "bpsk", "none"
+        if h[pf.KEY_PAYLOAD_LEN] >= (1 << 24) or sym.size > MAX_PAYLOAD_SYMBOLS:
+            raise ValueError("payload too long")
+        h[pf.KEY_MODE] = mode
+        data_sym = np.concatenate([self.header_symbols(h), sym])
+        dpos, ppos, blen = body_layout(data_sym.size)
+        body = np.empty(blen, np.complex128)
+        body[dpos] = data_sym
+        body[ppos] = PILOT_SEQ[np.arange(ppos.size) % PILOT_SEQ.size]
+        syms = np.concatenate([self.pre, body])
+        x = upfirdn(self.rrc, syms, self.sps)
+        x *= self.amplitude / np.sqrt(np.mean(np.abs(x) ** 2))
+        out = np.zeros(x.size + self.tail, np.complex64)
+        out[:x.size] = x
+        return out, h
+
+    # ------------------------------------------------------------ RX steps
+    def sc_metric(self, x):
+        """Schmidl-Cox metric over x: returns (M, P) for positions 0..len(x)-W-L-sps."""
+        s, L, W = self.sps, self.L, self.W
+        n = x.size - W - L - s + 1
+        if n <= 0:
+            return np.zeros(0), np.zeros(0, complex)
+        cs = np.concatenate([[0], np.cumsum(x, dtype=np.complex128)])
+        f = cs[s:] - cs[:-s]                       # boxcar of sps samples
+        p = np.conj(f[:-L]) * f[L:]
+        e = 0.5 * (np.abs(f[:-L]) ** 2 + np.abs(f[L:]) ** 2)
+        cp = np.concatenate([[0], np.cumsum(p)])
+        ce = np.concatenate([[0], np.cumsum(e)])
+        P = cp[W:W + n] - cp[:n]
+        R = ce[W:W + n] - ce[:n]
+        M = np.abs(P) / np.maximum(R, 1e-30)
+        return M, P
+
+    def matched_filter(self, seg):
+        """MF output aligned so that index S + k*sps is symbol k of a burst starting at S."""
+        mf = fftconvolve(seg, self.rrc)
+        return mf[self.rrc.size - 1:]
+
+    def acquire(self, seg, s_lo, s_hi, eps1, ltf_threshold=0.15):
+        """Fine timing and CFO: seg (already derotated by eps1) -> (S, d_eps, mfa, peak)."""
+        sps = self.sps
+        mfa = self.matched_filter(seg)
+        last = mfa.size - (self.n_pre - 1) * sps - 1
+        s_hi = min(s_hi, last)
+        s_lo = max(s_lo, 0)
+        if s_hi < s_lo:
+            return None
+        cand = np.arange(s_lo, s_hi + 1)
+        idx = cand[:, None] + (self.n_stf + np.arange(self.ltf.size))[None, :] * sps
+        Y = mfa[idx]
+        c = Y @ np.conj(self.ltf)
+        en = np.sum(np.abs(Y) ** 2, axis=1) * self.ltf.size
+        rho = np.abs(c) ** 2 / np.maximum(en, 1e-30)
+        i = int(np.argmax(rho))
+        if rho[i] < ltf_threshold:
+            return None
+        S = int(cand[i])
+        # refine CFO with lag 4L over the STF
+        lag = 4 * self.L
+        a, b = S + self.span * sps, S + (self.n_stf - self.span) * sps
+        if b - lag > a:
+            v = mfa[a:b]
+            d_eps = np.angle(np.vdot(v[:-lag], v[lag:])) / (2 * np.pi * lag)
+        else:
+            d_eps = 0.0
+        return S, d_eps, float(rho[i])
+
+    def symbols(self, mfa, S, n_sym):
+        idx = S + np.arange(n_sym) * self.sps
+        ok = idx < mfa.size
+        y = np.zeros(n_sym, complex)
+        y[ok] = mfa[idx[ok]]
+        return y
+
+    def mmse_equaliser(self, h_tot, sigma2):
+        """MMSE FIR (2*eq_half+1 taps) for channel taps h_tot centred on their middle."""
+        Lw = 2 * self.eq_half + 1
+        Lt = h_tot.size
+        Dt = (Lt - 1) // 2
+        ncol = Lw + Lt - 1
+        H = np.zeros((Lw, ncol), complex)
+        r = np.arange(Lw)[:, None]
+        cidx = np.arange(ncol)[None, :]
+        j = r + 2 * Dt - cidx
+        ok = (j >= 0) & (j < Lt)
+        H[ok] = np.broadcast_to(h_tot[np.clip(j, 0, Lt - 1)], H.shape)[ok]
+        c0 = self.eq_half + Dt
+        R = H @ H.conj().T + (sigma2 + 1e-12) * np.eye(Lw)
+        w = np.linalg.solve(R, H[:, c0])
+        beta = float(np.real(np.vdot(w, H[:, c0])))
+        return w, beta
+
+    def demodulate(self, mfa, S, n_data, final=True, known=None, smooth=3):
+        """Symbols -> equalised data, per-symbol noise var and SNR for one burst.
+
+        ``known``: dict data-index -> symbols known after header decoding (for the
+        noise estimate); defaults to pilots only.
+        """
+        dpos, ppos, blen = body_layout(n_data, final)
+        n_sym = self.n_pre + blen
+        y = self.symbols(mfa, S, n_sym + self.eq_half)
+        # fine CFO from the two LTF halves
+        yl = y[self.n_stf + self.span:self.n_pre - self.span]
+        d3 = np.angle(np.vdot(yl[:-LTF_N], yl[LTF_N:])) / (2 * np.pi * LTF_N)
+        y = y * np.exp(-2j * np.pi * d3 * np.arange(y.size))
+        # LS channel (short taps) on top of the known pulse ISI
+        yr = y[self.ls_rows]
+        h = self.ls_pinv @ yr
+        res = yr - self.ls_X @ h
+        sigma2 = float(np.real(np.vdot(res, res))) / max(1, res.size - h.size)
+        h_tot = np.convolve(h, self.pisi)
+        w, beta = self.mmse_equaliser(h_tot, sigma2)
+        beta = max(beta, 1e-6)
+        zall = np.correlate(y, w, "same") / beta
+        z = zall[self.n_pre:self.n_pre + blen]
+        # pilot tracking (residual CFO, slow fading)
+        pv = PILOT_SEQ[np.arange(ppos.size) % PILOT_SEQ.size]
+        gp = z[ppos] * np.conj(pv)
+        npb = ppos.size // PILOTS_PER_BLOCK
+        gb = gp[:npb * PILOTS_PER_BLOCK].reshape(npb, PILOTS_PER_BLOCK).mean(1)
+        cb = ppos[:npb * PILOTS_PER_BLOCK].reshape(npb, PILOTS_PER_BLOCK).mean(1)
+        n = np.arange(blen)
+        if npb >= 2:
+            dphi = np.angle(np.sum(gb[1:] * np.conj(gb[:-1]) / np.maximum(np.diff(cb), 1)))
+            om = dphi
+            z = z * np.exp(-1j * om * n)
+            gb = gb * np.exp(-1j * om * cb)
+            gp = gp * np.exp(-1j * om * ppos)
+        if npb >= smooth > 1:
+            ker = np.ones(smooth)
+            gs = np.convolve(gb, ker, "same") / np.convolve(np.ones(npb), ker, "same")
+        else:
+            gs = gb
+        if npb >= 1:
+            g = np.interp(n, cb, gs.real) + 1j * np.interp(n, cb, gs.imag)
+        else:
+            g = np.ones(blen, complex)
+        # noise after equalisation and tracking, from known symbols
+        if known is not None:
+            kpos = dpos[:known.size]
+            e = z[kpos] - g[kpos] * known
+            sv2 = float(np.mean(np.abs(e) ** 2))
+        else:
+            sv2 = (1.0 - min(beta, 1 - 1e-9)) / min(beta, 1 - 1e-9)
+        g2 = np.maximum(np.abs(g) ** 2, 1e-12)
+        zc = z[dpos] / g[dpos]
+        nv = np.maximum(sv2 / g2[dpos], 1e-7)
+        snr = float(np.mean(g2)) / max(sv2, 1e-7)
+        return dict(z=zc, noise_var=nv, snr_lin=snr, sv2=sv2, h=h, beta=beta,
+                    d3=d3, om=float(om) if npb >= 2 else 0.0, sigma2=sigma2)
+
+    def decode_header(self, z, nv):
+        n1 = self.n_hdr // HEADER_REP
+        llr = demod_llr(z[:self.n_hdr], nv[:self.n_hdr], "bpsk").reshape(HEADER_REP, n1).sum(0)
+        bits = self.hcode.decode(llr, HEADER_BITS)
+        return header_unpack(bits_to_bytes(bits))
+
+    def decode_digital(self, z, nv, header):
+        """Payload symbols -> (bytes, crc_ok)."""
+        nbytes = header[pf.KEY_PAYLOAD_LEN]
+        mod, fec = header[pf.KEY_MODULATION], header[pf.KEY_FEC]
+        code = self.code(fec)
+        nbits = 8 * (nbytes + 4)
+        ncoded = code.coded_len(nbits)
+        llr = demod_llr(z, nv, mod)[:ncoded]
+        bits = code.decode(llr, nbits)
+        raw = bits_to_bytes(bits)
+        data, crc = raw[:nbytes], struct.unpack(">I", raw[nbytes:nbytes + 4])[0]
+        return data, zlib.crc32(data) == crc
+
+
+# ---------------------------------------------------------------- streaming receiver
+class Receiver:
+    """Burst receiver on a continuous sample stream (used by burst_rx).
+
+    ``feed(samples)`` returns a list of (meta dict, payload ndarray) for each burst
+    whose header passed its CRC. Counters: ``n_triggers``, ``n_header_fail``, ``n_bursts``.
+    """
+
+    def __init__(self, frame, threshold=0.25, samp_rate=1.0, calibration=None,
+                 ltf_threshold=0.15):
+        self.f = frame
+        self.thr = float(threshold)
+        self.ltf_thr = float(ltf_threshold)
+        self.samp_rate = float(samp_rate)
+        self.cal = calibration
+        self.buf = np.zeros(0, np.complex64)
+        self.base = 0          # absolute index of buf[0]
+        self.search = 0        # absolute index where the search continues
+        self.pending = None    # (S_abs, eps, header, known) while waiting for the payload
+        self.n_triggers = self.n_header_fail = self.n_bursts = 0
+        f = frame
+        self.pre_need = f.W + 5 * f.L + f.n_pre * f.sps + f.rrc.size * 2 + \
+            (body_layout(f.n_hdr, final=False)[2] + 4) * f.sps
+
+    def feed(self, samples):
+        x = np.asarray(samples, np.complex64)
+        if x.size:
+            self.buf = np.concatenate([self.buf, x]) if self.buf.size else x.copy()
+        out = []
+        try:
+            while self._step(out):
+                pass
+        finally:
+            self._trim()
+        return out
+
+    def _trim(self):
+        keep = self.search - self.f.W - 8 * self.f.L - 2 * self.f.rrc.size
+        if self.pending is not None:
+            keep = min(keep, self.pending[0] - 2 * self.f.rrc.size - 4 * self.f.L)
+        cut = keep - self.base
+        if cut > 0:
+            cut = min(cut, self.buf.size)
+            self.buf = self.buf[cut:]
+            self.base += cut
+
+    def _seg(self, a, b):
+        """Samples a..b (absolute), zero-padded at the front if trimmed."""
+        a0 = max(a, self.base)
+        s = self.buf[a0 - self.base:b - self.base]
+        if a0 > a:
+            s = np.concatenate([np.zeros(a0 - a, np.complex64), s])
+        return s
+
+    def _step(self, out):
+        f = self.f
+        end = self.base + self.buf.size
+        if self.pending is not None:
+            return self._finish(out, end)
+        start = max(self.search, self.base)
+        x = self.buf[start - self.base:]
+        M, P = f.sc_metric(x)
+        if M.size == 0:
+            return False
+        hit = np.flatnonzero(M > self.thr)
+        if hit.size == 0:
+            self.search = start + M.size
+            return False
+        dc = start + int(hit[0])
+        if end < dc + self.pre_need:
+            self.search = dc
+            return False
+        self.n_triggers += 1
+        i0 = int(hit[0])
+        reg = slice(i0, min(M.size, i0 + f.W + 4 * f.L))
+        ib = i0 + int(np.argmax(M[reg]))
+        eps1 = float(np.angle(P[ib]) / (2 * np.pi * f.L))
+        s_lo, s_hi = dc - 3 * f.L, dc + f.W + f.L
+        a = s_lo - 2 * f.rrc.size
+        b = dc + self.pre_need
+        seg = self._seg(a, b).astype(np.complex128)
+        seg *= np.exp(-2j * np.pi * eps1 * np.arange(seg.size))
+        acq = f.acquire(seg, s_lo - a, s_hi - a, eps1, self.ltf_thr)
+        hdr = None
+        if acq is not None:
+            S, d_eps, _ = acq
+            eps = eps1 + d_eps
+            seg2 = self._seg(a, b).astype(np.complex128) * np.exp(-2j * np.pi * eps * np.arange(b - a))
+            mfa = f.matched_filter(seg2)
+            try:
+                r = f.demodulate(mfa, S, f.n_hdr, final=False)
+                hdr = f.decode_header(r["z"], r["noise_var"])
+            except (ValueError, IndexError, np.linalg.LinAlgError):
+                hdr = None
+        if hdr is None:
+            if acq is not None:
+                self.n_header_fail += 1
+            self.search = dc + 2 * f.L
+            return True
+        if hdr[pf.KEY_MODE] == "digital":
+            n_pay = f.digital_n_symbols(hdr[pf.KEY_PAYLOAD_LEN], hdr[pf.KEY_MODULATION], hdr[pf.KEY_FEC])
+        else:
+            n_pay = hdr[pf.KEY_PAYLOAD_LEN]
+        if n_pay > MAX_PAYLOAD_SYMBOLS:
+            self.n_header_fail += 1
+            self.search = dc + 2 * f.L
+            return True
+        S_abs = a + S
+        self.pending = (S_abs, eps, hdr, n_pay)
+        self.search = S_abs
+        return True
+
+    def _finish(self, out, end):
+        f = self.f
+        S_abs, eps, hdr, n_pay = self.pending
+        nsamp = f.burst_samples(n_pay) + 2 * f.rrc.size + 4 * f.sps
+        if end < S_abs + nsamp:
+            return False
+        a = S_abs - f.rrc.size
+        seg = self._seg(a, S_abs + nsamp).astype(np.complex128)
+        seg *= np.exp(-2j * np.pi * eps * np.arange(seg.size))
+        mfa = f.matched_filter(seg)
+        known = f.header_symbols(hdr)
+        r = f.demodulate(mfa, f.rrc.size, f.n_hdr + n_pay, final=True, known=known)
+        self.pending = None
+        self.search = S_abs + f.burst_samples(n_pay) - f.rrc.size
+        out.append(self._make_output(hdr, r, n_pay, S_abs, eps))
+        self.n_bursts += 1
+        return True
+
+    def _make_output(self, hdr, r, n_pay, S_abs, eps):
+        f = self.f
+        snr_raw = 10 * np.log10(max(r["snr_lin"], 1e-6))
+        snr = self.cal.correct(snr_raw) if self.cal is not None else snr_raw
+        cfo = eps + (r["d3"] + r["om"] / (2 * np.pi)) / f.sps
+        meta = dict(hdr)
+        z = r["z"][f.n_hdr:f.n_hdr + n_pay]
+        nv = r["noise_var"][f.n_hdr:f.n_hdr + n_pay]
+        meta.update({pf.KEY_SNR_DB: float(snr), pf.KEY_SNR_DB_RAW: float(snr_raw),
+                     pf.KEY_CFO: float(cfo), pf.KEY_CFO_HZ: float(cfo * self.samp_rate),
+                     pf.KEY_SAMPLE_OFFSET: int(S_abs),
+                     pf.KEY_RX_TIME: float(S_abs / self.samp_rate),
+                     pf.KEY_HEADER_OK: True})
+        if hdr[pf.KEY_MODE] == "digital":
+            data, ok = f.decode_digital(z, nv, hdr)
+            meta[pf.KEY_CRC_OK] = bool(ok)
+            meta[pf.KEY_NOISE_VAR] = nv.astype(np.float32)
+            payload = np.frombuffer(data, np.uint8).copy()
+        else:
+            meta[pf.KEY_NOISE_VAR] = nv.astype(np.float32)
+            payload = z.astype(np.complex64)
+        return meta, payload

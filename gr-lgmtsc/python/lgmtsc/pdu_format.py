@@ -1,0 +1,127 @@
+#
+# Copyright 2026 LGM-TSC developers.
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""PDU contract of gr-lgmtsc: key names, enumerations, ports and ZeroMQ defaults.
+
+Defined once here; the blocks, the tests and the host side
+(host_pipeline/link) import these names. This file imports nothing from
+GNU Radio at module level so a host can load it by path; the pmt helpers
+import ``pmt`` lazily.
+"""
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+# --- TX-in / RX-out metadata keys -------------------------------------------
+KEY_VERSION = "version"            # u8, header format version
+KEY_MODE = "mode"                  # "semantic" / "digital" (or 0 / 1)
+KEY_SENDER_ID = "sender_id"        # u16
+KEY_SEQ = "seq"                    # u32 (u16 accepted)
+KEY_N_TOKENS = "n_tokens"          # u16
+KEY_PROMPT_CLASS = "prompt_class"  # 0..2 (low / medium / high SNR class)
+KEY_FLAGS = "flags"                # u8
+KEY_AUTH_TAG = "auth_tag"          # u64, opaque
+# digital mode only (optional on TX; defaults are the burst_tx parameters)
+KEY_MODULATION = "modulation"      # "bpsk" / "qpsk" / "16qam"
+KEY_FEC = "fec"                    # "none" / "cc" / "ldpc"
+# RX-out only
+KEY_PAYLOAD_LEN = "payload_len"    # symbols (semantic) or bytes (digital)
+KEY_SNR_DB = "snr_db"              # float, Es/N0 estimate in dB (calibrated)
+KEY_SNR_DB_RAW = "snr_db_raw"      # float, before calibration
+KEY_NOISE_VAR = "noise_var"        # f32vector, one per payload symbol
+KEY_CFO = "cfo"                    # float, cycles per sample
+KEY_CFO_HZ = "cfo_hz"              # float, cfo * samp_rate
+KEY_SAMPLE_OFFSET = "sample_offset"  # u64, absolute index of the burst start
+KEY_RX_TIME = "rx_time"            # float seconds = sample_offset / samp_rate
+KEY_CRC_OK = "crc_ok"              # bool (digital mode)
+KEY_HEADER_OK = "header_ok"        # bool (always True on emitted PDUs)
+
+REQUIRED_TX_KEYS = (KEY_VERSION, KEY_MODE, KEY_SENDER_ID, KEY_SEQ,
+                    KEY_N_TOKENS, KEY_PROMPT_CLASS, KEY_FLAGS, KEY_AUTH_TAG)
+
+MODE_SEMANTIC = 0
+MODE_DIGITAL = 1
+MODE_NAMES = {MODE_SEMANTIC: "semantic", MODE_DIGITAL: "digital"}
+MODE_IDS = {v: k for k, v in MODE_NAMES.items()}
+
+MODULATIONS = ("bpsk", "qpsk", "16qam")   # index = header code
+FECS = ("none", "cc", "ldpc")             # index = header code
+
+# --- message ports ------------------------------------------------------------
+PORT_IN = "in"        # burst_tx input
+PORT_PDUS = "pdus"    # burst_rx output
+PORT_SNR = "snr"      # burst_rx SNR reports
+
+# --- ZeroMQ contract (flowgraph binds, host connects) ---------------------------
+ZMQ_TX_IN = "tcp://127.0.0.1:5550"    # host PUSH -> flowgraph pull_msg_source
+ZMQ_RX_OUT = "tcp://127.0.0.1:5551"   # flowgraph pub_msg_sink -> host SUB
+ZMQ_SNR_OUT = "tcp://127.0.0.1:5552"  # flowgraph pub_msg_sink -> host SUB
+
+
+def make_pdu(meta, payload):
+    """Python dict + numpy array -> pmt PDU (c32vector, u8vector or f32vector)."""
+    import pmt
+    d = pmt.make_dict()
+    for k, v in meta.items():
+        d = pmt.dict_add(d, pmt.intern(k), to_pmt(v))
+    a = np.asarray(payload)
+    if a.dtype == np.uint8:
+        vec = pmt.init_u8vector(a.size, a.tolist())
+    elif np.iscomplexobj(a):
+        vec = pmt.init_c32vector(a.size, a.astype(np.complex64))
+    else:
+        vec = pmt.init_f32vector(a.size, a.astype(np.float32))
+    return pmt.cons(d, vec)
+
+
+def to_pmt(v):
+    import pmt
+    if isinstance(v, (bool, np.bool_)):
+        return pmt.from_bool(bool(v))
+    if isinstance(v, (int, np.integer)):
+        v = int(v)
+        if 0 <= v < 2 ** 64 and v >= 2 ** 63:
+            return pmt.from_uint64(v)
+        return pmt.from_long(v)
+    if isinstance(v, np.ndarray):
+        if np.iscomplexobj(v):
+            return pmt.init_c32vector(v.size, v.astype(np.complex64))
+        return pmt.init_f32vector(v.size, v.astype(np.float32))
+    return pmt.to_pmt(v)
+
+
+def from_pmt(v):
+    import pmt
+    if pmt.is_uint64(v):
+        return int(pmt.to_uint64(v))
+    if pmt.is_bool(v):
+        return bool(pmt.to_bool(v))
+    if pmt.is_f32vector(v):
+        return np.asarray(pmt.f32vector_elements(v), dtype=np.float32)
+    if pmt.is_c32vector(v):
+        return np.asarray(pmt.c32vector_elements(v), dtype=np.complex64)
+    if pmt.is_u8vector(v):
+        return np.asarray(pmt.u8vector_elements(v), dtype=np.uint8)
+    return pmt.to_python(v)
+
+
+def parse_pdu(pdu):
+    """pmt PDU -> (dict, numpy payload). Raises ValueError if not a PDU."""
+    import pmt
+    if not pmt.is_pair(pdu):
+        raise ValueError("not a PDU (pmt pair)")
+    meta, vec = pmt.car(pdu), pmt.cdr(pdu)
+    out = {}
+    if pmt.is_dict(meta):
+        items = pmt.dict_items(meta)
+        for i in range(pmt.length(items)):
+            kv = pmt.nth(i, items)
+            out[pmt.symbol_to_string(pmt.car(kv))] = from_pmt(pmt.cdr(kv))
+    elif not pmt.is_null(meta):
+        raise ValueError("PDU metadata is not a dict")
+    if not pmt.is_uniform_vector(vec):
+        raise ValueError("PDU payload is not a uniform vector")
+    return out, from_pmt(vec)

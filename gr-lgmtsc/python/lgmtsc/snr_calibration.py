@@ -1,0 +1,50 @@
+#
+# Copyright 2026 LGM-TSC developers.
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""SNR estimator calibration: maps the receiver's raw Es/N0 estimate to the true one.
+
+The JSON (written by calibration/phy/snr_calibrate.py) holds ``raw_db`` (mean raw
+estimate, increasing) and ``true_db`` (the channel's Es/N0) tables; between points
+the map is linear, outside it the end offsets are kept.
+"""
+
+import json
+import os
+
+import numpy as np
+
+DEFAULT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "snr_calibration.json")
+
+
+class SnrCalibration:
+    def __init__(self, raw_db=(), true_db=(), info=None):
+        self.raw = np.asarray(raw_db, float)
+        self.true = np.asarray(true_db, float)
+        self.info = info or {}
+        if self.raw.size:
+            o = np.argsort(self.raw)
+            self.raw, self.true = self.raw[o], self.true[o]
+
+    @classmethod
+    def load(cls, path=""):
+        """Load ``path`` ('' = the packaged default; 'none' = identity)."""
+        if path == "none":
+            return cls()
+        path = path or DEFAULT_PATH
+        if not os.path.exists(path):
+            return cls()
+        with open(path) as fh:
+            d = json.load(fh)
+        return cls(d.get("raw_db", ()), d.get("true_db", ()), d)
+
+    def correct(self, raw_db):
+        if self.raw.size < 2:
+            return float(raw_db)
+        r = float(raw_db)
+        if r <= self.raw[0]:
+            return r + self.true[0] - self.raw[0]
+        if r >= self.raw[-1]:
+            return r + self.true[-1] - self.raw[-1]
+        return float(np.interp(r, self.raw, self.true))
