@@ -32,8 +32,9 @@ class VadConfig:
 
     backend: Literal["fsmn"] = "fsmn"
     model: str = "fsmn-vad"  # a registry name (lgmtsc models list) or a FunASR model directory
-    max_segment_s: float = 30.0  # longer speech is split so one message stays bounded
+    end_silence_ms: int = 500  # silence that ends a segment (FunASR max_end_silence_time)
     merge_gap_ms: int = 300  # segments closer than this are merged into one utterance
+    max_segment_s: float = 30.0  # longer speech is cut so one message stays bounded
 
 
 @dataclass

@@ -80,6 +80,7 @@ ln -sfn "$VENV" "$LGMTSC_HOME/venv"
 
 # ------------------------------------------------------------------------------------------ 3. gr-lgmtsc + host package
 BUILD="$REPO/build/gr-lgmtsc"
+mkdir -p "$REPO/build"
 SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 say "building gr-lgmtsc into the venv"
 {

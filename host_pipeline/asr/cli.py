@@ -1,0 +1,46 @@
+"""``lgmtsc transcribe``: a media file in, its timed transcript out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub, eval_sub) -> None:
+    p = sub.add_parser("transcribe", help="timed transcript of an audio/video file (VAD + ASR)",
+                       description="Transcribe the speech of any audio or video file ffmpeg reads.")
+    p.add_argument("input", help="audio or video file")
+    p.add_argument("--hotwords", nargs="+", default=[], metavar="WORD", help="names/jargon to favour")
+    p.add_argument("--language", help="force a language (e.g. en, zh); default: detect")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text lines")
+    p.add_argument("-o", "--output", help="write the JSON transcript to this file")
+    p.set_defaults(func=_transcribe)
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from ..config import load_config
+    from .extractor import SpeechExtractor
+
+    overrides = list(args.set) + ([f"asr.language={args.language}"] if args.language else [])
+    cfg = load_config(args.config, overrides)
+    extractor = SpeechExtractor(cfg.asr, cfg.vad)
+
+    def show(seg):
+        if not args.json:
+            print(f"[{seg.start:7.2f} - {seg.end:7.2f}] {seg.language} {seg.confidence:.2f}  {seg.text}", flush=True)
+
+    t = extractor.transcribe_file(args.input, args.hotwords, on_segment=show)
+    doc = t.to_dict()
+    if args.json:
+        json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    elif not t.segments:
+        print("(no speech found)")
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            json.dump(doc, f, ensure_ascii=False, indent=1)
+    rtf = t.processing_s / t.duration_s if t.duration_s else 0.0
+    print(f"{len(t.segments)} utterance(s), {t.duration_s:.1f} s of audio in {t.processing_s:.1f} s (RTF {rtf:.2f})",
+          file=sys.stderr)
+    return 0

@@ -1,0 +1,80 @@
+"""The transmitter's first stage: a media file (or audio stream) in, timed utterance transcripts out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from ..config import AsrConfig, VadConfig
+from ..media import SAMPLE_RATE, iter_audio, probe
+from .backends import AsrBackend, load_asr
+from .vad import FsmnVad
+
+
+@dataclass
+class Segment:
+    """One utterance: seconds from the start of the input, its text, language and confidence."""
+
+    start: float
+    end: float
+    text: str
+    language: str
+    confidence: float
+
+
+@dataclass
+class Transcript:
+    source: str
+    duration_s: float
+    segments: list[Segment] = field(default_factory=list)
+    processing_s: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments if s.text)
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "duration_s": round(self.duration_s, 3), "text": self.text,
+                "processing_s": round(self.processing_s, 3), "segments": [asdict(s) for s in self.segments]}
+
+
+class SpeechExtractor:
+    """VAD + ASR, models loaded once: ``transcribe_file`` for a whole file, ``stream`` for utterances as they end."""
+
+    def __init__(self, asr: AsrConfig, vad: VadConfig):
+        self.asr_config = asr
+        self.vad = FsmnVad(vad)
+        self.asr: AsrBackend = load_asr(asr)
+
+    def stream(self, chunks: Iterable[np.ndarray], hotwords: list[str] | None = None) -> Iterator[Segment]:
+        """Transcribe each utterance of a 16 kHz audio stream as soon as the VAD closes it."""
+        words = list(self.asr_config.hotwords) + list(hotwords or [])
+        for utt in self.vad.utterances(chunks):
+            if utt.audio.size < SAMPLE_RATE // 10:
+                continue  # under 100 ms: a click, not speech
+            rec = self.asr.recognize(utt.audio, words, self.asr_config.language)
+            if rec.text:
+                yield Segment(round(utt.start, 3), round(utt.end, 3), rec.text, rec.language, rec.confidence)
+
+    def transcribe_file(self, path: str | Path, hotwords: list[str] | None = None,
+                        on_segment: Callable[[Segment], None] | None = None) -> Transcript:
+        info = probe(path)
+        t0 = time.perf_counter()
+        seen = [0]
+
+        def counted() -> Iterator[np.ndarray]:
+            for c in iter_audio(path):
+                seen[0] += c.size
+                yield c
+
+        segments = []
+        for seg in self.stream(counted(), hotwords):
+            segments.append(seg)
+            if on_segment:
+                on_segment(seg)
+        return Transcript(str(path), seen[0] / SAMPLE_RATE if seen[0] else (info.duration_s or 0.0), segments,
+                          time.perf_counter() - t0)

@@ -1,0 +1,123 @@
+"""Voice activity detection with FunASR's FSMN-VAD, streamed so long inputs keep memory bounded."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..config import VadConfig
+from ..errors import ModelError
+from ..media import SAMPLE_RATE
+from ..models import resolve_model_dir
+from ._quiet import quiet_logging
+
+
+@dataclass
+class Utterance:
+    """One stretch of speech: times in seconds from the start of the input, and its 16 kHz audio."""
+
+    start: float
+    end: float
+    audio: np.ndarray
+
+
+@functools.lru_cache(maxsize=4)
+def _load_fsmn(model_dir: str, end_silence_ms: int):
+    try:
+        with quiet_logging():
+            from funasr import AutoModel
+
+            return AutoModel(model=model_dir, disable_update=True, device="cpu", log_level="ERROR",
+                             max_end_silence_time=end_silence_ms)
+    except Exception as e:  # noqa: BLE001 - FunASR raises many kinds on a bad model dir
+        raise ModelError(f"cannot load the FSMN-VAD model from {model_dir}: {e}",
+                         hint="check it with `lgmtsc models list`; reinstall with `lgmtsc models install fsmn-vad`") from None
+
+
+class FsmnVad:
+    """Streams audio chunks through FSMN-VAD and yields merged utterances with their audio."""
+
+    chunk_ms = 5000
+
+    def __init__(self, config: VadConfig):
+        self.config = config
+        self.model = _load_fsmn(str(resolve_model_dir(config.model)), config.end_silence_ms)
+
+    def utterances(self, chunks: Iterable[np.ndarray]) -> Iterator[Utterance]:
+        """Split a stream of 16 kHz mono chunks into utterances.
+
+        FSMN-VAD segments closer than ``merge_gap_ms`` are joined (so a comma pause does not split a
+        sentence); speech running longer than ``max_segment_s`` is cut so one message stays bounded.
+        Only the audio of the open and held segments is kept in memory.
+        """
+        cfg = self.config
+        gap = cfg.merge_gap_ms / 1000.0
+        settle = gap + 1.0  # VAD reports starts late; past this, nothing can merge with a held segment
+        step = self.chunk_ms * SAMPLE_RATE // 1000
+        cache: dict = {}
+        kept, kept_from, pos = np.zeros(0, np.float32), 0, 0  # audio from sample kept_from up to pos
+        open_start: float | None = None
+        held: list[float] | None = None  # [start, end] of a closed segment that may still merge
+
+        def cut(a: float, b: float) -> Utterance:
+            i, j = int(round(a * SAMPLE_RATE)) - kept_from, int(round(b * SAMPLE_RATE)) - kept_from
+            return Utterance(a, b, kept[max(i, 0):max(j, 0)].copy())
+
+        def close(a: float, b: float) -> Iterator[Utterance]:
+            nonlocal held
+            if held and a - held[1] <= gap and b - held[0] <= cfg.max_segment_s:
+                held[1] = b
+                return
+            if held:
+                yield cut(*held)
+            held = [a, b]
+
+        stream = _rechunk(chunks, step)
+        current = next(stream, None)
+        while current is not None:
+            following = next(stream, None)
+            kept = np.concatenate([kept, current])
+            pos += current.size
+            now = pos / SAMPLE_RATE
+            with quiet_logging():
+                res = self.model.generate(input=current, cache=cache, is_final=following is None,
+                                          chunk_size=self.chunk_ms, disable_pbar=True)
+            for beg_ms, end_ms in (res[0].get("value") or []) if res else []:
+                if beg_ms >= 0:
+                    open_start = beg_ms / 1000.0
+                if end_ms >= 0 and open_start is not None:
+                    yield from close(open_start, end_ms / 1000.0)
+                    open_start = None
+            if open_start is not None and now - open_start > cfg.max_segment_s:
+                yield from close(open_start, now)  # a run-on segment
+                open_start = now
+            if held and open_start is None and now - held[1] > settle:
+                yield cut(*held)
+                held = None
+            starts = [t for t in (open_start, held[0] if held else None) if t is not None]
+            keep = min(starts) if starts else now - settle
+            drop = int(keep * SAMPLE_RATE) - kept_from
+            if drop > 0:
+                kept, kept_from = kept[drop:], kept_from + drop
+            current = following
+        if open_start is not None and now > open_start:
+            yield from close(open_start, now)
+        if held:
+            yield cut(*held)
+
+
+def _rechunk(chunks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    buf, held = [], 0
+    for c in chunks:
+        buf.append(c)
+        held += c.size
+        while held >= size:
+            joined = np.concatenate(buf)
+            yield joined[:size]
+            rest = joined[size:]
+            buf, held = ([rest] if rest.size else []), rest.size
+    if held:
+        yield np.concatenate(buf)

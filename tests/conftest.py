@@ -1,0 +1,34 @@
+"""Shared fixtures: paths to the real data beside the checkout and to the repo's sample."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from host_pipeline.paths import REPO_ROOT, shared_data_dir
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    d = shared_data_dir()
+    if not (d / "speech" / "transcripts.tsv").exists():
+        pytest.fail(f"the real test data is missing: expected {d} (../shared/data beside the checkout, or $LGMTSC_SHARED_DATA)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def demo_video() -> Path:
+    return REPO_ROOT / "samples" / "demo" / "talking_face_demo.mp4"
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``lgmtsc ARGS`` in a subprocess, as a user would, and capture its output."""
+    return subprocess.run([sys.executable, "-m", "host_pipeline.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=REPO_ROOT)
