@@ -11,4 +11,5 @@ from .snr_calibration import SnrCalibration
 from .burst_tx import burst_tx
 from .burst_rx import burst_rx
 from .awgn_channel import awgn_channel, noise_voltage
+from . import sim
 from .rayleigh_channel import rayleigh_channel

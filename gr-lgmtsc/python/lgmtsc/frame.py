@@ -268,7 +268,8 @@ class Frame:
         self.ls_X = xf[rows[:, None] - cols[None, :]]
         self.ls_pinv = np.linalg.pinv(self.ls_X)
         self.eq_half = self.span + 2 * self.D               # MMSE FIR: 2*eq_half+1 taps
-        self.tail = (self.span + 16) * self.sps            # TX zero guard after a burst
+        # TX zero guard after a burst: lets the receiver finish it without later samples
+        self.tail = self.W + 6 * self.L + (self.eq_half + 8) * self.sps + 2 * self.rrc.size
 
     # ------------------------------------------------------------ sizes
     def code(self, name):
@@ -413,7 +414,7 @@ class Frame:
         beta = float(np.real(np.vdot(w, H[:, c0])))
         return w, beta
 
-    def demodulate(self, mfa, S, n_data, final=True, known=None, smooth=3):
+    def demodulate(self, mfa, S, n_data, final=True, known=None, smooth=None):
         """Symbols -> equalised data, per-symbol noise var and SNR for one burst.
 
         ``known``: dict data-index -> symbols known after header decoding (for the
@@ -431,46 +432,62 @@ class Frame:
         h = self.ls_pinv @ yr
         res = yr - self.ls_X @ h
         sigma2 = float(np.real(np.vdot(res, res))) / max(1, res.size - h.size)
+        # prune taps indistinguishable from estimation noise (keeps the strongest)
+        weak = np.abs(h) ** 2 < 8.0 * sigma2 / res.size
+        weak[np.argmax(np.abs(h))] = False
+        h = np.where(weak, 0, h)
         h_tot = np.convolve(h, self.pisi)
         w, beta = self.mmse_equaliser(h_tot, sigma2)
         beta = max(beta, 1e-6)
         zall = np.correlate(y, w, "same") / beta
         z = zall[self.n_pre:self.n_pre + blen]
-        # pilot tracking (residual CFO, slow fading)
+        # gain tracking per 32-symbol block from known symbols (pilots, + header if known)
         pv = PILOT_SEQ[np.arange(ppos.size) % PILOT_SEQ.size]
-        gp = z[ppos] * np.conj(pv)
-        npb = ppos.size // PILOTS_PER_BLOCK
-        gb = gp[:npb * PILOTS_PER_BLOCK].reshape(npb, PILOTS_PER_BLOCK).mean(1)
-        cb = ppos[:npb * PILOTS_PER_BLOCK].reshape(npb, PILOTS_PER_BLOCK).mean(1)
-        n = np.arange(blen)
-        if npb >= 2:
-            dphi = np.angle(np.sum(gb[1:] * np.conj(gb[:-1]) / np.maximum(np.diff(cb), 1)))
-            om = dphi
-            z = z * np.exp(-1j * om * n)
-            gb = gb * np.exp(-1j * om * cb)
-            gp = gp * np.exp(-1j * om * ppos)
-        if npb >= smooth > 1:
-            ker = np.ones(smooth)
-            gs = np.convolve(gb, ker, "same") / np.convolve(np.ones(npb), ker, "same")
-        else:
-            gs = gb
-        if npb >= 1:
-            g = np.interp(n, cb, gs.real) + 1j * np.interp(n, cb, gs.imag)
-        else:
-            g = np.ones(blen, complex)
-        # noise after equalisation and tracking, from known symbols
+        kpos, kval = ppos, pv
         if known is not None:
-            kpos = dpos[:known.size]
-            e = z[kpos] - g[kpos] * known
-            sv2 = float(np.mean(np.abs(e) ** 2))
+            kpos = np.concatenate([ppos, dpos[:known.size]])
+            kval = np.concatenate([pv, known])
+        prod = z[kpos] * np.conj(kval) / np.maximum(np.abs(kval) ** 2, 1e-12)
+        blk = kpos // PILOT_BLOCK
+        nbk = int(blk.max()) + 1
+        cnt = np.bincount(blk, minlength=nbk).astype(float)
+        use = cnt > 0
+        cnt = cnt[use]
+        gb = (np.bincount(blk, prod.real, nbk) + 1j * np.bincount(blk, prod.imag, nbk))[use] / cnt
+        cb = np.bincount(blk, kpos.astype(float), nbk)[use] / cnt
+        npb = gb.size
+        n = np.arange(blen)
+        om = 0.0
+        for lag in (1, 4, 16):   # residual frequency, hierarchically
+            if npb < lag + 2:
+                break
+            gr_ = gb * np.exp(-1j * om * cb)
+            dc = cb[lag:] - cb[:-lag]
+            om += np.angle(np.sum(gr_[lag:] * np.conj(gr_[:-lag]))) / float(np.mean(dc))
+        z = z * np.exp(-1j * om * n)
+        gb = gb * np.exp(-1j * om * cb)
+        prod = prod * np.exp(-1j * om * kpos)
+        if smooth is None:
+            snr_ltf = float(np.sum(np.abs(h) ** 2)) / max(sigma2, 1e-12)
+            smooth = 3 if snr_ltf > 30 else (5 if snr_ltf > 8 else (9 if snr_ltf > 2.5 else 15))
+        if npb >= 2 and smooth > 1:
+            ker = np.ones(min(smooth, 2 * (npb // 2) + 1))
+            num = np.convolve(gb * cnt, ker, "same")
+            den = np.convolve(cnt, ker, "same")
+            gs, neff = num / den, den
         else:
-            sv2 = (1.0 - min(beta, 1 - 1e-9)) / min(beta, 1 - 1e-9)
+            gs, neff = gb, cnt
+        g = np.interp(n, cb, gs.real) + 1j * np.interp(n, cb, gs.imag)
+        neff_n = np.interp(n, cb, neff)
         g2 = np.maximum(np.abs(g) ** 2, 1e-12)
+        # noise after equalisation and tracking from the known symbols' residuals
+        e = z[kpos] - g[kpos] * kval
+        sv2 = float(np.mean(np.abs(e) ** 2)) / max(1e-3, 1.0 - float(np.mean(1.0 / neff_n[kpos])))
         zc = z[dpos] / g[dpos]
-        nv = np.maximum(sv2 / g2[dpos], 1e-7)
+        nv = np.maximum(sv2 / g2[dpos] * (1.0 + 1.0 / neff_n[dpos]), 1e-7)
         snr = float(np.mean(g2)) / max(sv2, 1e-7)
         return dict(z=zc, noise_var=nv, snr_lin=snr, sv2=sv2, h=h, beta=beta,
-                    d3=d3, om=float(om) if npb >= 2 else 0.0, sigma2=sigma2)
+                    d3=d3, om=float(om), sigma2=sigma2)
 
     def decode_header(self, z, nv):
         n1 = self.n_hdr // HEADER_REP
@@ -513,8 +530,8 @@ class Receiver:
         self.pending = None    # (S_abs, eps, header, known) while waiting for the payload
         self.n_triggers = self.n_header_fail = self.n_bursts = 0
         f = frame
-        self.pre_need = f.W + 5 * f.L + f.n_pre * f.sps + f.rrc.size * 2 + \
-            (body_layout(f.n_hdr, final=False)[2] + 4) * f.sps
+        self.pre_need = f.W + 2 * f.L + f.rrc.size * 2 + \
+            (f.n_pre + body_layout(f.n_hdr, final=False)[2] + f.eq_half + 4) * f.sps
 
     def feed(self, samples):
         x = np.asarray(samples, np.complex64)
@@ -569,7 +586,7 @@ class Receiver:
         reg = slice(i0, min(M.size, i0 + f.W + 4 * f.L))
         ib = i0 + int(np.argmax(M[reg]))
         eps1 = float(np.angle(P[ib]) / (2 * np.pi * f.L))
-        s_lo, s_hi = dc - 3 * f.L, dc + f.W + f.L
+        s_lo, s_hi = dc - 3 * f.L, dc + f.W + 2 * f.L
         a = s_lo - 2 * f.rrc.size
         b = dc + self.pre_need
         seg = self._seg(a, b).astype(np.complex128)
