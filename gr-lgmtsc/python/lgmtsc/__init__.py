@@ -13,3 +13,4 @@ from .burst_rx import burst_rx
 from .awgn_channel import awgn_channel, noise_voltage
 from . import sim
 from .rayleigh_channel import rayleigh_channel
+from .channel import channel

@@ -20,8 +20,9 @@ class burst_rx(gr.sync_block):
     pilots, decodes the header (cc + CRC32) and emits a PDU per burst:
     semantic: c32vector payload; digital: u8vector payload and ``crc_ok``.
     Metadata: header fields, snr_db (calibrated Es/N0), noise_var (f32vector per
-    payload symbol), cfo, cfo_hz, sample_offset, rx_time. 'snr' port: dict with
-    sender_id, seq, snr_db. ``calibration``: JSON path, '' = packaged default, 'none'.
+    payload symbol), cfo, cfo_hz, sample_offset, rx_time. 'snr' port: PDU whose dict
+    holds sender_id, seq, snr_db; 'snr_db' port: pair (snr_db . value) for GUIs;
+    'diag' port: PDU of payload symbols before equalisation (matched filter output). ``calibration``: JSON path, '' = packaged default, 'none'.
     """
 
     def __init__(self, sps=4, rolloff=0.35, threshold=0.25, channel_taps=5, calibration='',
@@ -32,6 +33,8 @@ class burst_rx(gr.sync_block):
                            calibration=SnrCalibration.load(calibration))
         self.message_port_register_out(pmt.intern(pf.PORT_PDUS))
         self.message_port_register_out(pmt.intern(pf.PORT_SNR))
+        self.message_port_register_out(pmt.intern("snr_db"))
+        self.message_port_register_out(pmt.intern("diag"))
 
     def work(self, input_items, output_items):
         x = input_items[0]
@@ -47,4 +50,8 @@ class burst_rx(gr.sync_block):
             rep = {pf.KEY_SENDER_ID: meta[pf.KEY_SENDER_ID], pf.KEY_SEQ: meta[pf.KEY_SEQ],
                    pf.KEY_SNR_DB: meta[pf.KEY_SNR_DB], pf.KEY_SAMPLE_OFFSET: meta[pf.KEY_SAMPLE_OFFSET]}
             self.message_port_pub(pmt.intern(pf.PORT_SNR), pf.make_pdu(rep, np.zeros(0, np.float32)))
+            self.message_port_pub(pmt.intern("snr_db"),
+                                  pmt.cons(pmt.intern("snr_db"), pmt.from_double(meta[pf.KEY_SNR_DB])))
+            raw = np.asarray(self.rx.last_raw, np.complex64)
+            self.message_port_pub(pmt.intern("diag"), pmt.cons(pmt.PMT_NIL, pmt.init_c32vector(raw.size, raw)))
         return len(x)

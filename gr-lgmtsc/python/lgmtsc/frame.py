@@ -486,7 +486,8 @@ class Frame:
         zc = z[dpos] / g[dpos]
         nv = np.maximum(sv2 / g2[dpos] * (1.0 + 1.0 / neff_n[dpos]), 1e-7)
         snr = float(np.mean(g2)) / max(sv2, 1e-7)
-        return dict(z=zc, noise_var=nv, snr_lin=snr, sv2=sv2, h=h, beta=beta,
+        yraw = y[self.n_pre + dpos] / (h[self.D] if abs(h[self.D]) > 0 else 1.0)
+        return dict(z=zc, yraw=yraw, noise_var=nv, snr_lin=snr, sv2=sv2, h=h, beta=beta,
                     d3=d3, om=float(om), sigma2=sigma2)
 
     def decode_header(self, z, nv):
@@ -652,6 +653,7 @@ class Receiver:
                      pf.KEY_SAMPLE_OFFSET: int(S_abs),
                      pf.KEY_RX_TIME: float(S_abs / self.samp_rate),
                      pf.KEY_HEADER_OK: True})
+        self.last_raw = r["yraw"][f.n_hdr:f.n_hdr + n_pay]
         if hdr[pf.KEY_MODE] == "digital":
             data, ok = f.decode_digital(z, nv, hdr)
             meta[pf.KEY_CRC_OK] = bool(ok)

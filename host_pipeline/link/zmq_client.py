@@ -1,0 +1,67 @@
+"""Minimal ZeroMQ client for the gr-lgmtsc flowgraphs (PMT-serialised PDUs).
+
+The flowgraph binds; this client connects: PUSH to :5550 (TX PDUs), SUB to :5551
+(RX PDUs) and :5552 (SNR reports). Needs GNU Radio's ``pmt`` (Debian python3 or a
+venv made with --system-site-packages) and pyzmq.
+"""
+
+import importlib.util
+import os
+import time
+
+import zmq
+
+try:
+    from gnuradio.lgmtsc import pdu_format
+except ImportError:  # module not installed: use the repository copy
+    _p = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "gr-lgmtsc",
+                      "python", "lgmtsc", "pdu_format.py")
+    _spec = importlib.util.spec_from_file_location("lgmtsc_pdu_format", _p)
+    pdu_format = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(pdu_format)
+
+
+class PhyLink:
+    """send(meta, payload) / recv() / recv_snr() against a running lgmtsc flowgraph."""
+
+    def __init__(self, tx_addr=pdu_format.ZMQ_TX_IN, rx_addr=pdu_format.ZMQ_RX_OUT,
+                 snr_addr=pdu_format.ZMQ_SNR_OUT, context=None):
+        self.ctx = context or zmq.Context.instance()
+        self.tx = self.ctx.socket(zmq.PUSH)
+        self.tx.setsockopt(zmq.LINGER, 1000)
+        self.tx.connect(tx_addr)
+        self.rx = self.ctx.socket(zmq.SUB)
+        self.rx.setsockopt(zmq.SUBSCRIBE, b"")
+        self.rx.connect(rx_addr)
+        self.snr = self.ctx.socket(zmq.SUB)
+        self.snr.setsockopt(zmq.SUBSCRIBE, b"")
+        self.snr.connect(snr_addr)
+
+    def send(self, meta, payload):
+        """meta: dict with the TX keys (pdu_format.REQUIRED_TX_KEYS); payload: complex
+        symbols (semantic) or uint8 bytes (digital)."""
+        import pmt
+        self.tx.send(pmt.serialize_str(pdu_format.make_pdu(meta, payload)))
+
+    @staticmethod
+    def _recv(sock, timeout):
+        import pmt
+        if sock.poll(int(timeout * 1000)):
+            return pdu_format.parse_pdu(pmt.deserialize_str(sock.recv()))
+        return None
+
+    def recv(self, timeout=5.0):
+        """Next RX PDU as (meta dict, numpy payload), or None after ``timeout`` seconds."""
+        return self._recv(self.rx, timeout)
+
+    def recv_snr(self, timeout=5.0):
+        r = self._recv(self.snr, timeout)
+        return None if r is None else r[0]
+
+    def wait_ready(self, delay=0.5):
+        """SUB sockets need a moment after connect before messages reach them."""
+        time.sleep(delay)
+
+    def close(self):
+        for s in (self.tx, self.rx, self.snr):
+            s.close()
