@@ -38,6 +38,7 @@ STF_REPS = 20
 SC_WINDOW_SEGS = 16
 LTF_N = 63
 LTF_ROOT = 25
+LTF_CHUNKS = 6
 PILOT_BLOCK = 32
 PILOTS_PER_BLOCK = 2
 DATA_PER_BLOCK = PILOT_BLOCK - PILOTS_PER_BLOCK
@@ -360,7 +361,7 @@ class Frame:
         mf = fftconvolve(seg, self.rrc)
         return mf[self.rrc.size - 1:]
 
-    def acquire(self, seg, s_lo, s_hi, eps1, ltf_threshold=0.15):
+    def acquire(self, seg, s_lo, s_hi, eps1, ltf_threshold=0.2):
         """Fine timing and CFO: seg (already derotated by eps1) -> (S, d_eps, mfa, peak)."""
         sps = self.sps
         mfa = self.matched_filter(seg)
@@ -372,13 +373,21 @@ class Frame:
         cand = np.arange(s_lo, s_hi + 1)
         idx = cand[:, None] + (self.n_stf + np.arange(self.ltf.size))[None, :] * sps
         Y = mfa[idx]
-        c = Y @ np.conj(self.ltf)
-        en = np.sum(np.abs(Y) ** 2, axis=1) * self.ltf.size
-        rho = np.abs(c) ** 2 / np.maximum(en, 1e-30)
+        # non-coherent over LTF_CHUNKS pieces: tolerant to the coarse CFO's residual
+        c = (Y * np.conj(self.ltf)[None, :]).reshape(cand.size, LTF_CHUNKS, -1).sum(2)
+        en = np.sum(np.abs(Y) ** 2, axis=1) * (self.ltf.size / LTF_CHUNKS)
+        rho = np.sum(np.abs(c) ** 2, axis=1) / np.maximum(en, 1e-30)
         i = int(np.argmax(rho))
         if rho[i] < ltf_threshold:
             return None
         S = int(cand[i])
+        # fractional timing: parabola through the correlation magnitude around the peak
+        frac = 0.0
+        if 0 < i < rho.size - 1:
+            a0, a1, a2 = np.sqrt(rho[i - 1:i + 2])
+            den = a0 - 2 * a1 + a2
+            if den < 0:
+                frac = float(np.clip(0.5 * (a0 - a2) / den, -0.5, 0.5))
         # refine CFO with lag 4L over the STF
         lag = 4 * self.L
         a, b = S + self.span * sps, S + (self.n_stf - self.span) * sps
@@ -387,7 +396,16 @@ class Frame:
             d_eps = np.angle(np.vdot(v[:-lag], v[lag:])) / (2 * np.pi * lag)
         else:
             d_eps = 0.0
-        return S, d_eps, float(rho[i])
+        return S, d_eps, float(rho[i]), frac
+
+    @staticmethod
+    def frac_shift(x, d):
+        """x[n + d] for fractional d (FFT interpolation; x is bandlimited)."""
+        if d == 0.0:
+            return x
+        nf = 1 << int(np.ceil(np.log2(x.size + 64)))
+        k = np.fft.fftfreq(nf)
+        return np.fft.ifft(np.fft.fft(x, nf) * np.exp(2j * np.pi * k * d))[:x.size]
 
     def symbols(self, mfa, S, n_sym):
         idx = S + np.arange(n_sym) * self.sps
@@ -469,7 +487,7 @@ class Frame:
         prod = prod * np.exp(-1j * om * kpos)
         if smooth is None:
             snr_ltf = float(np.sum(np.abs(h) ** 2)) / max(sigma2, 1e-12)
-            smooth = 3 if snr_ltf > 30 else (5 if snr_ltf > 8 else (9 if snr_ltf > 2.5 else 15))
+            smooth = 7 if snr_ltf > 30 else (9 if snr_ltf > 8 else (11 if snr_ltf > 2.5 else 15))
         if npb >= 2 and smooth > 1:
             ker = np.ones(min(smooth, 2 * (npb // 2) + 1))
             num = np.convolve(gb * cnt, ker, "same")
@@ -519,7 +537,7 @@ class Receiver:
     """
 
     def __init__(self, frame, threshold=0.25, samp_rate=1.0, calibration=None,
-                 ltf_threshold=0.15):
+                 ltf_threshold=0.2):
         self.f = frame
         self.thr = float(threshold)
         self.ltf_thr = float(ltf_threshold)
@@ -595,10 +613,10 @@ class Receiver:
         acq = f.acquire(seg, s_lo - a, s_hi - a, eps1, self.ltf_thr)
         hdr = None
         if acq is not None:
-            S, d_eps, _ = acq
+            S, d_eps, _, frac = acq
             eps = eps1 + d_eps
             seg2 = self._seg(a, b).astype(np.complex128) * np.exp(-2j * np.pi * eps * np.arange(b - a))
-            mfa = f.matched_filter(seg2)
+            mfa = f.matched_filter(f.frac_shift(seg2, frac))
             try:
                 r = f.demodulate(mfa, S, f.n_hdr, final=False)
                 hdr = f.decode_header(r["z"], r["noise_var"])
@@ -618,25 +636,25 @@ class Receiver:
             self.search = dc + 2 * f.L
             return True
         S_abs = a + S
-        self.pending = (S_abs, eps, hdr, n_pay)
+        self.pending = (S_abs, eps, hdr, n_pay, frac)
         self.search = S_abs
         return True
 
     def _finish(self, out, end):
         f = self.f
-        S_abs, eps, hdr, n_pay = self.pending
+        S_abs, eps, hdr, n_pay, frac = self.pending
         nsamp = f.burst_samples(n_pay) + 2 * f.rrc.size + 4 * f.sps
         if end < S_abs + nsamp:
             return False
         a = S_abs - f.rrc.size
         seg = self._seg(a, S_abs + nsamp).astype(np.complex128)
         seg *= np.exp(-2j * np.pi * eps * np.arange(seg.size))
-        mfa = f.matched_filter(seg)
+        mfa = f.matched_filter(f.frac_shift(seg, frac))
         known = f.header_symbols(hdr)
         r = f.demodulate(mfa, f.rrc.size, f.n_hdr + n_pay, final=True, known=known)
         self.pending = None
         self.search = S_abs + f.burst_samples(n_pay) - f.rrc.size
-        out.append(self._make_output(hdr, r, n_pay, S_abs, eps))
+        out.append(self._make_output(hdr, r, n_pay, S_abs + frac, eps))
         self.n_bursts += 1
         return True
 
@@ -650,7 +668,7 @@ class Receiver:
         nv = r["noise_var"][f.n_hdr:f.n_hdr + n_pay]
         meta.update({pf.KEY_SNR_DB: float(snr), pf.KEY_SNR_DB_RAW: float(snr_raw),
                      pf.KEY_CFO: float(cfo), pf.KEY_CFO_HZ: float(cfo * self.samp_rate),
-                     pf.KEY_SAMPLE_OFFSET: int(S_abs),
+                     pf.KEY_SAMPLE_OFFSET: int(round(S_abs)),
                      pf.KEY_RX_TIME: float(S_abs / self.samp_rate),
                      pf.KEY_HEADER_OK: True})
         self.last_raw = r["yraw"][f.n_hdr:f.n_hdr + n_pay]
