@@ -407,6 +407,37 @@ class Frame:
         k = np.fft.fftfreq(nf)
         return np.fft.ifft(np.fft.fft(x, nf) * np.exp(2j * np.pi * k * d))[:x.size]
 
+    def ls_residual(self, mfa, S):
+        """Least-squares channel fit residual energy over the LTF (timing quality)."""
+        yr = self.symbols(mfa, S, self.n_pre)[self.ls_rows]
+        h = self.ls_pinv @ yr
+        r = yr - self.ls_X @ h
+        return float(np.real(np.vdot(r, r)))
+
+    def refine_timing(self, seg, S, frac, step=0.15):
+        """Fractional timing minimising the LTF fit residual (parabola through 3 shifts).
+
+        seg: CFO-corrected samples with the burst at integer S. Returns the refined shift."""
+        lo = max(0, S + (self.n_stf - self.span - 4) * self.sps - 2 * self.rrc.size)
+        hi = min(seg.size, S + self.n_pre * self.sps + 2 * self.rrc.size + 64)
+        part = seg[lo:hi]
+        nf = 1 << int(np.ceil(np.log2(part.size + 64)))
+        X = np.fft.fft(part, nf)
+        k = np.fft.fftfreq(nf)
+        d = frac
+        for _ in range(2):
+            ds = np.array([d - step, d, d + step])
+            e = []
+            for di in ds:
+                y = np.fft.ifft(X * np.exp(2j * np.pi * k * di))[:part.size]
+                e.append(self.ls_residual(self.matched_filter(y), S - lo))
+            den = e[0] - 2 * e[1] + e[2]
+            if den <= 0:
+                break
+            d = float(np.clip(d + 0.5 * step * (e[0] - e[2]) / den, d - step, d + step))
+            step /= 4
+        return float(np.clip(d, -0.75, 0.75))
+
     def symbols(self, mfa, S, n_sym):
         idx = S + np.arange(n_sym) * self.sps
         ok = idx < mfa.size
@@ -616,6 +647,7 @@ class Receiver:
             S, d_eps, _, frac = acq
             eps = eps1 + d_eps
             seg2 = self._seg(a, b).astype(np.complex128) * np.exp(-2j * np.pi * eps * np.arange(b - a))
+            frac = f.refine_timing(seg2, S, frac)
             mfa = f.matched_filter(f.frac_shift(seg2, frac))
             try:
                 r = f.demodulate(mfa, S, f.n_hdr, final=False)
