@@ -141,6 +141,15 @@ class qa_burst_rx(gr_unittest.TestCase):
         out += rx.feed(np.zeros(20000, np.complex64))
         self.assertEqual(len(out), 1)
 
+    def test_007_default_calibration(self):
+        from gnuradio.lgmtsc.snr_calibration import SnrCalibration
+        cal = SnrCalibration.load()
+        self.assertGreaterEqual(cal.raw.size, 10)
+        self.assertTrue(np.all(np.diff(cal.raw) > 0))
+        self.assertTrue(np.all(np.abs(cal.raw - cal.true) < 1.5))
+        self.assertAlmostEqual(SnrCalibration.load("none").correct(7.0), 7.0)
+        self.assertEqual(burst_rx().rx.cal.raw.size, cal.raw.size)
+
 
 if __name__ == '__main__':
     gr_unittest.run(qa_burst_rx)
