@@ -270,6 +270,7 @@ class Frame:
         self.ls_pinv = np.linalg.pinv(self.ls_X)
         self.eq_half = self.span + 2 * self.D               # MMSE FIR: 2*eq_half+1 taps
         # TX zero guard after a burst: lets the receiver finish it without later samples
+        self._init_timing_sensitivity()
         self.tail = self.W + 6 * self.L + (self.eq_half + 8) * self.sps + 2 * self.rrc.size
 
     # ------------------------------------------------------------ sizes
@@ -407,36 +408,38 @@ class Frame:
         k = np.fft.fftfreq(nf)
         return np.fft.ifft(np.fft.fft(x, nf) * np.exp(2j * np.pi * k * d))[:x.size]
 
-    def ls_residual(self, mfa, S):
-        """Least-squares channel fit residual energy over the LTF (timing quality)."""
-        yr = self.symbols(mfa, S, self.n_pre)[self.ls_rows]
-        h = self.ls_pinv @ yr
-        r = yr - self.ls_X @ h
-        return float(np.real(np.vdot(r, r)))
+    def _ltf_taps(self, mfa, S):
+        h = self.ls_pinv @ self.symbols(mfa, S, self.n_pre)[self.ls_rows]
+        return h / h[self.D] if abs(h[self.D]) > 0 else h
 
-    def refine_timing(self, seg, S, frac, step=0.15):
-        """Fractional timing minimising the LTF fit residual (parabola through 3 shifts).
+    def _init_timing_sensitivity(self):
+        x = np.concatenate([np.zeros(2 * self.rrc.size), upfirdn(self.rrc, self.pre, self.sps),
+                            np.zeros(4 * self.rrc.size)])
+        S, d = 2 * self.rrc.size, 0.05
+        hp = self._ltf_taps(self.matched_filter(self.frac_shift(x, d)), S)
+        hm = self._ltf_taps(self.matched_filter(self.frac_shift(x, -d)), S)
+        self.dh = (hp - hm) / (2 * d)
 
-        seg: CFO-corrected samples with the burst at integer S. Returns the refined shift."""
+    def refine_timing(self, seg, S, frac, iters=2):
+        """Fractional timing from the LTF channel taps: their asymmetry, projected on the
+        taps' derivative with respect to a timing shift, is the residual timing error.
+
+        seg: CFO-corrected samples with the burst at integer S. Returns the refined shift.
+        """
         lo = max(0, S + (self.n_stf - self.span - 4) * self.sps - 2 * self.rrc.size)
         hi = min(seg.size, S + self.n_pre * self.sps + 2 * self.rrc.size + 64)
         part = seg[lo:hi]
         nf = 1 << int(np.ceil(np.log2(part.size + 64)))
         X = np.fft.fft(part, nf)
         k = np.fft.fftfreq(nf)
-        d = frac
-        for _ in range(2):
-            ds = np.array([d - step, d, d + step])
-            e = []
-            for di in ds:
-                y = np.fft.ifft(X * np.exp(2j * np.pi * k * di))[:part.size]
-                e.append(self.ls_residual(self.matched_filter(y), S - lo))
-            den = e[0] - 2 * e[1] + e[2]
-            if den <= 0:
-                break
-            d = float(np.clip(d + 0.5 * step * (e[0] - e[2]) / den, d - step, d + step))
-            step /= 4
-        return float(np.clip(d, -0.75, 0.75))
+        e0 = np.zeros(self.ch_taps)
+        e0[self.D] = 1
+        nrm = float(np.real(np.vdot(self.dh, self.dh)))
+        for _ in range(iters):
+            y = np.fft.ifft(X * np.exp(2j * np.pi * k * frac))[:part.size]
+            v = self._ltf_taps(self.matched_filter(y), S - lo) - e0
+            frac = float(np.clip(frac - np.real(np.vdot(self.dh, v)) / nrm, -0.75, 0.75))
+        return frac
 
     def symbols(self, mfa, S, n_sym):
         idx = S + np.arange(n_sym) * self.sps
@@ -516,16 +519,22 @@ class Frame:
         z = z * np.exp(-1j * om * n)
         gb = gb * np.exp(-1j * om * cb)
         prod = prod * np.exp(-1j * om * kpos)
-        if smooth is None:
-            snr_ltf = float(np.sum(np.abs(h) ** 2)) / max(sigma2, 1e-12)
-            smooth = 7 if snr_ltf > 30 else (9 if snr_ltf > 8 else (11 if snr_ltf > 2.5 else 15))
-        if npb >= 2 and smooth > 1:
-            ker = np.ones(min(smooth, 2 * (npb // 2) + 1))
-            num = np.convolve(gb * cnt, ker, "same")
-            den = np.convolve(cnt, ker, "same")
-            gs, neff = num / den, den
-        else:
-            gs, neff = gb, cnt
+        gs, neff = gb, cnt
+        if npb >= 3:
+            # smoothing length by leave-one-out cross-validation (bias/variance trade-off:
+            # long for static channels, short for fading)
+            cands = [min(smooth, npb - (npb + 1) % 2)] if smooth else [L for L in (3, 5, 9, 15, 25, 41, 81, 161)
+                                             if L <= npb] or [3]
+            best = None
+            for L in cands:
+                ker = np.ones(L)
+                num = np.convolve(gb * cnt, ker, "same")
+                den = np.convolve(cnt, ker, "same")
+                loo = (num - gb * cnt) / np.maximum(den - cnt, 1e-9)
+                cv = float(np.sum(cnt * np.abs(gb - loo) ** 2))
+                if best is None or cv < best[0]:
+                    best = (cv, num / den, den)
+            gs, neff = best[1], best[2]
         g = np.interp(n, cb, gs.real) + 1j * np.interp(n, cb, gs.imag)
         neff_n = np.interp(n, cb, neff)
         g2 = np.maximum(np.abs(g) ** 2, 1e-12)
