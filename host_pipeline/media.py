@@ -67,7 +67,7 @@ def iter_audio(path: str | Path, chunk_s: float = 30.0, sample_rate: int = SAMPL
     """
     import av
 
-    probe(path)
+    info = probe(path)
     chunk = max(1, int(chunk_s * sample_rate))
     buf: list[np.ndarray] = []
     held = 0
@@ -98,6 +98,9 @@ def iter_audio(path: str | Path, chunk_s: float = 30.0, sample_rate: int = SAMPL
         decoded += held
     if decoded == 0:
         raise InputError(f"{path}: the audio track holds no decodable samples (empty or corrupt)")
+    got = decoded / sample_rate
+    if info.duration_s and got < info.duration_s - max(0.5, 0.02 * info.duration_s):
+        raise InputError(f"{path}: truncated: the file declares {info.duration_s:.1f} s but only {got:.1f} s of audio decode")
 
 
 def read_audio(path: str | Path, max_s: float = 3600.0, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

@@ -20,10 +20,13 @@ def register(sub, eval_sub) -> None:
 
 def _transcribe(args: argparse.Namespace) -> int:
     from ..config import load_config
-    from .extractor import SpeechExtractor
+    from ..media import probe
 
     overrides = list(args.set) + ([f"asr.language={args.language}"] if args.language else [])
     cfg = load_config(args.config, overrides)
+    probe(args.input)  # a bad input fails before any model loads
+    from .extractor import SpeechExtractor
+
     extractor = SpeechExtractor(cfg.asr, cfg.vad)
 
     def show(seg):
