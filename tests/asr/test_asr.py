@@ -100,7 +100,7 @@ def test_bad_inputs_fail_clearly(tmp_path, demo_video, shared_data):
         assert message in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
-def test_paraformer_without_weights_says_what_to_download(tmp_path):
+def test_paraformer_without_weights_says_what_to_download(tmp_path, demo_video):
     with pytest.raises(ModelError) as e:
         load_asr(AsrConfig(backend="paraformer"))
     assert "ModelScope" in e.value.hint and "asr.model" in e.value.hint
@@ -109,7 +109,7 @@ def test_paraformer_without_weights_says_what_to_download(tmp_path):
     with pytest.raises(ModelError, match="not a FunASR Paraformer model directory"):
         ParaformerAsr(empty, AsrConfig(backend="paraformer", model=str(empty)))
     r = run_cli("--set", "asr.backend=paraformer", "--set", f"asr.model={tmp_path / 'nowhere'}", "transcribe",
-                str(tmp_path / "x.wav"))
+                str(demo_video))
     assert r.returncode == ModelError.exit_code and "Paraformer model directory not found" in r.stderr
 
 
