@@ -408,9 +408,32 @@ class Frame:
         k = np.fft.fftfreq(nf)
         return np.fft.ifft(np.fft.fft(x, nf) * np.exp(2j * np.pi * k * d))[:x.size]
 
-    def _ltf_taps(self, mfa, S):
-        h = self.ls_pinv @ self.symbols(mfa, S, self.n_pre)[self.ls_rows]
+    def _ltf_taps(self, mfa, S, ls=None):
+        if ls is None:
+            y = self.symbols(mfa, S, self.ls_rows[-1] + 1)[self.ls_rows]
+            h = self.ls_pinv @ y
+        else:
+            rows, pinv, xr = ls
+            y = self.symbols(mfa, S, rows[-1] + 1)[rows]
+            # remove the residual frequency over the long known span first
+            nc = y.size // 64
+            c = (y[:nc * 64] * np.conj(xr[:nc * 64])).reshape(nc, 64).sum(1)
+            om = np.angle(np.sum(c[1:] * np.conj(c[:-1]))) / 64 if nc > 1 else 0.0
+            h = pinv @ (y * np.exp(-1j * om * np.arange(y.size)))
         return h / h[self.D] if abs(h[self.D]) > 0 else h
+
+    def known_ls(self, header):
+        """LS operator over the LTF and the (decoded) header region: (rows, pinv)."""
+        nb = body_layout(self.n_hdr, final=False)[2]
+        dpos, ppos, _ = body_layout(self.n_hdr, final=False)
+        body = np.zeros(nb, complex)
+        body[dpos] = self.header_symbols(header)
+        body[ppos] = PILOT_SEQ[np.arange(ppos.size) % PILOT_SEQ.size]
+        seq = np.concatenate([self.pre, body])
+        xf = np.convolve(seq, self.pisi)[self.span:self.span + seq.size]
+        rows = np.arange(self.n_stf, seq.size - self.D - self.span)
+        cols = np.arange(-self.D, self.D + 1)
+        return rows, np.linalg.pinv(xf[rows[:, None] - cols[None, :]]), xf[rows]
 
     def _init_timing_sensitivity(self):
         x = np.concatenate([np.zeros(2 * self.rrc.size), upfirdn(self.rrc, self.pre, self.sps),
@@ -420,14 +443,15 @@ class Frame:
         hm = self._ltf_taps(self.matched_filter(self.frac_shift(x, -d)), S)
         self.dh = (hp - hm) / (2 * d)
 
-    def refine_timing(self, seg, S, frac, iters=2):
+    def refine_timing(self, seg, S, frac, iters=2, ls=None):
         """Fractional timing from the LTF channel taps: their asymmetry, projected on the
         taps' derivative with respect to a timing shift, is the residual timing error.
 
         seg: CFO-corrected samples with the burst at integer S. Returns the refined shift.
         """
         lo = max(0, S + (self.n_stf - self.span - 4) * self.sps - 2 * self.rrc.size)
-        hi = min(seg.size, S + self.n_pre * self.sps + 2 * self.rrc.size + 64)
+        last = self.n_pre if ls is None else ls[0][-1] + self.span + 1
+        hi = min(seg.size, S + last * self.sps + 2 * self.rrc.size + 64)
         part = seg[lo:hi]
         nf = 1 << int(np.ceil(np.log2(part.size + 64)))
         X = np.fft.fft(part, nf)
@@ -437,7 +461,7 @@ class Frame:
         nrm = float(np.real(np.vdot(self.dh, self.dh)))
         for _ in range(iters):
             y = np.fft.ifft(X * np.exp(2j * np.pi * k * frac))[:part.size]
-            v = self._ltf_taps(self.matched_filter(y), S - lo) - e0
+            v = self._ltf_taps(self.matched_filter(y), S - lo, ls) - e0
             frac = float(np.clip(frac - np.real(np.vdot(self.dh, v)) / nrm, -0.75, 0.75))
         return frac
 
@@ -690,6 +714,8 @@ class Receiver:
         a = S_abs - f.rrc.size
         seg = self._seg(a, S_abs + nsamp).astype(np.complex128)
         seg *= np.exp(-2j * np.pi * eps * np.arange(seg.size))
+        # timing again, now with the decoded header as a long known sequence
+        frac = f.refine_timing(seg, f.rrc.size, frac, ls=f.known_ls(hdr))
         mfa = f.matched_filter(f.frac_shift(seg, frac))
         known = f.header_symbols(hdr)
         r = f.demodulate(mfa, f.rrc.size, f.n_hdr + n_pay, final=True, known=known)
