@@ -1,0 +1,281 @@
+"""LLM backends behind one interface: ``chat(messages) -> str`` and ``complete(prompt) -> str``.
+
+Decoding is deterministic everywhere: temperature 0 (greedy) and a fixed seed. Every call has a deadline:
+llama.cpp generation is streamed and abandoned when the deadline passes; HTTP requests use socket timeouts
+and bounded retries. Failures raise ``LlmError``/``LlmTimeout`` (user-facing ``BackendError``s).
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+import json
+import os
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+from .config import LlmConfig
+from .errors import LlmError, LlmTimeout
+
+Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
+
+
+class LlmBackend(abc.ABC):
+    """One loaded LLM. Thread-safe: calls are serialised per backend."""
+
+    def __init__(self, config: LlmConfig):
+        self.config = config
+        self._lock = threading.Lock()
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """Human-readable identity of the model (for logs and benchmark tables)."""
+
+    def chat(self, messages: Sequence[Message], *, max_tokens: Optional[int] = None,
+             stop: Optional[list[str]] = None, timeout_s: Optional[float] = None) -> str:
+        """Greedy chat completion: the assistant's reply text."""
+        _check_messages(messages)
+        with self._lock:
+            return self._chat(list(messages), max_tokens or self.config.max_tokens, stop or [],
+                              self.config.timeout_s if timeout_s is None else timeout_s)
+
+    def complete(self, prompt: str, *, max_tokens: Optional[int] = None, stop: Optional[list[str]] = None,
+                 timeout_s: Optional[float] = None) -> str:
+        """Greedy raw text completion of ``prompt`` (no chat template)."""
+        if not isinstance(prompt, str):
+            raise TypeError("prompt must be a string")
+        with self._lock:
+            return self._complete(prompt, max_tokens or self.config.max_tokens, stop or [],
+                                  self.config.timeout_s if timeout_s is None else timeout_s)
+
+    @abc.abstractmethod
+    def _chat(self, messages: list[Message], max_tokens: int, stop: list[str], timeout_s: float) -> str: ...
+
+    @abc.abstractmethod
+    def _complete(self, prompt: str, max_tokens: int, stop: list[str], timeout_s: float) -> str: ...
+
+
+def _check_messages(messages: Sequence[Message]) -> None:
+    if not messages:
+        raise ValueError("messages must not be empty")
+    for m in messages:
+        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant") \
+                or not isinstance(m.get("content"), str):
+            raise ValueError(f"bad chat message {m!r}: need {{'role': system|user|assistant, 'content': str}}")
+
+
+# ------------------------------------------------------------------------------------------------- llama.cpp
+@functools.lru_cache(maxsize=4)
+def load_llama(model_path: str, n_ctx: int, threads: int, seed: int):
+    """The ``llama_cpp.Llama`` for a GGUF file, loaded once per process per setting."""
+    try:
+        from llama_cpp import Llama
+    except ImportError as e:
+        raise LlmError("llama-cpp-python is not installed", hint="run `make setup`") from e
+    try:
+        return Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, seed=seed,
+                     verbose=False)
+    except (ValueError, RuntimeError, OSError) as e:
+        from ..errors import ModelError
+
+        raise ModelError(f"llama.cpp could not load {model_path}: {e}",
+                         hint="check that the file is a GGUF model (`lgmtsc models list --verify`)") from e
+
+
+def resolve_gguf(name_or_path: str) -> Path:
+    """A registry name (e.g. qwen2.5-coder-1.5b) -> its verified GGUF in the model cache; a .gguf path -> itself."""
+    from ..errors import ModelError
+    from ..models import MODELS, ModelCache
+
+    if name_or_path in MODELS:
+        return ModelCache().file(name_or_path, "model.gguf")
+    p = Path(name_or_path).expanduser()
+    if p.is_file():
+        return p
+    raise ModelError(f"LLM model {name_or_path!r} is neither a known model nor a GGUF file",
+                     hint="set llm.model to qwen2.5-coder-1.5b, smollm2-135m or a .gguf path")
+
+
+class LlamaCppBackend(LlmBackend):
+    """A GGUF model run in-process by llama.cpp (the embedded default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M)."""
+
+    def __init__(self, config: LlmConfig):
+        super().__init__(config)
+        self.model_path = resolve_gguf(config.model)
+        self.llama = load_llama(str(self.model_path), config.n_ctx, max(1, config.threads), config.seed)
+
+    @property
+    def name(self) -> str:
+        return f"llama.cpp:{self.config.model}"
+
+    def _sampling(self, max_tokens: int, stop: list[str]) -> dict:
+        return dict(temperature=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0, seed=self.config.seed,
+                    max_tokens=max_tokens, stop=stop, stream=True)
+
+    def _chat(self, messages, max_tokens, stop, timeout_s):
+        stream = self._call(lambda: self.llama.create_chat_completion(messages=messages,
+                                                                      **self._sampling(max_tokens, stop)))
+        return self._drain(stream, lambda c: c["choices"][0].get("delta", {}).get("content"), timeout_s)
+
+    def _complete(self, prompt, max_tokens, stop, timeout_s):
+        stream = self._call(lambda: self.llama.create_completion(prompt=prompt, **self._sampling(max_tokens, stop)))
+        return self._drain(stream, lambda c: c["choices"][0].get("text"), timeout_s)
+
+    @staticmethod
+    def _call(start):
+        try:
+            return start()
+        except ValueError as e:  # e.g. "Requested tokens (…) exceed context window"
+            raise LlmError(f"llama.cpp refused the request: {e}",
+                           hint="shorten the input or raise llm.n_ctx") from e
+
+    def _drain(self, stream: Iterable[dict], piece, timeout_s: float) -> str:
+        deadline = time.monotonic() + timeout_s
+        out: list[str] = []
+        try:
+            for chunk in stream:  # the prompt is evaluated before the first chunk
+                text = piece(chunk)
+                if text:
+                    out.append(text)
+                if time.monotonic() > deadline:
+                    raise LlmTimeout(f"{self.name} did not finish within {timeout_s:.1f} s",
+                                     hint="raise llm.timeout_s or use a smaller model")
+        except ValueError as e:
+            raise LlmError(f"llama.cpp failed: {e}", hint="shorten the input or raise llm.n_ctx") from e
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+        return "".join(out)
+
+
+# ------------------------------------------------------------------------------------------------- HTTP
+_RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class OpenAIBackend(LlmBackend):
+    """Any OpenAI-compatible chat-completions endpoint (llama.cpp server, vLLM, Ollama, hosted Qwen/GPT).
+
+    Standard library only (urllib). ``timeout_s`` bounds each attempt; ``retries`` extra attempts follow a
+    connection error, a timeout, HTTP 408/429/5xx or a malformed reply, with a short exponential back-off.
+    """
+
+    def __init__(self, config: LlmConfig):
+        super().__init__(config)
+        base = config.endpoint.rstrip("/")
+        for suffix in ("/chat/completions", "/completions"):
+            if base.endswith(suffix):
+                base = base[: -len(suffix)]
+        if not base.startswith(("http://", "https://")):
+            raise LlmError(f"llm.endpoint {config.endpoint!r} is not an http(s) URL",
+                           hint="e.g. http://127.0.0.1:8080/v1 (llama.cpp server) or https://api.openai.com/v1")
+        self.base_url = base
+        self.api_key = None
+        if config.api_key_env:
+            self.api_key = os.environ.get(config.api_key_env)
+            if not self.api_key:
+                raise LlmError(f"environment variable {config.api_key_env} (llm.api_key_env) is not set",
+                               hint=f"export {config.api_key_env}=<your API key>")
+
+    @property
+    def name(self) -> str:
+        return f"openai:{self.config.model}@{self.base_url}"
+
+    def _body(self, max_tokens: int, stop: list[str]) -> dict:
+        body = {"model": self.config.model, "temperature": 0, "seed": self.config.seed, "max_tokens": max_tokens,
+                "stream": False}
+        if stop:
+            body["stop"] = stop
+        return body
+
+    def _chat(self, messages, max_tokens, stop, timeout_s):
+        reply = self._post("/chat/completions", {**self._body(max_tokens, stop), "messages": messages}, timeout_s)
+        return _field(reply, lambda r: r["choices"][0]["message"]["content"], self.name)
+
+    def _complete(self, prompt, max_tokens, stop, timeout_s):
+        reply = self._post("/completions", {**self._body(max_tokens, stop), "prompt": prompt}, timeout_s)
+        return _field(reply, lambda r: r["choices"][0]["text"], self.name)
+
+    def _post(self, path: str, body: dict, timeout_s: float) -> dict:
+        url = self.base_url + path
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        data = json.dumps(body).encode("utf-8")
+        attempts = 1 + max(0, self.config.retries)
+        last: LlmError | None = None
+        for i in range(attempts):
+            if i:
+                time.sleep(min(2.0, 0.25 * 2 ** (i - 1)))
+            req = urllib.request.Request(url, data=data, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+                    raw = resp.read()
+            except urllib.error.HTTPError as e:
+                detail = e.read()[:300].decode("utf-8", "replace")
+                last = LlmError(f"{url} answered HTTP {e.code}: {detail}",
+                                hint="check llm.model, llm.endpoint and the API key")
+                if e.code not in _RETRY_STATUS:
+                    raise last from None
+                continue
+            except (socket.timeout, TimeoutError) as e:
+                last = LlmTimeout(f"{url} did not answer within {timeout_s:.1f} s ({e})",
+                                  hint="raise llm.timeout_s or check the server load")
+                continue
+            except urllib.error.URLError as e:
+                if isinstance(e.reason, (socket.timeout, TimeoutError)):
+                    last = LlmTimeout(f"{url} did not answer within {timeout_s:.1f} s",
+                                      hint="raise llm.timeout_s or check the server load")
+                else:
+                    last = LlmError(f"cannot reach {url}: {e.reason}",
+                                    hint="start the server or fix llm.endpoint (lgmtsc --set llm.endpoint=...)")
+                continue
+            except (ConnectionError, OSError) as e:
+                last = LlmError(f"connection to {url} failed: {e}", hint="check that the server is running")
+                continue
+            try:
+                reply = json.loads(raw.decode("utf-8"))
+                if not isinstance(reply, dict):
+                    raise ValueError("not a JSON object")
+                return reply
+            except (ValueError, UnicodeDecodeError) as e:
+                last = LlmError(f"{url} replied with malformed JSON ({e}): {raw[:120]!r}",
+                                hint="is llm.endpoint an OpenAI-compatible API?")
+        assert last is not None
+        raise last
+
+
+def _field(reply: dict, get, name: str) -> str:
+    try:
+        text = get(reply)
+    except (KeyError, IndexError, TypeError):
+        err = reply.get("error") if isinstance(reply, dict) else None
+        raise LlmError(f"{name} replied without choices[0] text: {str(err or reply)[:200]}",
+                       hint="is llm.endpoint an OpenAI-compatible API?") from None
+    if not isinstance(text, str):
+        raise LlmError(f"{name} replied with a non-text message: {text!r:.200}")
+    return text
+
+
+# ------------------------------------------------------------------------------------------------- loading
+_BACKENDS = {"llama_cpp": LlamaCppBackend, "openai": OpenAIBackend}
+_CACHE: dict[tuple, LlmBackend] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_llm(config: LlmConfig | None = None) -> LlmBackend:
+    """The backend for ``config``, created once per process per distinct setting (the GGUF is loaded once)."""
+    config = config or LlmConfig()
+    if config.backend not in _BACKENDS:
+        raise LlmError(f"unknown llm.backend {config.backend!r}", hint=f"use one of {', '.join(_BACKENDS)}")
+    key = tuple(sorted(vars(config).items()))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _BACKENDS[config.backend](config)
+        return _CACHE[key]

@@ -1,0 +1,22 @@
+"""Typed settings of the LLM backend (section ``[llm]``). Light module: no heavy imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+
+@dataclass
+class LlmConfig:
+    """Large language model used by the private knowledge base (llama.cpp GGUF or an OpenAI-compatible endpoint)."""
+
+    backend: Literal["llama_cpp", "openai"] = "llama_cpp"
+    model: str = "qwen2.5-coder-1.5b"  # llama_cpp: a registry name or a .gguf path; openai: the served model name
+    endpoint: str = "http://127.0.0.1:8080/v1"  # openai backend: base URL (…/v1) or the full …/chat/completions URL
+    api_key_env: Optional[str] = None  # openai backend: name of the environment variable holding the API key
+    timeout_s: float = 30.0  # one request (HTTP) or one generation (llama.cpp) is abandoned after this long
+    retries: int = 1  # extra attempts after a network error, a 5xx/429 reply or a malformed reply (openai)
+    seed: int = 0  # fixed sampling seed; decoding is greedy (temperature 0) anyway
+    threads: int = 2  # llama.cpp CPU threads
+    n_ctx: int = 2048  # llama.cpp context window in tokens
+    max_tokens: int = 256  # upper bound on generated tokens per call
