@@ -1,0 +1,28 @@
+"""Typed settings of the private knowledge base (section ``[kb]``). Light module: no heavy imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass
+class KbConfig:
+    """Private knowledge base: user facts (SQLite), LLM disambiguation/compression/correction, ANFIS prompt codec."""
+
+    db_path: Optional[str] = None  # SQLite file; default $LGMTSC_DATA/kb.sqlite (host_pipeline.paths.data_dir())
+    embedder: str = "minilm-l6"  # sentence encoder (registry name or BERT dir): fact retrieval and similarity guards
+    top_k: int = 3  # facts put into a prompt at most
+    fact_threshold: float = 0.15  # a fact is relevant if its cosine similarity to the sentence is at least this
+    band_low: list[float] = field(default_factory=lambda: [0.7, 0.8])  # output/input word ratio, low SNR (Table I)
+    band_medium: list[float] = field(default_factory=lambda: [0.8, 0.9])  # medium SNR
+    band_high: list[float] = field(default_factory=lambda: [1.0, 1.0])  # high SNR: sent uncompressed
+    anfis_params: str = "calibration/anfis/anfis_params.json"  # fitted prompt-encoder parameters (repo-relative or absolute)
+    min_similarity: float = 0.7  # transmitter guard: LLM output vs its input (cosine), else fall back
+    correction_min_similarity: float = 0.5  # receiver guard for correction/restoration (its input is noisy)
+    max_novel_fraction: float = 0.35  # guard: share of output words found neither in the input nor in the facts
+    length_retries: int = 1  # extra LLM attempts when the compressed length is outside the band
+    step_timeout_s: float = 20.0  # one KB step (all its LLM attempts); then it falls back so the link never stalls
+    max_words_per_chunk: int = 60  # longer text is processed in sentence-aligned chunks of at most this many words
+    disambiguate: bool = True  # transmitter: resolve ambiguous words with the user's facts
+    correct: bool = True  # receiver: correct channel errors with context and facts
