@@ -112,3 +112,60 @@ def read_audio(path: str | Path, max_s: float = 3600.0, sample_rate: int = SAMPL
             raise InputError(f"{path}: longer than {max_s:.0f} s", hint="long inputs are processed in a stream")
         parts.append(a)
     return np.concatenate(parts)
+
+
+LIVE_KINDS = ("follow", "alsa", "pulse")
+
+
+def is_live_source(source: str) -> bool:
+    return source.partition(":")[0] in LIVE_KINDS and ":" in source
+
+
+def check_live_source(source: str) -> tuple[str, str]:
+    """(kind, target) of a live source spec, or InputError before anything starts."""
+    kind, _, target = source.partition(":")
+    if kind not in LIVE_KINDS:
+        raise InputError(f"unknown live source {source!r}", hint="use follow:PATH, alsa:DEVICE or pulse:DEVICE")
+    if kind == "follow" and not Path(target).exists():
+        raise InputError(f"{target}: no such file to follow")
+    return kind, target or "default"
+
+
+def iter_live_audio(source: str, chunk_s: float = 0.5, idle_timeout_s: float = 5.0,
+                    sample_rate: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
+    """Audio from a live source as it arrives, mono float32 chunks of ``chunk_s`` seconds.
+
+    ``source``: ``follow:PATH`` (a file still being written, e.g. a recorder's WAV: read until it stops
+    growing for ``idle_timeout_s``), ``alsa:DEVICE`` or ``pulse:DEVICE`` (a microphone, e.g. ``alsa:default``;
+    runs until the caller stops iterating). ffmpeg decodes, so any format it reads works.
+    """
+    import shutil
+    import subprocess
+
+    kind, target = check_live_source(source)
+    if kind == "follow":
+        inputs = ["-follow", "1", "-rw_timeout", str(int(idle_timeout_s * 1e6)), "-i", f"file:{target}"]
+    else:
+        inputs = ["-f", kind, "-i", target]
+    exe = shutil.which("ffmpeg")
+    if not exe:
+        raise InputError("ffmpeg is not installed", hint="`apt-get install ffmpeg` (or `make setup`)")
+    cmd = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", *inputs, "-vn", "-ac", "1", "-ar", str(sample_rate),
+           "-f", "s16le", "pipe:1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    nbytes = 2 * max(1, int(chunk_s * sample_rate))
+    got = 0
+    try:
+        while True:
+            data = proc.stdout.read(nbytes)
+            if not data:
+                break
+            got += len(data)
+            yield np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+    finally:
+        proc.kill()
+        proc.wait()
+        err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+    if got == 0:
+        raise InputError(f"live source {source} gave no audio" + (f": {err.splitlines()[-1]}" if err else ""),
+                         hint="check the device name (arecord -L) or that the file is being written")

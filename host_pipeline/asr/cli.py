@@ -10,7 +10,8 @@ import sys
 def register(sub, eval_sub) -> None:
     p = sub.add_parser("transcribe", help="timed transcript of an audio/video file (VAD + ASR)",
                        description="Transcribe the speech of any audio or video file ffmpeg reads.")
-    p.add_argument("input", help="audio or video file")
+    p.add_argument("input", help="audio or video file; or a live source: follow:FILE (a file still being "
+                   "written), alsa:DEVICE or pulse:DEVICE (a microphone)")
     p.add_argument("--hotwords", nargs="+", default=[], metavar="WORD", help="names/jargon to favour")
     p.add_argument("--language", help="force a language (e.g. en, zh); default: detect")
     p.add_argument("--json", action="store_true", help="print JSON instead of text lines")
@@ -20,11 +21,12 @@ def register(sub, eval_sub) -> None:
 
 def _transcribe(args: argparse.Namespace) -> int:
     from ..config import load_config
-    from ..media import probe
+    from ..media import check_live_source, is_live_source, probe
 
     overrides = list(args.set) + ([f"asr.language={args.language}"] if args.language else [])
     cfg = load_config(args.config, overrides)
-    probe(args.input)  # a bad input fails before any model loads
+    live = is_live_source(args.input)
+    check_live_source(args.input) if live else probe(args.input)  # bad input fails before any model loads
     from .extractor import SpeechExtractor
 
     extractor = SpeechExtractor(cfg.asr, cfg.vad)
@@ -33,7 +35,10 @@ def _transcribe(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"[{seg.start:7.2f} - {seg.end:7.2f}] {seg.language} {seg.confidence:.2f}  {seg.text}", flush=True)
 
-    t = extractor.transcribe_file(args.input, args.hotwords, on_segment=show)
+    if live:
+        t = extractor.transcribe_live(args.input, args.hotwords, on_segment=show)
+    else:
+        t = extractor.transcribe_file(args.input, args.hotwords, on_segment=show)
     doc = t.to_dict()
     if args.json:
         json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)

@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from ..config import AsrConfig, VadConfig
-from ..media import SAMPLE_RATE, iter_audio, probe
+from ..media import SAMPLE_RATE, iter_audio, iter_live_audio, probe
 from .backends import AsrBackend, load_asr
 from .vad import FsmnVad
 
@@ -62,12 +62,20 @@ class SpeechExtractor:
 
     def transcribe_file(self, path: str | Path, hotwords: list[str] | None = None,
                         on_segment: Callable[[Segment], None] | None = None) -> Transcript:
-        info = probe(path)
+        probe(path)
+        return self._collect(str(path), iter_audio(path), hotwords, on_segment)
+
+    def transcribe_live(self, source: str, hotwords: list[str] | None = None,
+                        on_segment: Callable[[Segment], None] | None = None) -> Transcript:
+        """A live source (``follow:FILE``, ``alsa:DEVICE``, ``pulse:DEVICE``), utterances reported as they end."""
+        return self._collect(source, iter_live_audio(source), hotwords, on_segment)
+
+    def _collect(self, source: str, chunks: Iterable[np.ndarray], hotwords, on_segment) -> Transcript:
         t0 = time.perf_counter()
         seen = [0]
 
         def counted() -> Iterator[np.ndarray]:
-            for c in iter_audio(path):
+            for c in chunks:
                 seen[0] += c.size
                 yield c
 
@@ -76,5 +84,4 @@ class SpeechExtractor:
             segments.append(seg)
             if on_segment:
                 on_segment(seg)
-        return Transcript(str(path), seen[0] / SAMPLE_RATE if seen[0] else (info.duration_s or 0.0), segments,
-                          time.perf_counter() - t0)
+        return Transcript(source, seen[0] / SAMPLE_RATE, segments, time.perf_counter() - t0)

@@ -134,3 +134,41 @@ def test_hours_long_input_keeps_memory_bounded(tmp_path):
     duration, segments, growth_mib = out.stdout.split()
     assert abs(float(duration) - 7200) < 1
     assert float(growth_mib) < 150  # the decoded input alone would be 440 MiB
+
+
+def test_live_source_follows_a_growing_file(extractor, demo_video, tmp_path):
+    """A recorder writes the demo's audio as a WAV in pieces; the live transcriber follows it as it grows."""
+    import threading
+    import time
+    import wave
+
+    audio = (read_audio(demo_video) * 32767).astype("<i2")
+    growing = tmp_path / "recording.wav"
+    with wave.open(str(growing), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes(audio[:8000].tobytes())
+    header = bytearray(growing.read_bytes())  # open-ended sizes, as streaming recorders (arecord) write them
+    header[4:8] = header[40:44] = (0x7FFFFFFF).to_bytes(4, "little")
+    growing.write_bytes(bytes(header))
+
+    def record():
+        with open(growing, "ab") as f:
+            for i in range(8000, audio.size, 8000):
+                time.sleep(0.1)
+                f.write(audio[i:i + 8000].tobytes())
+                f.flush()
+
+    writer = threading.Thread(target=record)
+    writer.start()
+    t = extractor.transcribe_live(f"follow:{growing}", hotwords=["Whittemore", "Philip"])
+    writer.join()
+    truth = list(csv.DictReader(open(demo_video.parent / "transcript.tsv"), delimiter="\t"))
+    assert len(t.segments) == 3
+    assert wer([r["transcript"] for r in truth], [s.text for s in t.segments]) <= 0.05
+
+
+def test_live_source_errors():
+    with pytest.raises(InputError, match="unknown live source"):
+        next(iter(__import__("host_pipeline.media", fromlist=["x"]).iter_live_audio("rtsp:cam")))
+    r = run_cli("transcribe", "follow:/nonexistent/rec.wav")
+    assert r.returncode == InputError.exit_code and "no such file to follow" in r.stderr
