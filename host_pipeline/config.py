@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
+from .codec.config import CodecConfig
 from .errors import ConfigError
+from .kb.config import KbConfig
+from .llm.config import LlmConfig
 
 
 @dataclass
@@ -68,6 +71,9 @@ class Config:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     vad: VadConfig = field(default_factory=VadConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
+    llm: LlmConfig = field(default_factory=LlmConfig)
+    kb: KbConfig = field(default_factory=KbConfig)
+    codec: CodecConfig = field(default_factory=CodecConfig)
     link: LinkConfig = field(default_factory=LinkConfig)
 
 
