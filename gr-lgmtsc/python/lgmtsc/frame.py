@@ -534,7 +534,7 @@ class Frame:
         npb = gb.size
         n = np.arange(blen)
         om = 0.0
-        for lag in (1, 4, 16):   # residual frequency, hierarchically
+        for lag in (1, 4, 16, 64, 256):   # residual frequency, hierarchically
             if npb < lag + 2:
                 break
             gr_ = gb * np.exp(-1j * om * cb)
@@ -547,17 +547,19 @@ class Frame:
         if npb >= 3:
             # smoothing length by leave-one-out cross-validation (bias/variance trade-off:
             # long for static channels, short for fading)
-            cands = [min(smooth, npb - (npb + 1) % 2)] if smooth else [L for L in (3, 5, 9, 15, 25, 41, 81, 161)
-                                             if L <= npb] or [3]
-            best = None
+            full = npb - (npb + 1) % 2
+            cands = [min(smooth, full)] if smooth else \
+                sorted({L for L in (3, 5, 9, 15, 25, 41, 81, 161, 321) if L <= npb} | {full})
+            fits = []
             for L in cands:
                 ker = np.ones(L)
                 num = np.convolve(gb * cnt, ker, "same")
                 den = np.convolve(cnt, ker, "same")
                 loo = (num - gb * cnt) / np.maximum(den - cnt, 1e-9)
-                cv = float(np.sum(cnt * np.abs(gb - loo) ** 2))
-                if best is None or cv < best[0]:
-                    best = (cv, num / den, den)
+                fits.append((float(np.sum(cnt * np.abs(gb - loo) ** 2)), num / den, den))
+            # the longest window whose CV error is within 2 % of the best (favours static fits)
+            cvmin = min(f[0] for f in fits)
+            best = [f for f in fits if f[0] <= 1.02 * cvmin][-1]
             gs, neff = best[1], best[2]
         g = np.interp(n, cb, gs.real) + 1j * np.interp(n, cb, gs.imag)
         neff_n = np.interp(n, cb, neff)

@@ -43,7 +43,7 @@ class qa_awgn_channel(gr_unittest.TestCase):
             theory = sps * 10 ** (-esn0 / 10)
             self.assertLess(abs(p / theory - 1), 0.02, (esn0, sps, p, theory))
             # circular: equal power in I and Q
-            self.assertLess(abs(np.var(y.real) / np.var(y.imag) - 1), 0.05)  # fast_noise_source pool
+            self.assertLess(abs(np.var(y.real) / np.var(y.imag) - 1), 0.02)
 
     def test_003_symbol_level_convention(self):
         """After matched filtering, per-real-dimension noise std = 1/sqrt(2*10^(EsN0/10))."""

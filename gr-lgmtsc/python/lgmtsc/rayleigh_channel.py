@@ -6,14 +6,15 @@
 """Rayleigh fading (flat or frequency-selective) + AWGN set by average Es/N0 in dB."""
 
 import numpy as np
-from gnuradio import gr, channels
+from gnuradio import gr, channels, analog, blocks
 
 from .awgn_channel import noise_voltage
 
 
 class rayleigh_channel(gr.hier_block2):
     """channels.fading_model (flat) or selective_fading_model (``delays`` in samples,
-    ``mags`` normalised to unit total power), then channel_model for noise and CFO.
+    ``mags`` normalised to unit total power), channel_model for CFO, then exact Gaussian
+    noise (analog.noise_source_c).
 
     fd_ts: normalised Doppler (max Doppler x sample period); esn0_db: average Es/N0
     (E|h|^2 = 1); seed: fading seed (noise seed = seed + 1).
@@ -33,10 +34,14 @@ class rayleigh_channel(gr.hier_block2):
                                                           list(map(float, delays)), list(m), ntaps)
         else:
             self.fading = channels.fading_model(n_sinusoids, fd_ts, False, 0.0, seed)
-        self.chan = channels.channel_model(noise_voltage=noise_voltage(esn0_db, sps, signal_power),
-                                           frequency_offset=cfo, epsilon=1.0, taps=[1.0 + 0j],
-                                           noise_seed=seed + 1, block_tags=False)
-        self.connect(self, self.fading, self.chan, self)
+        self.chan = channels.channel_model(noise_voltage=0.0, frequency_offset=cfo, epsilon=1.0,
+                                           taps=[1.0 + 0j], noise_seed=seed + 1, block_tags=False)
+        self.noise = analog.noise_source_c(analog.GR_GAUSSIAN,
+                                           noise_voltage(esn0_db, sps, signal_power), seed + 1)
+        self.add = blocks.add_cc()
+        self.connect(self, self.fading, self.chan, (self.add, 0))
+        self.connect(self.noise, (self.add, 1))
+        self.connect(self.add, self)
 
     def set_esn0_db(self, esn0_db):
-        self.chan.set_noise_voltage(noise_voltage(esn0_db, self.sps, self.signal_power))
+        self.noise.set_amplitude(noise_voltage(esn0_db, self.sps, self.signal_power))
