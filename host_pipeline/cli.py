@@ -1,4 +1,4 @@
-"""The ``lgmtsc`` command: one entry point for every stage of the system."""
+"""lgmtsc: talking-face semantic communication over GNU Radio, one command for every stage."""
 
 from __future__ import annotations
 
@@ -100,6 +100,7 @@ STAGE_CLI_MODULES = [
     "host_pipeline.kb.cli",
     "host_pipeline.reconstruct.cli",
     "host_pipeline.link.cli",
+    "host_pipeline.system.cli",
     "host_pipeline.evaluation.cli",
 ]
 

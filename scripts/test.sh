@@ -4,6 +4,7 @@
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$(bash "$REPO/scripts/setup.sh" --print-venv)"
+export GRC_BLOCKS_PATH="$VENV/share/gnuradio/grc/blocks"
 export PATH="$VENV/bin:$PATH" QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONHASHSEED=0
 status=0
 if [ -d "$REPO/build/gr-lgmtsc" ]; then

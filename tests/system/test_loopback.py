@@ -1,0 +1,79 @@
+"""The whole link on one machine: the demo sample through the real GNU Radio loopback flowgraph."""
+
+from __future__ import annotations
+
+import csv
+import json
+import socket
+
+import pytest
+
+from host_pipeline.config import load_config
+from host_pipeline.errors import BackendError
+from host_pipeline.system.flowgraph import FlowgraphProcess
+from host_pipeline.system.loopback import flowgraph_args
+from host_pipeline.textnorm import wer
+
+from ..conftest import run_cli
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _link_overrides() -> list[str]:
+    tx, rx, snr = _free_ports(3)
+    return ["--set", f"link.tx_address=tcp://127.0.0.1:{tx}", "--set", f"link.rx_address=tcp://127.0.0.1:{rx}",
+            "--set", f"link.snr_address=tcp://127.0.0.1:{snr}"]
+
+
+@pytest.mark.slow
+def test_demo_sample_at_high_snr_comes_back_as_sent(tmp_path, demo_video):
+    r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "20",
+                "--hotwords", "Whittemore", "Philip", "--out", str(tmp_path), timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    utts = report["utterances"]
+    assert len(utts) == 3 and all(u["status"] == "ok" for u in utts)
+    # the link returns what the transmitter sent...
+    assert wer([u["sent_text"] for u in utts], [u["received_text"] for u in utts]) <= 0.03
+    # ...which is the talking face's speech
+    truth = [row["transcript"] for row in csv.DictReader(open(demo_video.parent / "transcript.tsv"), delimiter="\t")]
+    assert wer(truth, [u["received_text"] for u in utts]) <= 0.1
+    assert all(abs(u["snr_db"] - 20) < 2 for u in utts)
+    assert report["summary"]["payload_channel_uses"] == sum(u["channel_uses"] for u in utts) > 0
+
+
+@pytest.mark.slow
+def test_low_snr_still_completes_and_degrades_gracefully(tmp_path, demo_video):
+    r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "0",
+                "--out", str(tmp_path), timeout=600)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert len(report["utterances"]) == 3, r.stdout + r.stderr
+    received = [u for u in report["utterances"] if u["status"] == "ok"]
+    assert received and all(abs(u["snr_db"] - 0) < 2 for u in received)
+    assert all(0 <= u["similarity"] <= 1 for u in received)
+
+
+def test_busy_port_is_reported_not_hung(tmp_path):
+    cfg = load_config(None, [o for o in _link_overrides() if o != "--set"])
+    with socket.socket() as busy:
+        host, port = cfg.link.tx_address.rsplit(":", 1)
+        busy.bind(("127.0.0.1", int(port)))
+        busy.listen()
+        with pytest.raises(BackendError, match="already in use"):
+            FlowgraphProcess("loopback", flowgraph_args("awgn", 10, cfg, 1), cfg.link.tx_address).start(tmp_path)
+
+
+def test_flowgraph_that_dies_is_reported(tmp_path):
+    cfg = load_config(None, [o for o in _link_overrides() if o != "--set"])
+    fg = FlowgraphProcess("loopback", ["--channel", "awgn", "--no-such-option"], cfg.link.tx_address,
+                          start_timeout_s=60)
+    with pytest.raises(BackendError, match="exited with status"):
+        fg.start(tmp_path)
