@@ -24,5 +24,5 @@ demo: setup  ## the sample through ASR, the semantic codec and the GNU Radio loo
 doctor: setup  ## check every component on this machine
 	@$(LGMTSC) doctor
 
-clean:  ## remove the in-tree build directory (the venv and models under $$LGMTSC_HOME stay)
+clean:  ## remove the in-tree build directory (the venv and models under LGMTSC_HOME stay)
 	rm -rf build

@@ -7,7 +7,8 @@
 #   4. The embedded models assembled into the verified model cache.
 # Idempotent: a second run only rebuilds gr-lgmtsc and re-checks the models (well under a minute).
 # Options: --print-venv (print the venv path and exit), --no-models (skip step 4).
-# Environment: LGMTSC_HOME (default ~/.cache/lgmtsc) holds the venvs, the model cache and databases.
+# Environment: LGMTSC_HOME (default ~/.cache/lgmtsc) holds the venvs, the model cache and databases;
+# LGMTSC_EXTRA_APT adds Debian packages to install (e.g. "festival festvox-us-slt-hts").
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,7 +30,7 @@ t0=$SECONDS
 [ -r /etc/debian_version ] || die "this setup needs a Debian-based system (Debian 12, Ubuntu 22.04+)" \
   "elsewhere, install GNU Radio 3.10 with its Python bindings, then follow the steps in scripts/setup.sh by hand"
 APT_PKGS=(gnuradio gnuradio-dev python3-uhd uhd-host python3-venv python3-dev python3-zmq cmake pkg-config
-          build-essential git ffmpeg espeak-ng)
+          build-essential git ffmpeg espeak-ng ${LGMTSC_EXTRA_APT:-})
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
