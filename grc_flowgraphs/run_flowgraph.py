@@ -46,6 +46,8 @@ def main(argv):
     spec.loader.exec_module(mod)
     options = mod.argument_parser().parse_args(argv[1:])
     cls = getattr(mod, fid)
+    if fid == "lgmtsc_lab_gui":   # Qt: the generated main() creates the QApplication first
+        return mod.main(top_block_cls=cls, options=options) or 0
     try:
         tb = cls(**vars(options))
     except RuntimeError as e:
@@ -56,8 +58,6 @@ def main(argv):
         else:
             sys.stderr.write("lgmtsc: cannot start %s: %s\n" % (fid, msg))
         return 2
-    if fid == "lgmtsc_lab_gui":
-        return mod.main(top_block_cls=cls, options=options) or 0
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *a: done.set())
     signal.signal(signal.SIGTERM, lambda *a: done.set())

@@ -83,3 +83,23 @@ def test_loopback_over_zeromq(lgmtsc_env):
         link.close()
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_lab_gui_runs_headless(lgmtsc_env):
+    """The Qt lab flowgraph starts offscreen, decodes its strobe PDUs and keeps running."""
+    ports = ["tcp://127.0.0.1:%d" % p for p in (16550, 16551, 16552)]
+    from host_pipeline.link import PhyLink
+    proc = subprocess.Popen([PY, RUN, "lab_gui", "--tx-addr", ports[0], "--rx-addr", ports[1],
+                             "--snr-addr", ports[2]], env=lgmtsc_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    link = PhyLink(*ports)
+    try:
+        r = link.recv(timeout=45.0)   # the strobe sends a 16-QAM + cc PDU every 250 ms
+        assert proc.poll() is None
+        assert r is not None and r[0]["mode"] == "digital" and r[0]["crc_ok"] is True
+    finally:
+        link.close()
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert b"Traceback" not in err, err.decode(errors="replace")[-2000:]
