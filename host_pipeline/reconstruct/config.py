@@ -1,0 +1,31 @@
+"""Typed settings of the generative semantic reconstructor (light module: no heavy imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+
+@dataclass
+class ReconstructConfig:
+    """Receiver: text -> the enrolled user's voice (TTS) and talking face (animator) -> mp4 / live frames."""
+
+    tts_backend: Literal["kokoro", "festival", "bert_vits2"] = "kokoro"
+    voice: str = "auto"  # auto: matched to the enrolled voice v; or a Kokoro voice name, or "a:0.5,b:0.5"
+    language: str = "en"  # "en" (espeak-ng phonemes) or "zh" (Mandarin where Kokoro works)
+    speed: float = 1.0  # extra rate factor on top of the matched rate
+    festival_voice: str = "cmu_us_slt_arctic_hts"
+    bert_vits2_url: str = "http://127.0.0.1:5000"  # its HTTP API (hiyoriUI.py); loopback only
+    bert_vits2_model_id: int = 0
+    bert_vits2_speaker: str = ""
+    bert_vits2_language: str = "EN"
+    bert_vits2_timeout_s: float = 60.0
+    face_backend: Literal["embedded", "sadtalker"] = "embedded"
+    sadtalker_dir: Optional[str] = None  # a SadTalker checkout (its src/ package)
+    sadtalker_checkpoint_dir: Optional[str] = None  # default <sadtalker_dir>/checkpoints
+    fps: int = 25
+    size: int = 256  # output frames are size x size
+    head_motion: float = 1.0  # 0 = still head
+    blink_rate_hz: float = 0.25
+    seed: int = 0
+    threads: int = 1  # ONNX/renderer threads
