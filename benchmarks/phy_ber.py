@@ -59,6 +59,15 @@ def awgn_flowgraph_ber(mod, ebn0_db, n_bursts, nbytes, seed):
     return dict(bits=bits, errors=errors, lost=n_bursts - len(got), frames=n_bursts)
 
 
+def rayleigh_burst_var(ebn0_db):
+    """Variance over h ~ CN(0,1) of the conditional BER 0.5 erfc(sqrt(|h|^2 Eb/N0))."""
+    from scipy.integrate import quad
+    g = 10 ** (ebn0_db / 10)
+    m2 = quad(lambda x: float(ber_awgn_bpsk(10 * np.log10(max(x * g, 1e-300)))) ** 2 * np.exp(-x),
+              0, np.inf, limit=200)[0]
+    return m2 - float(ber_rayleigh_bpsk(ebn0_db)) ** 2
+
+
 def check(k, n, p):
     """Within the 99 % (normal approx.) binomial interval of the closed form?"""
     sd = np.sqrt(n * p * (1 - p))
@@ -108,10 +117,10 @@ def main():
             ber_det = r["errors"] / max(r["bits"], 1)
             ber_all = r["errors_all"] / r["bits_all"]
             ber_hyb = r["errors_hybrid"] / r["bits_all"]
-            # per-burst fading: bursts, not bits, are the independent trials. The fade-averaged
-            # BER of one burst has std ~ p * sqrt(3) (its conditional BER is spread that wide)
+            # per-burst fading: bursts, not bits, are the independent trials; the spread of a
+            # burst's conditional BER over the fade distribution sets the confidence interval
             nf = r["frames"]
-            sd = np.sqrt(p * (1 - p) / r["bits_all"] + 3 * p ** 2 / nf)
+            sd = np.sqrt(p * (1 - p) / r["bits_all"] + rayleigh_burst_var(eb) / nf)
             z = (ber_hyb - p) / sd
             ok = abs(z) <= 2.576
             rows.append(dict(channel="rayleigh", mod=mod, fec="none", ebn0_db=eb, bits=r["bits_all"],

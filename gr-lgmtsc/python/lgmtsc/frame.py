@@ -621,6 +621,10 @@ class Receiver:
 
     def feed(self, samples):
         x = np.asarray(samples, np.complex64)
+        if x.size and not np.isfinite(x.sum()):   # corrupt input (NaN/inf): zero it
+            x = np.where(np.isfinite(x), x, 0).astype(np.complex64)
+            x = np.clip(x.real, -1e15, 1e15) + 1j * np.clip(x.imag, -1e15, 1e15)
+            x = x.astype(np.complex64)
         if x.size:
             self.buf = np.concatenate([self.buf, x]) if self.buf.size else x.copy()
         out = []

@@ -132,10 +132,12 @@ class qa_burst_rx(gr_unittest.TestCase):
             elif kind == 1:
                 y = x[:int(rng.integers(1, x.size))]          # truncated burst
             else:
-                y = np.frombuffer(rng.bytes(8 * 4000), np.complex64)  # random bytes, may be inf/nan
-                y = np.nan_to_num(y, nan=0.0, posinf=1e30, neginf=-1e30)
-            for chunk in np.array_split(y.astype(np.complex64), int(rng.integers(1, 6))):
-                rx.feed(chunk)
+                y = np.frombuffer(rng.bytes(8 * 4000), np.complex64).copy()  # raw bytes: NaN/inf too
+                if i % 2:
+                    y[:x.size // 2] = x[:x.size // 2]      # half a burst, then garbage
+            with np.errstate(all="ignore"):
+                for chunk in np.array_split(y.astype(np.complex64), int(rng.integers(1, 6))):
+                    rx.feed(chunk)
         rx.feed(np.zeros(100000, np.complex64))
         out = rx.feed(sim.channel(x, rng, 20.0, lead=100))
         out += rx.feed(np.zeros(20000, np.complex64))
