@@ -39,26 +39,56 @@ class LlmBackend(abc.ABC):
 
     def chat(self, messages: Sequence[Message], *, max_tokens: Optional[int] = None,
              stop: Optional[list[str]] = None, timeout_s: Optional[float] = None) -> str:
-        """Greedy chat completion: the assistant's reply text."""
+        """Greedy chat completion: the assistant's reply text, within ``timeout_s`` (default llm.timeout_s)."""
         _check_messages(messages)
-        with self._lock:
-            return self._chat(list(messages), max_tokens or self.config.max_tokens, stop or [],
-                              self.config.timeout_s if timeout_s is None else timeout_s)
+        return self._bounded(lambda deadline, cancel: self._chat(list(messages), max_tokens or self.config.max_tokens,
+                                                                 stop or [], deadline, cancel), timeout_s)
 
     def complete(self, prompt: str, *, max_tokens: Optional[int] = None, stop: Optional[list[str]] = None,
                  timeout_s: Optional[float] = None) -> str:
-        """Greedy raw text completion of ``prompt`` (no chat template)."""
+        """Greedy raw text completion of ``prompt`` (no chat template), within ``timeout_s``."""
         if not isinstance(prompt, str):
             raise TypeError("prompt must be a string")
-        with self._lock:
-            return self._complete(prompt, max_tokens or self.config.max_tokens, stop or [],
-                                  self.config.timeout_s if timeout_s is None else timeout_s)
+        return self._bounded(lambda deadline, cancel: self._complete(prompt, max_tokens or self.config.max_tokens,
+                                                                     stop or [], deadline, cancel), timeout_s)
+
+    def _bounded(self, work, timeout_s: Optional[float]) -> str:
+        """Run ``work(deadline, cancel)`` in a worker thread and return within ``timeout_s`` whatever happens.
+
+        On timeout the caller gets ``LlmTimeout`` at once; the worker is told to stop at its next token (a
+        llama.cpp prompt evaluation already under way finishes first, and the next call waits for it)."""
+        timeout_s = self.config.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        cancel = threading.Event()
+        box: dict = {}
+
+        def run():
+            with self._lock:
+                if cancel.is_set():
+                    return
+                try:
+                    box["value"] = work(deadline, cancel)
+                except BaseException as e:  # handed to the caller
+                    box["error"] = e
+
+        worker = threading.Thread(target=run, name=f"llm-{self.name}", daemon=True)
+        worker.start()
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            cancel.set()
+            raise LlmTimeout(f"{self.name} did not answer within {timeout_s:.1f} s",
+                             hint="raise llm.timeout_s, use a smaller model or a faster endpoint")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
 
     @abc.abstractmethod
-    def _chat(self, messages: list[Message], max_tokens: int, stop: list[str], timeout_s: float) -> str: ...
+    def _chat(self, messages: list[Message], max_tokens: int, stop: list[str], deadline: float,
+              cancel: threading.Event) -> str: ...
 
     @abc.abstractmethod
-    def _complete(self, prompt: str, max_tokens: int, stop: list[str], timeout_s: float) -> str: ...
+    def _complete(self, prompt: str, max_tokens: int, stop: list[str], deadline: float,
+                  cancel: threading.Event) -> str: ...
 
 
 def _check_messages(messages: Sequence[Message]) -> None:
@@ -118,14 +148,14 @@ class LlamaCppBackend(LlmBackend):
         return dict(temperature=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0, seed=self.config.seed,
                     max_tokens=max_tokens, stop=stop, stream=True)
 
-    def _chat(self, messages, max_tokens, stop, timeout_s):
+    def _chat(self, messages, max_tokens, stop, deadline, cancel):
         stream = self._call(lambda: self.llama.create_chat_completion(messages=messages,
                                                                       **self._sampling(max_tokens, stop)))
-        return self._drain(stream, lambda c: c["choices"][0].get("delta", {}).get("content"), timeout_s)
+        return self._drain(stream, lambda c: c["choices"][0].get("delta", {}).get("content"), deadline, cancel)
 
-    def _complete(self, prompt, max_tokens, stop, timeout_s):
+    def _complete(self, prompt, max_tokens, stop, deadline, cancel):
         stream = self._call(lambda: self.llama.create_completion(prompt=prompt, **self._sampling(max_tokens, stop)))
-        return self._drain(stream, lambda c: c["choices"][0].get("text"), timeout_s)
+        return self._drain(stream, lambda c: c["choices"][0].get("text"), deadline, cancel)
 
     @staticmethod
     def _call(start):
@@ -135,16 +165,15 @@ class LlamaCppBackend(LlmBackend):
             raise LlmError(f"llama.cpp refused the request: {e}",
                            hint="shorten the input or raise llm.n_ctx") from e
 
-    def _drain(self, stream: Iterable[dict], piece, timeout_s: float) -> str:
-        deadline = time.monotonic() + timeout_s
+    def _drain(self, stream: Iterable[dict], piece, deadline: float, cancel: threading.Event) -> str:
         out: list[str] = []
         try:
             for chunk in stream:  # the prompt is evaluated before the first chunk
                 text = piece(chunk)
                 if text:
                     out.append(text)
-                if time.monotonic() > deadline:
-                    raise LlmTimeout(f"{self.name} did not finish within {timeout_s:.1f} s",
+                if cancel.is_set() or time.monotonic() > deadline:
+                    raise LlmTimeout(f"{self.name} did not finish in time",
                                      hint="raise llm.timeout_s or use a smaller model")
         except ValueError as e:
             raise LlmError(f"llama.cpp failed: {e}", hint="shorten the input or raise llm.n_ctx") from e
@@ -162,8 +191,8 @@ _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 class OpenAIBackend(LlmBackend):
     """Any OpenAI-compatible chat-completions endpoint (llama.cpp server, vLLM, Ollama, hosted Qwen/GPT).
 
-    Standard library only (urllib). ``timeout_s`` bounds each attempt; ``retries`` extra attempts follow a
-    connection error, a timeout, HTTP 408/429/5xx or a malformed reply, with a short exponential back-off.
+    Standard library only (urllib). ``retries`` extra attempts follow a connection error, a timeout, HTTP
+    408/429/5xx or a malformed reply, with a short exponential back-off, all within the call's deadline.
     """
 
     def __init__(self, config: LlmConfig):
@@ -194,15 +223,16 @@ class OpenAIBackend(LlmBackend):
             body["stop"] = stop
         return body
 
-    def _chat(self, messages, max_tokens, stop, timeout_s):
-        reply = self._post("/chat/completions", {**self._body(max_tokens, stop), "messages": messages}, timeout_s)
+    def _chat(self, messages, max_tokens, stop, deadline, cancel):
+        reply = self._post("/chat/completions", {**self._body(max_tokens, stop), "messages": messages}, deadline,
+                           cancel)
         return _field(reply, lambda r: r["choices"][0]["message"]["content"], self.name)
 
-    def _complete(self, prompt, max_tokens, stop, timeout_s):
-        reply = self._post("/completions", {**self._body(max_tokens, stop), "prompt": prompt}, timeout_s)
+    def _complete(self, prompt, max_tokens, stop, deadline, cancel):
+        reply = self._post("/completions", {**self._body(max_tokens, stop), "prompt": prompt}, deadline, cancel)
         return _field(reply, lambda r: r["choices"][0]["text"], self.name)
 
-    def _post(self, path: str, body: dict, timeout_s: float) -> dict:
+    def _post(self, path: str, body: dict, deadline: float, cancel: threading.Event) -> dict:
         url = self.base_url + path
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
@@ -213,6 +243,9 @@ class OpenAIBackend(LlmBackend):
         for i in range(attempts):
             if i:
                 time.sleep(min(2.0, 0.25 * 2 ** (i - 1)))
+            timeout_s = min(self.config.timeout_s, deadline - time.monotonic())
+            if cancel.is_set() or timeout_s <= 0.05:
+                break
             req = urllib.request.Request(url, data=data, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(req, timeout=timeout_s) as resp:
@@ -247,8 +280,7 @@ class OpenAIBackend(LlmBackend):
             except (ValueError, UnicodeDecodeError) as e:
                 last = LlmError(f"{url} replied with malformed JSON ({e}): {raw[:120]!r}",
                                 hint="is llm.endpoint an OpenAI-compatible API?")
-        assert last is not None
-        raise last
+        raise last or LlmTimeout(f"{url}: no time left for another attempt")
 
 
 def _field(reply: dict, get, name: str) -> str:

@@ -1,0 +1,258 @@
+"""The private knowledge base: transmitter (disambiguate, compress) and receiver (correct, restore).
+
+``PrivateKnowledgeBase.load(KbConfig(), LlmConfig())`` gives ``transmit(user, text, snr_db)`` and
+``receive(user, text, snr_db | length_class)``. Every LLM output passes the guards (guards.py) or the step
+falls back (to the input, or to the extractive compressor for length), so a slow, dead or misbehaving LLM
+never stalls the link nor changes what is sent beyond the allowed edit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional
+
+from ..errors import InputError
+from ..llm import LlmConfig, LlmError
+from . import prompts
+from .anfis import CLASSES, Anfis, resolve_params_path
+from .config import KbConfig
+from .guards import Verdict, check_output
+from .store import FactStore
+from .text import band_counts, chunks, extractive_compress, n_words
+
+log = logging.getLogger(__name__)
+MAX_INPUT_CHARS = 100_000
+SAME_LENGTH = (0.75, 1.34)  # disambiguation/correction: output word count relative to input
+
+
+@dataclass
+class StepResult:
+    """One KB step on one chunk: what went in, what came out, and how it was decided."""
+
+    step: str  # disambiguate | compress | correct | restore
+    input: str
+    output: str
+    source: str  # llm | llm+trim | fallback:input | fallback:extractive | skipped
+    reason: str = ""
+    attempts: int = 0
+    seconds: float = 0.0
+    similarity: Optional[float] = None
+
+
+@dataclass
+class KbResult:
+    """The text after the KB (to send, or restored) and the record of every step."""
+
+    text: str
+    length_class: str
+    band: tuple[float, float]
+    facts: list[str] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        """Output words / input words of the compress or restore steps (1.0 when nothing was input)."""
+        n_in = sum(n_words(s.input) for s in self.steps if s.step in ("compress", "restore"))
+        n_out = sum(n_words(s.output) for s in self.steps if s.step in ("compress", "restore"))
+        return n_out / n_in if n_in else 1.0
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"ratio": self.ratio}
+
+
+class PromptCodec:
+    """The prompt encoder/decoder: SNR -> length class (fitted ANFIS) -> word-ratio band (Table I)."""
+
+    def __init__(self, anfis: Anfis, config: KbConfig):
+        self.anfis = anfis
+        self.bands = {"low": tuple(config.band_low), "medium": tuple(config.band_medium),
+                      "high": tuple(config.band_high)}
+        for name, (lo, hi) in self.bands.items():
+            if not 0 < lo <= hi <= 1.0:
+                raise InputError(f"kb.band_{name} = {[lo, hi]} must satisfy 0 < low <= high <= 1")
+
+    def length_class(self, snr_db: float) -> str:
+        if not math.isfinite(snr_db):
+            raise InputError(f"SNR must be a finite number of dB, got {snr_db}")
+        return self.anfis.classify(snr_db)
+
+
+class PrivateKnowledgeBase:
+    def __init__(self, config: KbConfig, llm, store: Optional[FactStore], embedder, anfis: Anfis):
+        self.config = config
+        self.llm = llm  # an LlmBackend, or None: every step falls back (no-LLM mode)
+        self.store = store
+        self.embedder = embedder
+        self.prompt_codec = PromptCodec(anfis, config)
+
+    @classmethod
+    def load(cls, config: KbConfig | None = None, llm_config: LlmConfig | None = None,
+             with_llm: bool = True) -> "PrivateKnowledgeBase":
+        from ..llm import load_llm
+        from .embed import load_embedder
+
+        config = config or KbConfig()
+        embedder = load_embedder(config.embedder)
+        store = FactStore(config.db_path, embedder)
+        anfis = Anfis.load(resolve_params_path(config.anfis_params))
+        return cls(config, load_llm(llm_config or LlmConfig()) if with_llm else None, store, embedder, anfis)
+
+    # ------------------------------------------------------------------------------------------ public API
+    def transmit(self, user: Optional[str], text: str, snr_db: Optional[float] = None,
+                 length_class: Optional[str] = None) -> KbResult:
+        """Disambiguate with the user's facts, then compress to the band of the SNR's length class."""
+        cls_, band = self._class(snr_db, length_class)
+        res = KbResult("", cls_, band)
+        out = []
+        for piece in chunks(_check_text(text), self.config.max_words_per_chunk):
+            facts = self._facts(user, piece, res)
+            if self.config.disambiguate and facts:
+                step = self.disambiguate(piece, facts)
+            else:
+                step = StepResult("disambiguate", piece, piece, "skipped",
+                                  "no relevant facts" if self.config.disambiguate else "disabled")
+            res.steps.append(step)
+            step = self.compress(step.output, band)
+            res.steps.append(step)
+            out.append(step.output)
+        res.text = " ".join(out)
+        return res
+
+    def receive(self, user: Optional[str], text: str, snr_db: Optional[float] = None,
+                length_class: Optional[str] = None) -> KbResult:
+        """Correct channel errors with context and facts, then restore the compressed length."""
+        cls_, band = self._class(snr_db, length_class)
+        res = KbResult("", cls_, band)
+        out = []
+        for piece in chunks(_check_text(text), self.config.max_words_per_chunk):
+            facts = self._facts(user, piece, res)
+            step = (self.correct(piece, facts) if self.config.correct
+                    else StepResult("correct", piece, piece, "skipped", "disabled"))
+            res.steps.append(step)
+            step = self.restore(step.output, band, facts)
+            res.steps.append(step)
+            out.append(step.output)
+        res.text = " ".join(out)
+        return res
+
+    # ------------------------------------------------------------------------------------------ steps
+    def disambiguate(self, text: str, facts: list[str]) -> StepResult:
+        n = n_words(text)
+        return self._llm_step("disambiguate", text, prompts.disambiguate(text, facts), fallback=lambda: (text, "input"),
+                              check=lambda out: check_output(out, text, self.embedder,
+                                                             min_similarity=self.config.min_similarity,
+                                                             counts=band_counts(n, SAME_LENGTH),
+                                                             max_novel=self.config.max_novel_fraction,
+                                                             known_texts=tuple(facts)))
+
+    def compress(self, text: str, band: tuple[float, float]) -> StepResult:
+        n = n_words(text)
+        if band[0] >= 1.0 or n == 0:
+            return StepResult("compress", text, text, "skipped", "high SNR: sent uncompressed" if n else "empty")
+        kmin, kmax = band_counts(n, band)
+        target = min(kmax, max(kmin, int(math.floor((band[0] + band[1]) / 2 * n + 0.5))))
+        def trim(out: str) -> tuple[str, bool]:  # the LLM often deletes too little: finish extractively
+            if n_words(out) > kmax and self.embedder.similarity(out, text) >= self.config.min_similarity:
+                return extractive_compress(out, kmax, self.embedder), True
+            return out, False
+
+        return self._llm_step(
+            "compress", text, prompts.compress(text, n, kmin, kmax), adjust=trim,
+            fallback=lambda: (extractive_compress(text, target, self.embedder), "extractive"),
+            check=lambda out: check_output(out, text, self.embedder, min_similarity=self.config.min_similarity,
+                                           counts=(kmin, kmax), max_novel=self.config.max_novel_fraction),
+            retry=lambda out: prompts.length_feedback(n_words(out), kmin, kmax),
+            retries=self.config.length_retries)
+
+    def correct(self, text: str, facts: list[str]) -> StepResult:
+        n = n_words(text)
+        return self._llm_step("correct", text, prompts.correct(text, facts), fallback=lambda: (text, "input"),
+                              check=lambda out: check_output(out, text, self.embedder,
+                                                             min_similarity=self.config.correction_min_similarity,
+                                                             counts=band_counts(n, SAME_LENGTH),
+                                                             max_novel=max(0.5, self.config.max_novel_fraction),
+                                                             known_texts=tuple(facts)))
+
+    def restore(self, text: str, band: tuple[float, float], facts: list[str]) -> StepResult:
+        n = n_words(text)
+        if band[0] >= 1.0 or n == 0:
+            return StepResult("restore", text, text, "skipped", "high SNR: nothing was compressed" if n else "empty")
+        target = max(n, int(round(n / ((band[0] + band[1]) / 2))))
+        counts = (n, max(n, math.ceil(n / band[0])) + 1)
+        return self._llm_step("restore", text, prompts.restore(text, n, target, facts),
+                              fallback=lambda: (text, "input"),
+                              check=lambda out: check_output(out, text, self.embedder,
+                                                             min_similarity=self.config.correction_min_similarity,
+                                                             counts=counts))
+
+    # ------------------------------------------------------------------------------------------ machinery
+    def _llm_step(self, name: str, text: str, messages: list[dict], *, fallback: Callable[[], tuple[str, str]],
+                  check: Callable[[str], Verdict], retry: Optional[Callable[[str], dict]] = None,
+                  retries: int = 0, adjust: Optional[Callable[[str], tuple[str, bool]]] = None) -> StepResult:
+        """Ask the LLM (with length retries) until its output, after the optional ``adjust``, passes ``check``;
+        else fall back. Never raises on LLM failure; LLM time is bounded by ``kb.step_timeout_s``."""
+        t0 = time.monotonic()
+        deadline = t0 + self.config.step_timeout_s
+        reason, attempts = "no LLM configured", 0
+        if self.llm is not None:
+            for attempt in range(1 + max(0, retries)):
+                left = deadline - time.monotonic()
+                if left < 0.2:
+                    reason = f"step timeout ({self.config.step_timeout_s:.0f} s)"
+                    break
+                attempts += 1
+                try:
+                    reply = self.llm.chat(messages, max_tokens=_max_tokens(text, name), timeout_s=left)
+                except LlmError as e:
+                    reason = f"LLM failed: {e.message}"
+                    log.warning("%s: %s", name, reason)
+                    break
+                raw = out = prompts.parse_reply(reply)
+                adjusted = False
+                if adjust is not None:
+                    out, adjusted = adjust(out)
+                verdict = check(out)
+                if verdict.ok:
+                    return StepResult(name, text, out, "llm+trim" if adjusted else "llm", "ok", attempts,
+                                      time.monotonic() - t0, verdict.similarity)
+                reason = f"rejected: {verdict.reason}"
+                log.info("%s attempt %d rejected (%s): %r", name, attempts, verdict.reason, out[:200])
+                if retry is None or not verdict.reason.startswith("length"):
+                    break
+                messages = [*messages, {"role": "assistant", "content": raw}, retry(raw)]
+        out, kind = fallback()
+        sim = self.embedder.similarity(out, text) if out != text else 1.0
+        return StepResult(name, text, out, f"fallback:{kind}", reason, attempts, time.monotonic() - t0, sim)
+
+    def _class(self, snr_db: Optional[float], length_class: Optional[str]) -> tuple[str, tuple[float, float]]:
+        if length_class is None:
+            if snr_db is None:
+                raise InputError("give the SNR (dB) or the length class", hint="e.g. --snr 6 or --class medium")
+            length_class = self.prompt_codec.length_class(float(snr_db))
+        if length_class not in CLASSES:
+            raise InputError(f"unknown length class {length_class!r}", hint=f"one of {', '.join(CLASSES)}")
+        return length_class, self.prompt_codec.bands[length_class]
+
+    def _facts(self, user: Optional[str], text: str, res: KbResult) -> list[str]:
+        if not user or self.store is None:
+            return []
+        found = [f.text for f, _ in self.store.relevant(user, text, self.config.top_k, self.config.fact_threshold)]
+        res.facts += [f for f in found if f not in res.facts]
+        return found
+
+
+def _check_text(text: str) -> str:
+    if not isinstance(text, str):
+        raise InputError(f"the transcript must be text, got {type(text).__name__}")
+    if len(text) > MAX_INPUT_CHARS:
+        raise InputError(f"the transcript has {len(text)} characters; the KB accepts at most {MAX_INPUT_CHARS}",
+                         hint="split the input into utterances first")
+    return text
+
+
+def _max_tokens(text: str, step: str) -> int:
+    """Generation budget: about 2 tokens per input word (restoration up to 3), plus slack."""
+    return int(16 + (3.0 if step == "restore" else 2.0) * n_words(text))
