@@ -363,7 +363,10 @@ class Frame:
         return mf[self.rrc.size - 1:]
 
     def acquire(self, seg, s_lo, s_hi, eps1, ltf_threshold=0.2):
-        """Fine timing and CFO: seg (already derotated by eps1) -> (S, d_eps, mfa, peak)."""
+        """LTF search in [s_lo, s_hi] of seg (derotated by eps1).
+
+        Returns (S, d_eps, peak, frac) or None: integer start, CFO correction (cycles/sample),
+        normalised correlation peak and a first fractional-timing estimate."""
         sps = self.sps
         mfa = self.matched_filter(seg)
         last = mfa.size - (self.n_pre - 1) * sps - 1
@@ -423,7 +426,7 @@ class Frame:
         return h / h[self.D] if abs(h[self.D]) > 0 else h
 
     def known_ls(self, header):
-        """LS operator over the LTF and the (decoded) header region: (rows, pinv)."""
+        """LS operator over the LTF and the (decoded) header region: (rows, pinv, regressor)."""
         nb = body_layout(self.n_hdr, final=False)[2]
         dpos, ppos, _ = body_layout(self.n_hdr, final=False)
         body = np.zeros(nb, complex)
