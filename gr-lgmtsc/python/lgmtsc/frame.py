@@ -47,6 +47,7 @@ HEADER_CRC_BYTES = 4
 HEADER_BITS = 8 * (HEADER_BYTES + HEADER_CRC_BYTES)
 HEADER_REP = 2
 MAX_PAYLOAD_SYMBOLS = 1 << 21
+SCAN_SAMPLES = 1 << 15   # receiver: samples searched per step
 BITS_PER_SYMBOL = {"bpsk": 1, "qpsk": 2, "16qam": 4}
 
 
@@ -244,6 +245,7 @@ class Frame:
         self.sps, self.rolloff, self.span = int(sps), float(rolloff), int(span)
         self.amplitude = float(amplitude)
         self.rrc = rrc_taps(self.sps, self.rolloff, self.span)
+        self._rrc_f = {}
         self.seg = max(2, STF_SEG_SAMPLES // self.sps)
         self.L = self.seg * self.sps                       # STF period, samples
         self.W = SC_WINDOW_SEGS * self.L                   # Schmidl-Cox window
@@ -341,26 +343,38 @@ class Frame:
 
     # ------------------------------------------------------------ RX steps
     def sc_metric(self, x):
-        """Schmidl-Cox metric over x: returns (M, P) for positions 0..len(x)-W-L-sps."""
-        s, L, W = self.sps, self.L, self.W
-        n = x.size - W - L - s + 1
+        """Schmidl-Cox metric on x integrated-and-dumped over sps samples.
+
+        Returns (M, P) at positions j*sps, j = 0..(len(x) - W - L)//sps - 1 (lag L, window W)."""
+        s = self.sps
+        Ld, Wd = self.L // s, self.W // s
+        nd = x.size // s
+        n = nd - Wd - Ld
         if n <= 0:
             return np.zeros(0), np.zeros(0, complex)
-        cs = np.concatenate([[0], np.cumsum(x, dtype=np.complex128)])
-        f = cs[s:] - cs[:-s]                       # boxcar of sps samples
-        p = np.conj(f[:-L]) * f[L:]
-        e = 0.5 * (np.abs(f[:-L]) ** 2 + np.abs(f[L:]) ** 2)
+        f = x[:nd * s].reshape(nd, s).sum(1, dtype=np.complex64)
+        p = (np.conj(f[:-Ld]) * f[Ld:]).astype(np.complex128)
+        e = np.abs(f).astype(np.float64) ** 2
+        e = 0.5 * (e[:-Ld] + e[Ld:])
         cp = np.concatenate([[0], np.cumsum(p)])
         ce = np.concatenate([[0], np.cumsum(e)])
-        P = cp[W:W + n] - cp[:n]
-        R = ce[W:W + n] - ce[:n]
+        P = cp[Wd:Wd + n] - cp[:n]
+        R = ce[Wd:Wd + n] - ce[:n]
         M = np.abs(P) / np.maximum(R, 1e-30)
         return M, P
 
-    def matched_filter(self, seg):
-        """MF output aligned so that index S + k*sps is symbol k of a burst starting at S."""
-        mf = fftconvolve(seg, self.rrc)
-        return mf[self.rrc.size - 1:]
+    def matched_filter(self, seg, frac=0.0):
+        """MF output aligned so that index S + k*sps is symbol k of a burst starting at S,
+        optionally advanced by a fractional ``frac`` samples (one FFT pair for both)."""
+        n = seg.size + self.rrc.size - 1
+        nf = 1 << int(np.ceil(np.log2(n + 64)))
+        H = self._rrc_f.get(nf)
+        if H is None:
+            H = self._rrc_f[nf] = np.fft.fft(self.rrc, nf)
+        X = np.fft.fft(seg, nf) * H
+        if frac:
+            X *= np.exp(2j * np.pi * np.fft.fftfreq(nf) * frac)
+        return np.fft.ifft(X)[self.rrc.size - 1:n]
 
     def acquire(self, seg, s_lo, s_hi, eps1, ltf_threshold=0.2):
         """LTF search in [s_lo, s_hi] of seg (derotated by eps1).
@@ -374,13 +388,21 @@ class Frame:
         s_lo = max(s_lo, 0)
         if s_hi < s_lo:
             return None
-        cand = np.arange(s_lo, s_hi + 1)
-        idx = cand[:, None] + (self.n_stf + np.arange(self.ltf.size))[None, :] * sps
-        Y = mfa[idx]
-        # non-coherent over LTF_CHUNKS pieces: tolerant to the coarse CFO's residual
-        c = (Y * np.conj(self.ltf)[None, :]).reshape(cand.size, LTF_CHUNKS, -1).sum(2)
-        en = np.sum(np.abs(Y) ** 2, axis=1) * (self.ltf.size / LTF_CHUNKS)
-        rho = np.sum(np.abs(c) ** 2, axis=1) / np.maximum(en, 1e-30)
+        offs = (self.n_stf + np.arange(self.ltf.size)) * sps
+        cltf = np.conj(self.ltf)[None, :]
+
+        def corr(cand):
+            # non-coherent over LTF_CHUNKS pieces: tolerant to the coarse CFO's residual
+            Y = mfa[cand[:, None] + offs[None, :]]
+            c = (Y * cltf).reshape(cand.size, LTF_CHUNKS, -1).sum(2)
+            en = np.sum(Y.real ** 2 + Y.imag ** 2, axis=1) * (self.ltf.size / LTF_CHUNKS)
+            return np.sum(c.real ** 2 + c.imag ** 2, axis=1) / np.maximum(en, 1e-30)
+
+        # coarse grid (half a symbol), then every sample around the best point
+        coarse = np.arange(s_lo, s_hi + 1, max(1, sps // 2))
+        ib = int(coarse[np.argmax(corr(coarse))])
+        cand = np.arange(max(s_lo, ib - sps), min(s_hi, ib + sps) + 1)
+        rho = corr(cand)
         i = int(np.argmax(rho))
         if rho[i] < ltf_threshold:
             return None
@@ -442,8 +464,8 @@ class Frame:
         x = np.concatenate([np.zeros(2 * self.rrc.size), upfirdn(self.rrc, self.pre, self.sps),
                             np.zeros(4 * self.rrc.size)])
         S, d = 2 * self.rrc.size, 0.05
-        hp = self._ltf_taps(self.matched_filter(self.frac_shift(x, d)), S)
-        hm = self._ltf_taps(self.matched_filter(self.frac_shift(x, -d)), S)
+        hp = self._ltf_taps(self.matched_filter(x, d), S)
+        hm = self._ltf_taps(self.matched_filter(x, -d), S)
         self.dh = (hp - hm) / (2 * d)
 
     def refine_timing(self, seg, S, frac, iters=2, ls=None):
@@ -456,15 +478,11 @@ class Frame:
         last = self.n_pre if ls is None else ls[0][-1] + self.span + 1
         hi = min(seg.size, S + last * self.sps + 2 * self.rrc.size + 64)
         part = seg[lo:hi]
-        nf = 1 << int(np.ceil(np.log2(part.size + 64)))
-        X = np.fft.fft(part, nf)
-        k = np.fft.fftfreq(nf)
         e0 = np.zeros(self.ch_taps)
         e0[self.D] = 1
         nrm = float(np.real(np.vdot(self.dh, self.dh)))
         for _ in range(iters):
-            y = np.fft.ifft(X * np.exp(2j * np.pi * k * frac))[:part.size]
-            v = self._ltf_taps(self.matched_filter(y), S - lo, ls) - e0
+            v = self._ltf_taps(self.matched_filter(part, frac), S - lo, ls) - e0
             frac = float(np.clip(frac - np.real(np.vdot(self.dh, v)) / nrm, -0.75, 0.75))
         return frac
 
@@ -599,6 +617,22 @@ class Frame:
 
 
 # ---------------------------------------------------------------- streaming receiver
+def limit_blas_threads(n=1):
+    """OpenBLAS threads spin-wait on the tiny matrices of the receiver (a 25x25 solve took
+    45 ms instead of 12 us on a loaded 2-core machine): limit them. Process-wide."""
+    import ctypes
+    for name in ("libopenblas.so.0", "libblas.so.3"):
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        fn = getattr(lib, "openblas_set_num_threads", None)
+        if fn is not None:
+            fn(ctypes.c_int(n))
+            return True
+    return False
+
+
 class Receiver:
     """Burst receiver on a continuous sample stream (used by burst_rx).
 
@@ -607,7 +641,7 @@ class Receiver:
     """
 
     def __init__(self, frame, threshold=0.25, samp_rate=1.0, calibration=None,
-                 ltf_threshold=0.2):
+                 ltf_threshold=0.2, blas_threads=1):
         self.f = frame
         self.thr = float(threshold)
         self.ltf_thr = float(ltf_threshold)
@@ -618,6 +652,8 @@ class Receiver:
         self.search = 0        # absolute index where the search continues
         self.pending = None    # (S_abs, eps, header, known) while waiting for the payload
         self.n_triggers = self.n_header_fail = self.n_bursts = 0
+        if blas_threads:
+            limit_blas_threads(blas_threads)
         f = frame
         self.pre_need = f.W + 2 * f.L + f.rrc.size * 2 + \
             (f.n_pre + body_layout(f.n_hdr, final=False)[2] + f.eq_half + 4) * f.sps
@@ -662,21 +698,27 @@ class Receiver:
         if self.pending is not None:
             return self._finish(out, end)
         start = max(self.search, self.base)
-        x = self.buf[start - self.base:]
+        # scan a bounded stretch (later samples are scanned after this burst is handled)
+        x = self.buf[start - self.base:start - self.base + SCAN_SAMPLES + f.W + f.L]
         M, P = f.sc_metric(x)
         if M.size == 0:
             return False
         hit = np.flatnonzero(M > self.thr)
         if hit.size == 0:
-            self.search = start + M.size
-            return False
-        dc = start + int(hit[0])
+            self.search = start + M.size * f.sps
+            return x.size > SCAN_SAMPLES
+        i0 = int(hit[0])
+        dc = start + i0 * f.sps
         if end < dc + self.pre_need:
             self.search = dc
             return False
+        if i0 + (f.W + 4 * f.L) // f.sps > M.size:      # need the whole plateau
+            self.search = dc
+            if x.size > SCAN_SAMPLES:
+                return True
+            return False
         self.n_triggers += 1
-        i0 = int(hit[0])
-        reg = slice(i0, min(M.size, i0 + f.W + 4 * f.L))
+        reg = slice(i0, i0 + (f.W + 4 * f.L) // f.sps)
         ib = i0 + int(np.argmax(M[reg]))
         eps1 = float(np.angle(P[ib]) / (2 * np.pi * f.L))
         s_lo, s_hi = dc - 3 * f.L, dc + f.W + 2 * f.L
@@ -691,7 +733,7 @@ class Receiver:
             eps = eps1 + d_eps
             seg2 = self._seg(a, b).astype(np.complex128) * np.exp(-2j * np.pi * eps * np.arange(b - a))
             frac = f.refine_timing(seg2, S, frac)
-            mfa = f.matched_filter(f.frac_shift(seg2, frac))
+            mfa = f.matched_filter(seg2, frac)
             try:
                 r = f.demodulate(mfa, S, f.n_hdr, final=False)
                 hdr = f.decode_header(r["z"], r["noise_var"])
@@ -726,7 +768,7 @@ class Receiver:
         seg *= np.exp(-2j * np.pi * eps * np.arange(seg.size))
         # timing again, now with the decoded header as a long known sequence
         frac = f.refine_timing(seg, f.rrc.size, frac, ls=f.known_ls(hdr))
-        mfa = f.matched_filter(f.frac_shift(seg, frac))
+        mfa = f.matched_filter(seg, frac)
         known = f.header_symbols(hdr)
         r = f.demodulate(mfa, f.rrc.size, f.n_hdr + n_pay, final=True, known=known)
         self.pending = None
