@@ -20,6 +20,8 @@ from .codec.config import CodecConfig
 from .errors import ConfigError
 from .kb.config import KbConfig
 from .llm.config import LlmConfig
+from .publickb.config import PublicKbConfig
+from .reconstruct.config import ReconstructConfig
 
 
 @dataclass
@@ -75,6 +77,8 @@ class Config:
     kb: KbConfig = field(default_factory=KbConfig)
     codec: CodecConfig = field(default_factory=CodecConfig)
     link: LinkConfig = field(default_factory=LinkConfig)
+    publickb: PublicKbConfig = field(default_factory=PublicKbConfig)
+    reconstruct: ReconstructConfig = field(default_factory=ReconstructConfig)
 
 
 def default_config_path() -> Path:

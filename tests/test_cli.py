@@ -21,7 +21,7 @@ def test_missing_config_file():
 def test_config_show_prints_every_section():
     r = run_cli("config", "show")
     assert r.returncode == 0
-    for section in ("[models]", "[vad]", "[asr]", "[llm]", "[kb]", "[codec]", "[link]"):
+    for section in ("[models]", "[vad]", "[asr]", "[llm]", "[kb]", "[codec]", "[link]", "[publickb]", "[reconstruct]"):
         assert section in r.stdout
 
 
