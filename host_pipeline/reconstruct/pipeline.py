@@ -1,0 +1,60 @@
+"""The receiver's last room: text + an enrolled user -> speech in their matched voice + talking-face frames."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..publickb.config import PublicKbConfig
+from ..publickb.store import Profile, PublicKb
+from .animator import FaceAnimator
+from .config import ReconstructConfig
+from .sadtalker import load_animator
+from .tts import Speech, TtsBackend, Voice, load_tts
+from .voicematch import match_voice
+
+log = logging.getLogger(__name__)
+
+
+class Reconstructor:
+    """Models (TTS, animator, KB) are loaded once; ``speak`` and ``to_mp4`` serve many utterances."""
+
+    def __init__(self, cfg: ReconstructConfig | None = None, kb_cfg: PublicKbConfig | None = None,
+                 kb: PublicKb | None = None):
+        self.cfg = cfg or ReconstructConfig()
+        if self.cfg.fps <= 0 or self.cfg.size < 64 or self.cfg.size % 2:
+            raise ConfigError("reconstruct.fps must be positive and reconstruct.size an even number >= 64")
+        self.kb = kb or PublicKb(kb_cfg)
+        self.tts: TtsBackend = load_tts(self.cfg)
+        self.animator: FaceAnimator = load_animator(self.cfg)
+
+    def voice_for(self, profile: Profile) -> tuple[Voice, dict]:
+        if self.cfg.voice != "auto":
+            return Voice.parse(self.cfg.voice), {"method": "configured"}
+        from .voicematch import load_table
+
+        key = f"{self.tts.name}:{','.join(self.tts.voices())}:{len(load_table()) if self.tts.name == 'kokoro' else 0}"
+        cached = self.kb.voice_match(profile.user_id, self.tts.name, key)
+        if cached:
+            return Voice(cached["voice"]["weights"], cached["voice"]["pitch"], cached["voice"]["speed"]), cached["report"]
+        voice, report = match_voice(self.tts, profile.voice)
+        self.kb.save_voice_match(profile.user_id, self.tts.name, key, {"voice": voice.to_dict(), "report": report})
+        return voice, report
+
+    def speak(self, user_id: str, text: str) -> tuple[Profile, Speech, Iterator[np.ndarray]]:
+        """The profile, the synthesised speech, and a frame iterator (frames are rendered as it is consumed)."""
+        profile = self.kb.get(user_id)
+        voice, _ = self.voice_for(profile)
+        speech = self.tts.synthesize(text, voice)
+        return profile, speech, self.animator.render(profile, speech)
+
+    def to_mp4(self, user_id: str, text: str, out: str | Path,
+               on_frame: Callable[[int, np.ndarray], None] | None = None) -> tuple[Speech, int]:
+        from .output import write_mp4
+
+        _, speech, frames = self.speak(user_id, text)
+        return speech, write_mp4(out, frames, speech, self.cfg.fps, on_frame)

@@ -1,0 +1,305 @@
+"""TTS backends behind one interface: ``TtsBackend.synthesize(text, voice) -> Speech`` (audio + phoneme timings).
+
+- ``KokoroTts``: Kokoro-82M int8 ONNX from the verified model cache (embedded default). Style vectors of the
+  shipped voices are blended; pitch is shifted by synthesising slower and resampling (no extra dependency).
+- ``FestivalTts``: festival + an HTS voice (Debian), segment times from festival itself.
+- ``BertVits2Tts``: a BERT-VITS2 HTTP API server (``hiyoriUI.py``) on loopback.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import json
+import logging
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import wave
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BackendError, ConfigError, InputError, ModelError
+from .config import ReconstructConfig
+from .phonemes import PhonemeTiming, estimate_timings, phonemize, viseme
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Voice:
+    """What the TTS should sound like: a blend of the backend's voices, a pitch factor and a rate factor."""
+
+    weights: dict[str, float] = field(default_factory=dict)  # backend voice name -> weight (sum 1)
+    pitch: float = 1.0  # F0 (and formant) factor
+    speed: float = 1.0  # speaking-rate factor
+
+    def to_dict(self) -> dict:
+        return {"weights": self.weights, "pitch": self.pitch, "speed": self.speed}
+
+    @classmethod
+    def parse(cls, text: str) -> "Voice":
+        """``name`` or ``a:0.6,b:0.4``."""
+        w = {}
+        for part in text.split(","):
+            name, _, weight = part.strip().partition(":")
+            w[name] = float(weight) if weight else 1.0
+        s = sum(w.values()) or 1.0
+        return cls({k: v / s for k, v in w.items()})
+
+
+@dataclass
+class Speech:
+    audio: np.ndarray  # float32 mono
+    sample_rate: int
+    phoneme_timings: list[PhonemeTiming]
+    text: str = ""
+    synthesis_s: float = 0.0  # wall time spent synthesising
+
+    @property
+    def duration_s(self) -> float:
+        return self.audio.size / self.sample_rate
+
+    @property
+    def rtf(self) -> float:
+        return self.synthesis_s / self.duration_s if self.duration_s else 0.0
+
+
+class TtsBackend:
+    """One TTS engine. ``voices()`` lists what can be blended; ``synthesize`` speaks a text."""
+
+    name = "tts"
+
+    def voices(self) -> list[str]:
+        return []
+
+    def synthesize(self, text: str, voice: Voice | None = None) -> Speech:
+        raise NotImplementedError
+
+
+def _resample(x: np.ndarray, ratio: float) -> np.ndarray:
+    """``x`` resampled to ``ratio`` times as many samples."""
+    from scipy.signal import resample_poly
+
+    if abs(ratio - 1.0) < 1e-3:
+        return x
+    f = Fraction(ratio).limit_denominator(200)
+    return resample_poly(x, f.numerator, f.denominator).astype(np.float32)
+
+
+def _scale_timings(t: list[PhonemeTiming], k: float) -> list[PhonemeTiming]:
+    return [PhonemeTiming(p.symbol, p.start * k, p.end * k, p.opening, p.rounding) for p in t]
+
+
+class KokoroTts(TtsBackend):
+    """Kokoro-82M ONNX. Inputs: tokens (1, n+2) int64 padded with 0, style (1, 256), speed (1,); 24 kHz out."""
+
+    name = "kokoro"
+    SAMPLE_RATE = 24000
+    MAX_TOKENS = 510
+
+    def __init__(self, cfg: ReconstructConfig | None = None, model_dir: str | Path | None = None):
+        import onnxruntime as ort
+
+        from ..models import ModelCache
+
+        self.cfg = cfg or ReconstructConfig()
+        d = Path(model_dir) if model_dir else ModelCache().path("kokoro-82m")
+        try:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = max(1, self.cfg.threads)
+            opts.inter_op_num_threads = 1
+            self.session = ort.InferenceSession(str(d / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+            self.vocab: dict[str, int] = json.loads((d / "vocab.json").read_text())["vocab"]
+            z = np.load(d / "voices_ja.npz")
+            self.styles = {k: z[k].astype(np.float32) for k in z.files}
+        except Exception as e:  # noqa: BLE001
+            raise ModelError(f"the Kokoro TTS model cannot load from {d} ({e})",
+                             hint="run `lgmtsc models install kokoro-82m`") from None
+
+    def voices(self) -> list[str]:
+        return sorted(self.styles)
+
+    def default_voice(self) -> Voice:
+        return Voice({"jm_kumo": 1.0})  # round-trip WER 2 % on English (MODELS.md)
+
+    def _style(self, voice: Voice, n: int) -> np.ndarray:
+        unknown = [k for k in voice.weights if k not in self.styles]
+        if unknown:
+            raise ConfigError(f"unknown Kokoro voice {unknown[0]!r}", hint=f"voices: {', '.join(self.voices())}")
+        s = sum(w * self.styles[k][min(n, len(self.styles[k]) - 1)] for k, w in voice.weights.items())
+        return np.asarray(s, np.float32).reshape(1, 256)
+
+    def _chunks(self, phonemes: str) -> list[str]:
+        """Phoneme strings of at most MAX_TOKENS symbols, cut after sentence punctuation or spaces."""
+        out, cur = [], ""
+        for piece in __import__("re").findall(r"[^.!?;]+[.!?;]*\s*", phonemes):
+            while len(piece) > self.MAX_TOKENS:
+                cut = piece.rfind(" ", 0, self.MAX_TOKENS) or self.MAX_TOKENS
+                out.append(piece[:cut])
+                piece = piece[cut:]
+            if len(cur) + len(piece) > self.MAX_TOKENS:
+                out.append(cur)
+                cur = ""
+            cur += piece
+        if cur.strip():
+            out.append(cur)
+        return [c.strip() for c in out if c.strip()]
+
+    def synthesize(self, text: str, voice: Voice | None = None) -> Speech:
+        t0 = time.perf_counter()
+        voice = voice or self.default_voice()
+        phonemes = phonemize(text, self.cfg.language)
+        speed = float(voice.speed * self.cfg.speed / voice.pitch)  # slower by the pitch factor, resampled below
+        audio_parts, timings, offset = [], [], 0.0
+        for chunk in self._chunks(phonemes):
+            ids = [self.vocab[c] for c in chunk if c in self.vocab]
+            if not ids:
+                continue
+            out = self.session.run(None, {"tokens": np.array([[0, *ids, 0]], np.int64),
+                                          "style": self._style(voice, len(ids)),
+                                          "speed": np.array([speed], np.float32)})[0].reshape(-1)
+            a = _resample(out.astype(np.float32), 1.0 / voice.pitch)
+            timings += [PhonemeTiming(p.symbol, p.start + offset, p.end + offset, p.opening, p.rounding)
+                        for p in estimate_timings(chunk, a, self.SAMPLE_RATE)]
+            audio_parts.append(a)
+            offset += a.size / self.SAMPLE_RATE
+        if not audio_parts:
+            raise InputError(f"nothing to say: {text!r} has no speakable words")
+        audio = np.concatenate(audio_parts)
+        peak = float(np.abs(audio).max())
+        if peak > 0.99:
+            audio = audio * (0.99 / peak)
+        return Speech(audio.astype(np.float32), self.SAMPLE_RATE, timings, text, time.perf_counter() - t0)
+
+
+class FestivalTts(TtsBackend):
+    """festival with an HTS voice (``apt-get install festival festvox-us-slt-hts``); one process per call."""
+
+    name = "festival"
+
+    def __init__(self, cfg: ReconstructConfig | None = None):
+        self.cfg = cfg or ReconstructConfig()
+        self.exe = shutil.which("festival")
+        if not self.exe:
+            raise BackendError("the festival TTS backend is configured but festival is not installed",
+                               hint="sudo apt-get install festival festvox-us-slt-hts, or reconstruct.tts_backend=kokoro")
+
+    def voices(self) -> list[str]:
+        return [self.cfg.festival_voice]
+
+    def synthesize(self, text: str, voice: Voice | None = None) -> Speech:
+        t0 = time.perf_counter()
+        voice = voice or Voice({self.cfg.festival_voice: 1.0})
+        name = max(voice.weights, key=voice.weights.get) if voice.weights else self.cfg.festival_voice
+        clean = " ".join(text.replace('"', "'").replace("\\", " ").split())
+        if not clean:
+            raise InputError("nothing to say: the text is empty")
+        with tempfile.TemporaryDirectory() as d:
+            wav, segs = Path(d) / "out.wav", Path(d) / "out.segs"
+            script = (f"(voice_{name})\n(Parameter.set 'Duration_Stretch {1.0 / (voice.speed * self.cfg.speed):.3f})\n"
+                      f"(set! u (SynthText \"{clean}\"))\n(utt.save.wave u \"{wav}\" 'riff)\n(utt.save.segs u \"{segs}\")\n")
+            r = subprocess.run([self.exe, "--pipe"], input=script, capture_output=True, text=True, timeout=120)
+            if not wav.exists():
+                raise BackendError(f"festival produced no audio ({(r.stderr or r.stdout).strip()[:200]})",
+                                   hint=f"is the voice {name} installed? (festvox-us-slt-hts)")
+            with wave.open(str(wav)) as w:
+                sr = w.getframerate()
+                audio = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
+            timings, prev = [], 0.0
+            body = segs.read_text().split("#", 1)[-1] if segs.exists() else ""
+            for line in body.splitlines():
+                f = line.split()
+                if len(f) == 3:
+                    end, sym = float(f[0]), f[2]
+                    sym = "" if sym == "pau" else sym
+                    timings.append(PhonemeTiming(sym or " ", prev, end, *viseme(_ARPA_TO_IPA.get(sym, " "))))
+                    prev = end
+        audio = _resample(audio, 1.0 / voice.pitch) if voice.pitch != 1.0 else audio
+        timings = _scale_timings(timings, 1.0 / voice.pitch)
+        return Speech(audio, sr, timings, text, time.perf_counter() - t0)
+
+
+# festival's radio phone set -> a representative Kokoro/IPA symbol (for visemes only)
+_ARPA_TO_IPA = {"aa": "ɑ", "ae": "æ", "ah": "ʌ", "ao": "ɔ", "aw": "W", "ax": "ə", "ay": "I", "eh": "ɛ", "er": "ɜ",
+                "ey": "A", "ih": "ɪ", "iy": "i", "ow": "O", "oy": "Y", "uh": "ʊ", "uw": "u", "b": "b", "p": "p",
+                "m": "m", "f": "f", "v": "v", "w": "w", "r": "ɹ", "ch": "ʧ", "jh": "ʤ", "sh": "ʃ", "zh": "ʒ",
+                "th": "θ", "dh": "ð", "t": "t", "d": "d", "n": "n", "l": "l", "s": "s", "z": "z", "k": "k",
+                "g": "ɡ", "ng": "ŋ", "hh": "h", "y": "j"}
+
+
+class BertVits2Tts(TtsBackend):
+    """A BERT-VITS2 HTTP API server: ``GET /voice?text=..&model_id=..&speaker_name=..&language=..`` -> audio/wav.
+
+    The URL must point at loopback (the server has no authentication). Phoneme timings are estimated from the
+    audio with the espeak-ng phonemes of the text (the API returns none).
+    """
+
+    name = "bert_vits2"
+
+    def __init__(self, cfg: ReconstructConfig | None = None):
+        self.cfg = cfg or ReconstructConfig()
+        u = urllib.parse.urlparse(self.cfg.bert_vits2_url)
+        if u.scheme != "http" or not u.hostname:
+            raise ConfigError(f"reconstruct.bert_vits2_url = {self.cfg.bert_vits2_url!r} is not an http:// URL")
+        try:
+            addrs = {ai[4][0] for ai in socket.getaddrinfo(u.hostname, u.port or 80)}
+        except socket.gaierror:
+            raise BackendError(f"BERT-VITS2 host {u.hostname!r} does not resolve") from None
+        if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs):
+            raise ConfigError(f"reconstruct.bert_vits2_url points at {u.hostname} ({', '.join(sorted(addrs))}), "
+                              "not loopback", hint="run hiyoriUI.py bound to 127.0.0.1 and use http://127.0.0.1:5000")
+        self.base = self.cfg.bert_vits2_url.rstrip("/")
+
+    def voices(self) -> list[str]:
+        return [self.cfg.bert_vits2_speaker] if self.cfg.bert_vits2_speaker else []
+
+    def synthesize(self, text: str, voice: Voice | None = None) -> Speech:
+        t0 = time.perf_counter()
+        if not text.strip():
+            raise InputError("nothing to say: the text is empty")
+        voice = voice or Voice()
+        speaker = max(voice.weights, key=voice.weights.get) if voice.weights else self.cfg.bert_vits2_speaker
+        q = {"text": text, "model_id": self.cfg.bert_vits2_model_id, "speaker_name": speaker, "sdp_ratio": 0.2,
+             "noise": 0.2, "noisew": 0.9, "length": round(1.0 / (voice.speed * self.cfg.speed), 3),
+             "language": self.cfg.bert_vits2_language}
+        url = f"{self.base}/voice?{urllib.parse.urlencode(q)}"
+        try:
+            with urllib.request.urlopen(url, timeout=self.cfg.bert_vits2_timeout_s) as r:
+                ctype, body = r.headers.get("Content-Type", ""), r.read()
+        except urllib.error.HTTPError as e:
+            detail = e.read()[:200].decode("utf-8", "replace")
+            raise BackendError(f"BERT-VITS2 at {self.base} answered HTTP {e.code} ({detail.strip()})",
+                               hint="check model_id/speaker_name/language against the server's models") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            raise BackendError(f"BERT-VITS2 at {self.base} is unreachable ({reason})",
+                               hint="start its API server (python hiyoriUI.py) or set reconstruct.tts_backend=kokoro") from None
+        if "audio" not in ctype and not body.startswith(b"RIFF"):
+            raise BackendError(f"BERT-VITS2 at {self.base} returned {ctype or 'no content type'}, not audio/wav")
+        try:
+            with wave.open(io.BytesIO(body)) as w:
+                sr, ch, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+                raw = w.readframes(w.getnframes())
+        except (wave.Error, EOFError) as e:
+            raise BackendError(f"BERT-VITS2 at {self.base} returned a malformed WAV ({e})") from None
+        if width != 2:
+            raise BackendError(f"BERT-VITS2 returned {8 * width}-bit audio; 16-bit PCM expected")
+        audio = np.frombuffer(raw, np.int16).astype(np.float32).reshape(-1, ch).mean(1) / 32768
+        try:
+            timings = estimate_timings(phonemize(text, "en"), audio, sr) if self.cfg.bert_vits2_language == "EN" else []
+        except ConfigError:
+            timings = []
+        return Speech(audio, sr, timings, text, time.perf_counter() - t0)
+
+
+def load_tts(cfg: ReconstructConfig) -> TtsBackend:
+    return {"kokoro": KokoroTts, "festival": FestivalTts, "bert_vits2": BertVits2Tts}[cfg.tts_backend](cfg)
