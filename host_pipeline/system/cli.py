@@ -16,6 +16,9 @@ def register(sub, eval_sub) -> None:
     p.add_argument("--snr", type=float, default=15.0, metavar="DB", help="channel Es/N0 in dB (default 15)")
     p.add_argument("--seed", type=int, default=1, help="channel noise seed")
     p.add_argument("--hotwords", nargs="+", default=[], metavar="WORD")
+    p.add_argument("--no-kb", dest="kb", action="store_false",
+                   help="without the private KB (no SNR-driven compression, no correction/restoration)")
+    p.add_argument("--user", help="the sender's id in the private KB (its facts steer disambiguation/correction)")
     p.add_argument("--out", help="output directory (default out/<time>)")
     p.set_defaults(func=_loopback)
 
@@ -26,7 +29,7 @@ def _loopback(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.set)
     out = Path(args.out or f"out/{time.strftime('%Y%m%d-%H%M%S')}")
-    report = run_loopback(args.video, cfg, args.channel, args.snr, out, args.seed, args.hotwords,
+    report = run_loopback(args.video, cfg, args.channel, args.snr, out, args.seed, args.hotwords, args.kb, args.user,
                           progress=lambda m: print(m, flush=True))
     s = report.to_dict()["summary"]
     print(f"{s['received']}/{s['utterances']} utterances received; mean sentence similarity {s['mean_similarity']}; "

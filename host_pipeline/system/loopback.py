@@ -1,9 +1,14 @@
 """One-machine link: the talking-face input through ASR, the semantic codec and a real GNU Radio loopback
 flowgraph (channel model) over ZeroMQ, and back to text, with a per-utterance report.
 
-Each utterance is one message: its PDU carries the sender id, a sequence number and the token count in the
-burst header, and a received PDU is matched to its message by (sender id, sequence number) only, so a lost or
-late burst can never be decoded as another message.
+Each utterance is one message: its PDU carries the sender id, a sequence number, the token count and the
+prompt class in the burst header, and a received PDU is matched to its message by (sender id, sequence
+number) only, so a lost or late burst can never be decoded as another message.
+
+With the private KB on, the transmitter compresses each utterance to the length class that the ANFIS prompt
+encoder picks from the receiver's latest SNR estimate (fed back after every message; the first message,
+sent before any feedback, goes uncompressed), and the receiver corrects and restores the text with the class
+read from the burst header.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 
 from ..config import Config
 from ..errors import BackendError
+from ..kb.anfis import CLASSES
 from .flowgraph import FlowgraphProcess
 
 CHANNELS = ("awgn", "rayleigh", "none")
@@ -30,13 +36,16 @@ class UtteranceReport:
     end_s: float
     transcript: str  # what the ASR heard
     sent_text: str  # what the transmitter encoded (after the private KB, if on)
-    prompt_class: int
+    prompt_class: int  # index into host_pipeline.kb.anfis.CLASSES (low, medium, high)
+    feedback_snr_db: Optional[float]  # the SNR the transmitter's prompt encoder used (None: no feedback yet)
     n_tokens: int
     channel_uses: int  # complex payload symbols sent
     status: str = "pending"  # "ok", "lost" (no burst decoded in time)
-    received_text: Optional[str] = None
+    received_text: Optional[str] = None  # after channel and semantic decoding
+    restored_text: Optional[str] = None  # after the receiver's private KB (= received_text when it is off)
     snr_db: Optional[float] = None  # the receiver's estimate (Es/N0)
-    similarity: Optional[float] = None  # sentence similarity of transcript and received text
+    similarity: Optional[float] = None  # sentence similarity of transcript and restored text
+    kb: dict = field(default_factory=dict)  # the KB steps on both sides, when on
     latency_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -46,6 +55,7 @@ class LoopbackReport:
     channel: str
     esn0_db: float
     mode: str
+    kb: bool
     utterances: list[UtteranceReport] = field(default_factory=list)
     duration_s: float = 0.0
 
@@ -69,7 +79,7 @@ def flowgraph_args(channel: str, esn0_db: float, cfg: Config, seed: int) -> list
 
 
 def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float = 15.0, out_dir: Path | None = None,
-                 seed: int = 1, hotwords: list[str] | None = None,
+                 seed: int = 1, hotwords: list[str] | None = None, use_kb: bool = True, user: str | None = None,
                  progress: Callable[[str], None] = print) -> LoopbackReport:
     """Transmit every utterance of ``video`` through the loopback flowgraph and decode it; write report.json."""
     from ..asr import SpeechExtractor
@@ -78,10 +88,15 @@ def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float 
     from ..media import iter_audio, probe
 
     probe(video)
-    report = LoopbackReport(str(video), channel, esn0_db, cfg.link.mode)
-    progress("loading models (ASR, semantic codec)")
+    report = LoopbackReport(str(video), channel, esn0_db, cfg.link.mode, use_kb)
+    progress("loading models (ASR, semantic codec" + (", private KB LLM)" if use_kb else ")"))
     extractor = SpeechExtractor(cfg.asr, cfg.vad)
     codec = SemanticCodec.load(cfg.codec)
+    kb = None
+    if use_kb:
+        from ..kb import PrivateKnowledgeBase
+
+        kb = PrivateKnowledgeBase.load(cfg.kb, cfg.llm)
     fg = FlowgraphProcess("loopback", flowgraph_args(channel, esn0_db, cfg, seed), cfg.link.tx_address)
     progress(f"starting the GNU Radio loopback flowgraph ({channel}, Es/N0 {esn0_db:g} dB)")
     t_start = time.perf_counter()
@@ -90,13 +105,17 @@ def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float 
         link.wait_ready()
         try:
             t_asr = time.perf_counter()
+            feedback: Optional[float] = None
             for seq, seg in enumerate(extractor.stream(iter_audio(video), hotwords), start=1):
                 asr_s = time.perf_counter() - t_asr
-                u = _send_one(seq, seg, codec, link, cfg)
+                u = _send_one(seq, seg, feedback, codec, kb, user, link, cfg)
                 u.latency_s["asr_s"] = round(asr_s, 3)
-                _receive_one(u, codec, link, fg, cfg)
+                _receive_one(u, codec, kb, user, link, fg, cfg)
                 report.utterances.append(u)
-                progress(f"[{seq}] {u.status}: {u.transcript!r} -> {u.received_text!r}"
+                if u.snr_db is not None:
+                    feedback = u.snr_db
+                cls = CLASSES[u.prompt_class]
+                progress(f"[{seq}] {u.status} ({cls} class): {u.transcript!r} -> {u.restored_text!r}"
                          + (f" (SNR {u.snr_db:.1f} dB, similarity {u.similarity:.2f})" if u.status == "ok" else ""))
                 t_asr = time.perf_counter()
         finally:
@@ -108,12 +127,23 @@ def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float 
     return report
 
 
-def _send_one(seq: int, seg, codec, link, cfg: Config) -> UtteranceReport:
+def _send_one(seq: int, seg, feedback: Optional[float], codec, kb, user, link, cfg: Config) -> UtteranceReport:
+    text, cls, kb_tx, kb_s = seg.text, "high", None, 0.0
+    if kb is not None:
+        t = time.perf_counter()
+        res = kb.transmit(user, seg.text, snr_db=feedback) if feedback is not None else \
+            kb.transmit(user, seg.text, length_class="high")
+        kb_s = time.perf_counter() - t
+        text, cls, kb_tx = res.text, res.length_class, res.to_dict()
     t = time.perf_counter()
-    enc = codec.encode(seg.text)
+    enc = codec.encode(text)
     encode_s = time.perf_counter() - t
-    prompt_class = 2  # high: the text is sent as transcribed (the private KB compresses when it is on)
-    u = UtteranceReport(seq, seg.start, seg.end, seg.text, seg.text, prompt_class, enc.n_tokens, int(enc.symbols.size))
+    prompt_class = CLASSES.index(cls)
+    u = UtteranceReport(seq, seg.start, seg.end, seg.text, text, prompt_class, feedback, enc.n_tokens,
+                        int(enc.symbols.size))
+    if kb_tx is not None:
+        u.kb["tx"] = kb_tx
+        u.latency_s["kb_tx_s"] = round(kb_s, 3)
     meta = {"version": 1, "mode": "semantic", "sender_id": cfg.link.sender_id, "seq": seq, "n_tokens": enc.n_tokens,
             "prompt_class": prompt_class, "flags": 0, "auth_tag": 0}
     link.send(meta, enc.symbols)
@@ -122,7 +152,7 @@ def _send_one(seq: int, seg, codec, link, cfg: Config) -> UtteranceReport:
     return u
 
 
-def _receive_one(u: UtteranceReport, codec, link, fg: FlowgraphProcess, cfg: Config) -> None:
+def _receive_one(u: UtteranceReport, codec, kb, user, link, fg: FlowgraphProcess, cfg: Config) -> None:
     sent_at = u.latency_s.pop("_sent_at")
     deadline = sent_at + cfg.link.timeout_s
     while time.perf_counter() < deadline:
@@ -139,7 +169,13 @@ def _receive_one(u: UtteranceReport, codec, link, fg: FlowgraphProcess, cfg: Con
         u.received_text = codec.decode(payload, meta["noise_var"], int(meta["n_tokens"]))
         u.latency_s["decode_s"] = round(time.perf_counter() - t, 4)
         u.snr_db = round(float(meta["snr_db"]), 2)
-        emb = codec.encoder.sentence_embeddings([u.transcript, u.received_text]).numpy()
+        u.restored_text = u.received_text
+        if kb is not None:
+            t = time.perf_counter()
+            res = kb.receive(user, u.received_text, length_class=CLASSES[int(meta["prompt_class"])])
+            u.latency_s["kb_rx_s"] = round(time.perf_counter() - t, 3)
+            u.restored_text, u.kb["rx"] = res.text, res.to_dict()
+        emb = codec.encoder.sentence_embeddings([u.transcript, u.restored_text]).numpy()
         u.similarity = round(float(emb[0] @ emb[1] / (np.linalg.norm(emb[0]) * np.linalg.norm(emb[1]) + 1e-12)), 4)
         u.status = "ok"
         return
