@@ -48,6 +48,7 @@ HEADER_BITS = 8 * (HEADER_BYTES + HEADER_CRC_BYTES)
 HEADER_REP = 2
 MAX_PAYLOAD_SYMBOLS = 1 << 21
 SCAN_SAMPLES = 1 << 15   # receiver: samples searched per step
+DET_SYMBOLS = 3          # detection filter length (symbols)
 BITS_PER_SYMBOL = {"bpsk": 1, "qpsk": 2, "16qam": 4}
 
 
@@ -245,6 +246,11 @@ class Frame:
         self.sps, self.rolloff, self.span = int(sps), float(rolloff), int(span)
         self.amplitude = float(amplitude)
         self.rrc = rrc_taps(self.sps, self.rolloff, self.span)
+        # detection filter: the central DET_SYMBOLS symbols of the RRC, as polyphase rows
+        c = (self.rrc.size - 1) // 2
+        hd = self.rrc[c - (DET_SYMBOLS * self.sps) // 2:][:DET_SYMBOLS * self.sps]
+        self._det_taps = hd.reshape(DET_SYMBOLS, self.sps).astype(np.float32)
+        self.sc_delay = (DET_SYMBOLS - 1) * self.sps - (DET_SYMBOLS * self.sps - 1) // 2
         self._rrc_f = {}
         self.seg = max(2, STF_SEG_SAMPLES // self.sps)
         self.L = self.seg * self.sps                       # STF period, samples
@@ -343,16 +349,24 @@ class Frame:
 
     # ------------------------------------------------------------ RX steps
     def sc_metric(self, x):
-        """Schmidl-Cox metric on x integrated-and-dumped over sps samples.
+        """Schmidl-Cox metric on x after a decimating matched filter (central RRC, one output
+        per symbol).
 
-        Returns (M, P) at positions j*sps, j = 0..(len(x) - W - L)//sps - 1 (lag L, window W)."""
+        Returns (M, P) at positions j*sps, j = 0..(len(x) - W - L)//sps - 1 (lag L, window W);
+        position j*sps refers to the sample (j*sps - sc_delay) of x."""
         s = self.sps
         Ld, Wd = self.L // s, self.W // s
         nd = x.size // s
         n = nd - Wd - Ld
         if n <= 0:
             return np.zeros(0), np.zeros(0, complex)
-        f = x[:nd * s].reshape(nd, s).sum(1, dtype=np.complex64)
+        X = x[:nd * s].reshape(nd, s)
+        g = self._det_taps
+        K = g.shape[0]
+        f = X @ g[K - 1]
+        for m in range(K - 1):                     # polyphase FIR, one output per symbol
+            k = K - 1 - m
+            f[k:] += X[:nd - k] @ g[m]
         p = (np.conj(f[:-Ld]) * f[Ld:]).astype(np.complex128)
         e = np.abs(f).astype(np.float64) ** 2
         e = 0.5 * (e[:-Ld] + e[Ld:])
@@ -640,7 +654,7 @@ class Receiver:
     whose header passed its CRC. Counters: ``n_triggers``, ``n_header_fail``, ``n_bursts``.
     """
 
-    def __init__(self, frame, threshold=0.25, samp_rate=1.0, calibration=None,
+    def __init__(self, frame, threshold=0.27, samp_rate=1.0, calibration=None,
                  ltf_threshold=0.2, blas_threads=1):
         self.f = frame
         self.thr = float(threshold)
@@ -699,24 +713,25 @@ class Receiver:
             return self._finish(out, end)
         start = max(self.search, self.base)
         # scan a bounded stretch (later samples are scanned after this burst is handled)
-        x = self.buf[start - self.base:start - self.base + SCAN_SAMPLES + f.W + f.L]
+        k0 = min((start - self.base) // f.sps, DET_SYMBOLS - 1)  # filter warm-up
+        x0 = start - k0 * f.sps
+        x = self.buf[x0 - self.base:start - self.base + SCAN_SAMPLES + f.W + f.L]
         M, P = f.sc_metric(x)
+        M, P = M[k0:], P[k0:]
         if M.size == 0:
             return False
         hit = np.flatnonzero(M > self.thr)
         if hit.size == 0:
             self.search = start + M.size * f.sps
-            return x.size > SCAN_SAMPLES
+            return x.size - k0 * f.sps > SCAN_SAMPLES
         i0 = int(hit[0])
-        dc = start + i0 * f.sps
+        dc = start + i0 * f.sps - f.sc_delay
         if end < dc + self.pre_need:
-            self.search = dc
+            self.search = start + i0 * f.sps
             return False
         if i0 + (f.W + 4 * f.L) // f.sps > M.size:      # need the whole plateau
-            self.search = dc
-            if x.size > SCAN_SAMPLES:
-                return True
-            return False
+            self.search = start + i0 * f.sps
+            return x.size - k0 * f.sps > SCAN_SAMPLES
         self.n_triggers += 1
         reg = slice(i0, i0 + (f.W + 4 * f.L) // f.sps)
         ib = i0 + int(np.argmax(M[reg]))
