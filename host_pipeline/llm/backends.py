@@ -157,8 +157,11 @@ class LlamaCppBackend(LlmBackend):
         stream = self._call(lambda: self.llama.create_completion(prompt=prompt, **self._sampling(max_tokens, stop)))
         return self._drain(stream, lambda c: c["choices"][0].get("text"), deadline, cancel)
 
-    @staticmethod
-    def _call(start):
+    def _call(self, start):
+        # Re-evaluate the whole prompt every call: reusing llama.cpp's KV cache re-runs a fully cached prompt's
+        # last token alone, whose logits differ slightly from the batched ones, so greedy outputs would depend
+        # on the previous call. Determinism costs one prompt evaluation per call.
+        self.llama.reset()
         try:
             return start()
         except ValueError as e:  # e.g. "Requested tokens (…) exceed context window"

@@ -1,0 +1,174 @@
+"""The OpenAI-compatible HTTP backend against loopback servers: a closed port, malformed JSON, a server that
+sleeps past the timeout, retryable and non-retryable errors, and the request it sends."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from host_pipeline.llm import LlmConfig, LlmError, LlmTimeout, load_llm
+from host_pipeline.llm.backends import OpenAIBackend
+
+MSG = [{"role": "user", "content": "hi"}]
+
+
+class _Server:
+    def __init__(self, script):
+        self.script = list(script)  # per request: ("json", obj) | ("raw", bytes) | ("sleep", s) | ("status", code)
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+                kind, arg = outer.script.pop(0) if len(outer.script) > 1 else outer.script[0]
+                if kind == "sleep":
+                    time.sleep(arg)
+                    kind, arg = "json", _reply("late")
+                if kind == "status":
+                    self.send_response(arg)
+                    self.end_headers()
+                    self.wfile.write(b'{"error": "busy"}')
+                    return
+                data = json.dumps(arg).encode() if kind == "json" else arg
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _reply(text):
+    return {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant",
+                                                                                         "content": text}}]}
+
+
+@pytest.fixture
+def server():
+    made = []
+
+    def make(*script):
+        s = _Server(script)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def _backend(url, **kw):
+    return OpenAIBackend(LlmConfig(backend="openai", model="qwen-plus", endpoint=url, **kw))
+
+
+def test_request_format_and_reply(server, monkeypatch):
+    s = server(("json", _reply(" Hello there ")))
+    monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
+    llm = _backend(s.url, api_key_env="TEST_LLM_KEY", seed=7)
+    assert llm.chat(MSG, max_tokens=12, stop=["\n"]) == " Hello there "
+    req = s.requests[0]
+    assert req["path"] == "/v1/chat/completions"
+    assert req["body"] == {"model": "qwen-plus", "temperature": 0, "seed": 7, "max_tokens": 12, "stream": False,
+                           "stop": ["\n"], "messages": MSG}
+    assert req["headers"]["Authorization"] == "Bearer sk-test"
+    s2 = server(("json", {"choices": [{"text": "Paris"}]}))
+    assert _backend(s2.url + "/chat/completions").complete("The capital of France is") == "Paris"
+    assert s2.requests[0]["path"] == "/v1/completions"
+
+
+def test_closed_port_is_a_clear_error_after_retries():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    t = time.monotonic()
+    with pytest.raises(LlmError, match="cannot reach") as e:
+        _backend(f"http://127.0.0.1:{port}/v1", retries=2, timeout_s=5).chat(MSG)
+    assert time.monotonic() - t < 4.0
+    assert e.value.hint and "llm.endpoint" in e.value.hint
+
+
+def test_malformed_json_is_retried_then_reported(server):
+    s = server(("raw", b"{not json"))
+    with pytest.raises(LlmError, match="malformed JSON"):
+        _backend(s.url, retries=2).chat(MSG)
+    assert len(s.requests) == 3
+
+
+@pytest.mark.parametrize("reply", [{"choices": []}, {"error": {"message": "model not found"}},
+                                   {"choices": [{"message": {"content": None}}]}, [1, 2]])
+def test_malformed_reply_structure(server, reply):
+    s = server(("json", reply))
+    with pytest.raises(LlmError):
+        _backend(s.url, retries=0).chat(MSG)
+
+
+def test_server_sleeping_past_the_timeout(server):
+    s = server(("sleep", 3.0))
+    t = time.monotonic()
+    with pytest.raises(LlmTimeout):
+        _backend(s.url, timeout_s=0.5, retries=3).chat(MSG)
+    assert time.monotonic() - t < 1.5  # the whole call, retries included, is bounded by timeout_s
+
+
+def test_retryable_status_then_success_and_non_retryable_status(server):
+    s = server(("status", 503), ("json", _reply("ok")))
+    assert _backend(s.url, retries=1).chat(MSG) == "ok"
+    assert len(s.requests) == 2
+    s = server(("status", 400))
+    with pytest.raises(LlmError, match="HTTP 400"):
+        _backend(s.url, retries=3).chat(MSG)
+    assert len(s.requests) == 1
+
+
+def test_configuration_errors(monkeypatch):
+    with pytest.raises(LlmError, match="not an http"):
+        _backend("127.0.0.1:8080")
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    with pytest.raises(LlmError, match="NO_SUCH_KEY_VAR"):
+        _backend("http://127.0.0.1:1/v1", api_key_env="NO_SUCH_KEY_VAR")
+    with pytest.raises(LlmError, match="unknown llm.backend"):
+        load_llm(LlmConfig(backend="nope"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        _backend("http://127.0.0.1:1/v1").chat([{"role": "wizard", "content": "x"}])
+
+
+def test_kb_over_a_dead_endpoint_falls_back(make_kb_http):
+    kb = make_kb_http
+    res = kb.receive("u", "the weather will be sunny and worm in london", length_class="high")
+    assert res.text == "the weather will be sunny and worm in london"
+    assert res.steps[0].source == "fallback:input" and "cannot reach" in res.steps[0].reason
+
+
+@pytest.fixture
+def make_kb_http(tmp_path):
+    from host_pipeline.kb.anfis import Anfis
+    from host_pipeline.kb.config import KbConfig
+    from host_pipeline.kb.embed import load_embedder
+    from host_pipeline.kb.private_kb import PrivateKnowledgeBase
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    emb = load_embedder("minilm-l6")
+    llm = _backend(f"http://127.0.0.1:{port}/v1", retries=1, timeout_s=2)
+    return PrivateKnowledgeBase(KbConfig(db_path=str(tmp_path / "kb.sqlite")), llm, None, emb, Anfis.initial())
