@@ -81,15 +81,18 @@ class CodecChain:
 
         self.codec = SemanticCodec.load(CodecConfig(unknown_chars="replace"))
         self.torch = torch
+        self._encoded: dict = {}
         self.name = f"codec:{self.codec.config.checkpoint}"
 
     def tokens(self, text: str) -> list[int]:
-        return self.codec.encoder.tokenize(text, "replace")
+        return self.codec.encoder.tokenize(text, "replace")  # the message's length in tokens
 
     def send(self, text: str, esn0_db: float, rng: np.random.Generator) -> str:
         from host_pipeline.codec import channel
 
-        msg = self.codec.encode(text)
+        if text not in self._encoded:  # encoding is deterministic: once per text
+            self._encoded[text] = self.codec.encode(text)
+        msg = self._encoded[text]
         g = self.torch.Generator().manual_seed(int(rng.integers(2**31)))
         out = channel.transmit(self.torch.as_tensor(msg.symbols), esn0_db, "awgn", generator=g)
         return self.codec.decode(out.symbols.numpy(), out.noise_var.numpy(), msg.n_tokens)
