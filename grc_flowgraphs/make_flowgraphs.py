@@ -59,7 +59,7 @@ def flowgraph(fid, title, gen, blocks, conns, desc):
 
 
 def common_rx(rx_name="rx"):
-    return blk(rx_name, "lgmtsc_burst_rx", sps="sps", rolloff="0.35", span="8", threshold="0.27",
+    return blk(rx_name, "lgmtsc_burst_rx", sps="sps", rolloff="0.35", span="8", threshold="0.25",
                channel_taps="5", calibration="calibration", samp_rate="samp_rate")
 
 

@@ -25,7 +25,7 @@ class burst_rx(gr.sync_block):
     'diag' port: PDU of payload symbols before equalisation (matched filter output). ``calibration``: JSON path, '' = packaged default, 'none'.
     """
 
-    def __init__(self, sps=4, rolloff=0.35, threshold=0.27, channel_taps=5, calibration='',
+    def __init__(self, sps=4, rolloff=0.35, threshold=0.25, channel_taps=5, calibration='',
                  samp_rate=1e6, span=8):
         gr.sync_block.__init__(self, name="lgmtsc_burst_rx", in_sig=[np.complex64], out_sig=None)
         self.frame = Frame(sps=sps, rolloff=rolloff, span=span, channel_taps=channel_taps)

@@ -654,7 +654,7 @@ class Receiver:
     whose header passed its CRC. Counters: ``n_triggers``, ``n_header_fail``, ``n_bursts``.
     """
 
-    def __init__(self, frame, threshold=0.27, samp_rate=1.0, calibration=None,
+    def __init__(self, frame, threshold=0.25, samp_rate=1.0, calibration=None,
                  ltf_threshold=0.2, blas_threads=1):
         self.f = frame
         self.thr = float(threshold)
