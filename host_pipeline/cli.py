@@ -8,6 +8,7 @@ import importlib.util
 import logging
 import os
 import sys
+import warnings
 
 from . import __version__
 from .config import load_config, to_toml
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
                        ("TRANSFORMERS_VERBOSITY", "error"), ("TOKENIZERS_PARALLELISM", "false")):
         os.environ.setdefault(var, value)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"google\.protobuf")  # mediapipe's protobuf
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -18,7 +18,11 @@ def register(sub, eval_sub) -> None:
     p.add_argument("--hotwords", nargs="+", default=[], metavar="WORD")
     p.add_argument("--no-kb", dest="kb", action="store_false",
                    help="without the private KB (no SNR-driven compression, no correction/restoration)")
-    p.add_argument("--user", help="the sender's id in the private KB (its facts steer disambiguation/correction)")
+    p.add_argument("--user", help="the sender's id: their facts in the private KB, their face and voice in the "
+                   "public KB")
+    p.add_argument("--enroll", action="store_true", help="enroll --user in the public KB from this video first")
+    p.add_argument("--no-video", dest="video_out", action="store_false",
+                   help="stop at the received text (no TTS, no talking face)")
     p.add_argument("--out", help="output directory (default out/<time>)")
     p.set_defaults(func=_loopback)
 
@@ -30,9 +34,11 @@ def _loopback(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.set)
     out = Path(args.out or f"out/{time.strftime('%Y%m%d-%H%M%S')}")
     report = run_loopback(args.video, cfg, args.channel, args.snr, out, args.seed, args.hotwords, args.kb, args.user,
-                          progress=lambda m: print(m, flush=True))
+                          args.video_out, args.enroll, progress=lambda m: print(m, flush=True))
     s = report.to_dict()["summary"]
     print(f"{s['received']}/{s['utterances']} utterances received; mean sentence similarity {s['mean_similarity']}; "
           f"mean SNR estimate {s['mean_snr_db']} dB; {s['payload_channel_uses']} payload channel uses")
     print(f"report: {out / 'report.json'}")
+    if report.video:
+        print(f"video:  {out / report.video}")
     return 0 if s["received"] == s["utterances"] else 1

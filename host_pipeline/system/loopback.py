@@ -22,7 +22,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..config import Config
-from ..errors import BackendError
+from ..errors import BackendError, InputError
 from ..kb.anfis import CLASSES
 from .flowgraph import FlowgraphProcess
 
@@ -46,6 +46,7 @@ class UtteranceReport:
     snr_db: Optional[float] = None  # the receiver's estimate (Es/N0)
     similarity: Optional[float] = None  # sentence similarity of transcript and restored text
     kb: dict = field(default_factory=dict)  # the KB steps on both sides, when on
+    video: Optional[str] = None  # the reconstructed talking-face clip of this utterance
     latency_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -56,8 +57,10 @@ class LoopbackReport:
     esn0_db: float
     mode: str
     kb: bool
+    user: Optional[str] = None
     utterances: list[UtteranceReport] = field(default_factory=list)
     duration_s: float = 0.0
+    video: Optional[str] = None  # all reconstructed utterances, in order
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -80,15 +83,26 @@ def flowgraph_args(channel: str, esn0_db: float, cfg: Config, seed: int) -> list
 
 def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float = 15.0, out_dir: Path | None = None,
                  seed: int = 1, hotwords: list[str] | None = None, use_kb: bool = True, user: str | None = None,
+                 reconstruct: bool = True, enroll: bool = False,
                  progress: Callable[[str], None] = print) -> LoopbackReport:
-    """Transmit every utterance of ``video`` through the loopback flowgraph and decode it; write report.json."""
+    """Transmit every utterance of ``video`` through the loopback flowgraph, decode it and (with ``reconstruct``)
+    render the sender's talking face saying the received text; write report.json (and video.mp4) to out_dir.
+
+    ``reconstruct`` needs ``user`` enrolled in the public KB; ``enroll`` enrolls them from ``video`` first.
+    """
     from ..asr import SpeechExtractor
     from ..codec import SemanticCodec
     from ..link import PhyLink
     from ..media import iter_audio, probe
 
     probe(video)
-    report = LoopbackReport(str(video), channel, esn0_db, cfg.link.mode, use_kb)
+    if reconstruct and not user:
+        raise InputError("reconstructing the talking face needs the sender's user id", hint="add --user ID (and "
+                         "--enroll to enroll them from this video), or --no-video for text only")
+    out_dir = out_dir or Path("out") / time.strftime("%Y%m%d-%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = LoopbackReport(str(video), channel, esn0_db, cfg.link.mode, use_kb, user)
+    reconstructor = _reconstructor(cfg, user, video, enroll, progress) if reconstruct else None
     progress("loading models (ASR, semantic codec" + (", private KB LLM)" if use_kb else ")"))
     extractor = SpeechExtractor(cfg.asr, cfg.vad)
     codec = SemanticCodec.load(cfg.codec)
@@ -111,6 +125,12 @@ def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float 
                 u = _send_one(seq, seg, feedback, codec, kb, user, link, cfg)
                 u.latency_s["asr_s"] = round(asr_s, 3)
                 _receive_one(u, codec, kb, user, link, fg, cfg)
+                if reconstructor is not None and u.status == "ok":
+                    t = time.perf_counter()
+                    clip = out_dir / f"utterance_{seq:03d}.mp4"
+                    reconstructor.to_mp4(user, u.restored_text, clip)
+                    u.video = clip.name
+                    u.latency_s["reconstruct_s"] = round(time.perf_counter() - t, 3)
                 report.utterances.append(u)
                 if u.snr_db is not None:
                     feedback = u.snr_db
@@ -121,10 +141,43 @@ def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float 
         finally:
             link.close()
     report.duration_s = round(time.perf_counter() - t_start, 3)
-    if out_dir:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "report.json").write_text(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
+    clips = [out_dir / u.video for u in report.utterances if u.video]
+    if clips:
+        report.video = _concat(clips, out_dir / "video.mp4").name
+    (out_dir / "report.json").write_text(json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
     return report
+
+
+def _reconstructor(cfg: Config, user: str, video: str, enroll: bool, progress: Callable[[str], None]):
+    """The receiver's reconstructor, with ``user`` enrolled in the public KB (from ``video`` if asked)."""
+    from ..publickb.store import PublicKb
+    from ..reconstruct.pipeline import Reconstructor
+
+    kb = PublicKb(cfg.publickb)
+    if enroll:
+        from ..publickb.enroll import Enroller
+
+        progress(f"enrolling {user} in the public KB from {video}")
+        kb.put(Enroller(cfg.publickb).enroll(user, video=video))
+    elif user not in kb.users():
+        raise InputError(f"user {user!r} is not enrolled in the public KB",
+                         hint=f"run `lgmtsc enroll --user {user} --video FILE`, or add --enroll")
+    progress("loading the reconstructor (TTS, face animator)")
+    return Reconstructor(cfg.reconstruct, cfg.publickb, kb)
+
+
+def _concat(clips: list[Path], out: Path) -> Path:
+    """Join per-utterance mp4 clips (same encoder settings) without re-encoding."""
+    import subprocess
+
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{c.name}'\n" for c in clips))
+    r = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i",
+                        str(listing), "-c", "copy", "-movflags", "+faststart", str(out)], capture_output=True, text=True)
+    listing.unlink(missing_ok=True)
+    if r.returncode != 0:
+        raise BackendError(f"ffmpeg could not join the utterance videos: {r.stderr.strip()[-300:]}")
+    return out
 
 
 def _send_one(seq: int, seg, feedback: Optional[float], codec, kb, user, link, cfg: Config) -> UtteranceReport:
