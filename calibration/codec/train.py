@@ -91,6 +91,8 @@ def main(argv=None) -> int:
     ap.add_argument("--hard-negatives", type=int, default=2, help="nearest-embedding negatives per target")
     ap.add_argument("--mlp-width", type=int, default=384)
     ap.add_argument("--context-layers", type=int, default=2)
+    ap.add_argument("--features", choices=["last", "last+embeddings"], default="last",
+                    help="per-token feature: last hidden state, or concatenated with the embedding layer's output")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", help="checkpoint name (default <encoder>-u<uses>[-<channel>])")
@@ -105,11 +107,13 @@ def main(argv=None) -> int:
     corpus = load_corpus()
     encoder = BertSemanticEncoder.from_name(args.encoder)
     tag = Path(args.encoder).name
-    train_fs = compute_features(encoder, corpus.train, MAX_TOKENS, cache_key=f"{tag}-train")
-    test_fs = compute_features(encoder, corpus.test, MAX_TOKENS, cache_key=f"{tag}-test")
+    kind_tag = "" if args.features == "last" else "-" + args.features.replace("+", "-")
+    train_fs = compute_features(encoder, corpus.train, MAX_TOKENS, cache_key=f"{tag}{kind_tag}-train", kind=args.features)
+    test_fs = compute_features(encoder, corpus.test, MAX_TOKENS, cache_key=f"{tag}{kind_tag}-test", kind=args.features)
     emb = encoder.word_embeddings.detach()
 
-    arch = CodecArch(encoder.hidden_size, encoder.vocab_size, args.uses, args.mlp_width, args.context_layers)
+    arch = CodecArch(encoder.hidden_size, encoder.vocab_size, args.uses, args.mlp_width, args.context_layers,
+                     args.features)
     model = CodecModel(arch)
     counts = torch.bincount(train_fs.ids, minlength=arch.vocab_size).float()
     with torch.no_grad():  # start the output bias at a smoothed log unigram prior of the training split
@@ -173,7 +177,7 @@ def main(argv=None) -> int:
         "name": name,
         "description": f"semantic codec: {tag} token features -> {args.uses} complex channel uses per token",
         "encoder": {"name": args.encoder, "hidden_size": encoder.hidden_size, "vocab_size": encoder.vocab_size,
-                    "embeddings_sha256": encoder.embeddings_sha256(), "features": "last hidden state, [CLS]/[SEP] dropped"},
+                    "embeddings_sha256": encoder.embeddings_sha256(), "features": args.features + " ([CLS]/[SEP] dropped)"},
         "channel_uses_per_token": args.uses,
         "corpus": corpus.card(),
         "training": {

@@ -129,7 +129,7 @@ class SemanticCodec:
         """Text -> unit-average-energy complex symbols. Long text is split into encoder-window chunks (all sent)."""
         ids = self.encoder.tokenize(text, self.config.unknown_chars)
         chunks = self.encoder.split_chunks(ids, self.config.max_tokens_per_chunk)
-        feats = torch.cat(self.encoder.features(chunks)).unsqueeze(0)
+        feats = torch.cat(self.encoder.features(chunks, self.model.arch.features)).unsqueeze(0)
         mask = torch.ones(1, len(ids), dtype=torch.bool)
         x = encode_features(self.model, feats, mask)[0].reshape(-1)
         return EncodedMessage(x.numpy().astype(np.complex64), len(ids), self.uses, ids, [len(c) for c in chunks])

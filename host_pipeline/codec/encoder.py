@@ -16,6 +16,9 @@ import torch
 from ..errors import InputError, ModelError
 
 
+FEATURE_KINDS = {"last": 1, "last+embeddings": 2}  # kind -> feature size in multiples of the hidden size
+
+
 class BertSemanticEncoder:
     """A frozen BERT encoder and its WordPiece tokenizer, loaded once from a local directory."""
 
@@ -100,8 +103,14 @@ class BertSemanticEncoder:
 
     # --- features -------------------------------------------------------------------------------------------
     @torch.no_grad()
-    def features(self, chunks: list[list[int]]) -> list[torch.Tensor]:
-        """Last hidden states [n_i, hidden] of each chunk of ids (run with [CLS]/[SEP], which are dropped)."""
+    def features(self, chunks: list[list[int]], kind: str = "last") -> list[torch.Tensor]:
+        """Per-token features of each chunk of ids (run with [CLS]/[SEP], which are dropped).
+
+        ``kind``: "last" = last hidden state [n_i, H]; "last+embeddings" = last hidden state concatenated with the
+        embedding layer's output [n_i, 2H] (context plus the token's own identity).
+        """
+        if kind not in FEATURE_KINDS:
+            raise ModelError(f"unknown feature kind {kind!r}: use one of {', '.join(FEATURE_KINDS)}")
         if not chunks:
             return []
         pad = self.tokenizer.pad_token_id or 0
@@ -112,7 +121,11 @@ class BertSemanticEncoder:
             row = [self.tokenizer.cls_token_id, *c, self.tokenizer.sep_token_id]
             ids[i, : len(row)] = torch.tensor(row)
             mask[i, : len(row)] = 1
-        out = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).last_hidden_state
+        res = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                         output_hidden_states=kind != "last")
+        out = res.last_hidden_state
+        if kind == "last+embeddings":
+            out = torch.cat([out, res.hidden_states[0]], dim=-1)
         return [out[i, 1 : 1 + len(c)].float().cpu() for i, c in enumerate(chunks)]
 
     @torch.no_grad()

@@ -53,7 +53,8 @@ def run_eval(checkpoints: list[str], out_dir: Path, encoder_name: str = "minilm-
     encoder = BertSemanticEncoder.from_name(encoder_name)
     emb = encoder.word_embeddings.detach()
     texts = held_out_messages(encoder, n_messages, seed)
-    fs = compute_features(encoder, texts, MAX_MESSAGE_TOKENS, progress=False)
+    fs_by_kind: dict = {}
+    fs = fs_by_kind["last"] = compute_features(encoder, texts, MAX_MESSAGE_TOKENS, progress=False)
     sent_ids = [fs.ids[fs.offsets[i]:fs.offsets[i + 1]].tolist() for i in range(len(fs))]
     refs = [encoder.detokenize(s) for s in sent_ids]
     digital = None
@@ -73,6 +74,10 @@ def run_eval(checkpoints: list[str], out_dir: Path, encoder_name: str = "minilm-
     t0 = time.time()
     for name, model in models:
         uses = model.arch.channel_uses
+        kind = model.arch.features
+        if kind not in fs_by_kind:
+            fs_by_kind[kind] = compute_features(encoder, texts, MAX_MESSAGE_TOKENS, progress=False, kind=kind)
+        fs = fs_by_kind[kind]
         for channel in channels:
             for snr in snrs:
                 gen = torch.Generator().manual_seed(seed * 1000003 + int(round(snr * 10)) + (7 if channel == "rayleigh" else 0))
@@ -118,10 +123,14 @@ def run_eval(checkpoints: list[str], out_dir: Path, encoder_name: str = "minilm-
 
 def plot(rows: list[dict], out_dir: Path) -> list[Path]:
     """One PNG per metric: AWGN and Rayleigh side by side, semantic solid, digital baseline dashed."""
+    import warnings
+
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    with warnings.catch_warnings():  # Debian's and the venv's matplotlib both present: Axes3D warning
+        warnings.simplefilter("ignore")
+        import matplotlib.pyplot as plt
 
     paths = []
     channels = sorted({r["channel"] for r in rows})

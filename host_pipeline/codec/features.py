@@ -42,13 +42,13 @@ class FeatureSet:
 
 
 def compute_features(encoder: BertSemanticEncoder, texts: list[str], max_tokens: int = 64, batch_size: int = 64,
-                     progress: bool = True, cache_key: str | None = None) -> FeatureSet:
+                     progress: bool = True, cache_key: str | None = None, kind: str = "last") -> FeatureSet:
     """Tokenise (unknown characters -> [UNK]), split into chunks of ``max_tokens`` and run the encoder once.
 
     With ``cache_key`` the result is stored under ``$LGMTSC_HOME/cache/codec/`` keyed by the encoder's
     embeddings, the texts and ``max_tokens``, and reused.
     """
-    key = hashlib.sha256("\n".join(texts).encode("utf-8") + f"|{max_tokens}|".encode()
+    key = hashlib.sha256("\n".join(texts).encode("utf-8") + f"|{max_tokens}|{kind if kind != 'last' else ''}".encode()
                          + encoder.embeddings_sha256().encode()).hexdigest()[:16]
     path = lgmtsc_home() / "cache" / "codec" / f"features-{cache_key}-{key}.pt" if cache_key else None
     if path is not None and path.is_file():
@@ -64,13 +64,13 @@ def compute_features(encoder: BertSemanticEncoder, texts: list[str], max_tokens:
     bar = tqdm(total=len(chunks), desc=f"BERT features ({cache_key or 'texts'})", unit="item", disable=not progress)
     for s in range(0, len(order), batch_size):
         idx = order[s : s + batch_size]
-        for i, f in zip(idx, encoder.features([chunks[i] for i in idx])):
+        for i, f in zip(idx, encoder.features([chunks[i] for i in idx], kind)):
             out[i] = f.to(torch.float16)
         bar.update(len(idx))
     bar.close()
     lens = torch.tensor([0] + [len(c) for c in chunks])
     fs = FeatureSet(torch.tensor([i for c in chunks for i in c], dtype=torch.long),
-                    torch.cat(out) if out else torch.zeros(0, encoder.hidden_size, dtype=torch.float16),
+                    torch.cat(out) if out else torch.zeros(0, 1, dtype=torch.float16),
                     torch.cumsum(lens, 0))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

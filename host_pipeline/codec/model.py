@@ -33,16 +33,23 @@ class CodecArch:
     channel_uses: int  # complex channel uses per token
     mlp_width: int = 384
     context_layers: int = 2  # residual depthwise-conv blocks over neighbouring tokens at the receiver
+    features: str = "last"  # the encoder's feature kind (encoder.FEATURE_KINDS)
+
+    @property
+    def feature_size(self) -> int:
+        from .encoder import FEATURE_KINDS
+
+        return FEATURE_KINDS[self.features] * self.hidden_size
 
 
 class ChannelEncoder(nn.Module):
-    """BERT token feature [.., H] -> [.., uses] complex symbols (before power normalisation)."""
+    """BERT token feature [.., feature_size] -> [.., uses] complex symbols (before power normalisation)."""
 
     def __init__(self, arch: CodecArch):
         super().__init__()
         self.uses = arch.channel_uses
-        self.net = nn.Sequential(nn.LayerNorm(arch.hidden_size, elementwise_affine=False),
-                                 nn.Linear(arch.hidden_size, arch.mlp_width), nn.GELU(),
+        self.net = nn.Sequential(nn.LayerNorm(arch.feature_size, elementwise_affine=False),
+                                 nn.Linear(arch.feature_size, arch.mlp_width), nn.GELU(),
                                  nn.Linear(arch.mlp_width, arch.mlp_width), nn.GELU(),
                                  nn.Linear(arch.mlp_width, 2 * arch.channel_uses))
 
@@ -146,8 +153,9 @@ def load_checkpoint(path: Path, hidden_size: int, vocab_size: int, embeddings_sh
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
         arch = CodecArch(**card["arch"])
+        arch.feature_size  # an unknown feature kind fails here
         want = card["sha256"]
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise ModelError(f"model card {card_path} is malformed: {e}") from None
     got = file_sha256(path)
     if got != want:
