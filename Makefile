@@ -18,8 +18,9 @@ test: setup  ## run the whole test suite (ctest QA of gr-lgmtsc + pytest, slow t
 test-fast: setup  ## the tests without the slow end-to-end ones
 	@bash scripts/test.sh -m "not slow"
 
-demo: setup  ## the sample through ASR, the semantic codec and the GNU Radio loopback link (DEMO_ARGS="--snr 3")
-	@$(LGMTSC) loopback samples/demo/talking_face_demo.mp4 --hotwords Whittemore Philip --out out/demo $(DEMO_ARGS)
+demo: setup  ## the sample through the whole system and the GNU Radio loopback link -> out/demo (DEMO_ARGS="--snr 3")
+	@$(LGMTSC) loopback samples/demo/talking_face_demo.mp4 --user demo-speaker --enroll --hotwords Whittemore Philip \
+		--out out/demo $(DEMO_ARGS)
 
 doctor: setup  ## check every component on this machine
 	@$(LGMTSC) doctor

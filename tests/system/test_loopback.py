@@ -33,10 +33,20 @@ def _link_overrides() -> list[str]:
             "--set", f"link.snr_address=tcp://127.0.0.1:{snr}"]
 
 
+def _durations(mp4) -> dict[str, float]:
+    import subprocess
+
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,duration", "-of", "csv=p=0",
+                          str(mp4)], capture_output=True, text=True, check=True).stdout
+    return {kind: float(d) for kind, d in (line.split(",") for line in out.split())}
+
+
 @pytest.mark.slow
 def test_demo_sample_at_high_snr_comes_back_as_sent(tmp_path, demo_video):
-    r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "20",
-                "--hotwords", "Whittemore", "Philip", "--out", str(tmp_path), timeout=600)
+    """Without the KB: what the ASR heard comes back through the bursts, and the sender's face says it."""
+    r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "20", "--no-kb",
+                "--user", "speaker", "--enroll", "--hotwords", "Whittemore", "Philip", "--out", str(tmp_path),
+                env={"LGMTSC_DATA": str(tmp_path / "data")}, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     utts = report["utterances"]
@@ -48,12 +58,14 @@ def test_demo_sample_at_high_snr_comes_back_as_sent(tmp_path, demo_video):
     assert wer(truth, [u["received_text"] for u in utts]) <= 0.1
     assert all(abs(u["snr_db"] - 20) < 2 for u in utts)
     assert report["summary"]["payload_channel_uses"] == sum(u["channel_uses"] for u in utts) > 0
+    d = _durations(tmp_path / report["video"])
+    assert set(d) == {"video", "audio"} and abs(d["video"] - d["audio"]) <= 0.08 and d["video"] > 5
 
 
 @pytest.mark.slow
 def test_low_snr_still_completes_and_degrades_gracefully(tmp_path, demo_video):
-    r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "0",
-                "--out", str(tmp_path), timeout=600)
+    r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "0", "--no-kb",
+                "--no-video", "--out", str(tmp_path), timeout=600)
     report = json.loads((tmp_path / "report.json").read_text())
     assert len(report["utterances"]) == 3, r.stdout + r.stderr
     received = [u for u in report["utterances"] if u["status"] == "ok"]
