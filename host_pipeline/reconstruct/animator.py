@@ -104,11 +104,14 @@ class EmbeddedAnimator(FaceAnimator):
         yy, xx = np.mgrid[0:S, 0:S].astype(np.float64)
         grid = np.stack([xx.ravel(), yy.ravel()], 1)
 
+        face_h = float(np.linalg.norm(lm[152] - lm[10]))
+        neck = lm[F.CHIN + F.JAW_SIDE] + 0.3 * face_h * down  # fixed points below the jaw: the collar stays put
+
         def basis(moves: dict[int, np.ndarray], sigma: float, extra_zero: list[int] = ()) -> np.ndarray:
             ids = list(moves)
             zeros = [i for i in [*zero, *extra_zero] if i not in moves]
-            pts = np.concatenate([lm[ids], lm[zeros]])
-            disp = np.concatenate([np.array([moves[i] for i in ids]), np.zeros((len(zeros), 2))])
+            pts = np.concatenate([lm[ids], lm[zeros], neck])
+            disp = np.concatenate([np.array([moves[i] for i in ids]), np.zeros((len(zeros) + len(neck), 2))])
             out = np.zeros((S * S, 2))
             for a in range(0, S * S, 16384):  # bounded memory
                 out[a:a + 16384] = _field(grid[a:a + 16384], pts, disp, sigma)

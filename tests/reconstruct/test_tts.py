@@ -1,0 +1,174 @@
+"""TTS: phoneme mapping, Kokoro synthesis (round-trip WER on real transcripts), festival, BERT-VITS2 protocol."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import threading
+import wave
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+import pytest
+
+from host_pipeline.errors import BackendError, ConfigError, InputError
+from host_pipeline.reconstruct.config import ReconstructConfig
+from host_pipeline.reconstruct.phonemes import phonemize
+from host_pipeline.reconstruct.tts import BertVits2Tts, FestivalTts, Voice
+
+
+def test_phonemes_use_only_kokoro_symbols(kokoro):
+    ph = phonemize("Lord, but I'm glad to see you again, Phil. The button is little; it's 1990!")
+    assert ph.count(",") >= 2 and "." in ph and ";" in ph
+    assert all(c in kokoro.vocab for c in ph), [c for c in ph if c not in kokoro.vocab]
+    assert "I" in ph and "ˈ" in ph  # the diphthong of "I'm" and stress marks survive
+
+
+def test_mandarin_without_a_phonemiser_is_a_clear_error():
+    with pytest.raises(ConfigError, match="language"):
+        phonemize("你好", "zh")
+
+
+def test_speech_has_ordered_timings_within_the_audio(speech):
+    assert speech.sample_rate == 24000 and 2.5 < speech.duration_s < 6.0
+    t = speech.phoneme_timings
+    assert len(t) > 30
+    starts = np.array([p.start for p in t])
+    ends = np.array([p.end for p in t])
+    assert (np.diff(starts) >= -1e-9).all() and (ends >= starts).all() and ends[-1] <= speech.duration_s + 1e-6
+    # the first vowel starts after the leading silence and the audio there is louder than the silence
+    sr = speech.sample_rate
+    lead = np.abs(speech.audio[: int(t[0].start * sr)]).mean() if t[0].start > 0.02 else 0.0
+    body = np.abs(speech.audio[int(t[0].start * sr): int(t[-1].end * sr)]).mean()
+    assert body > 3 * lead
+
+
+def test_pitch_factor_shifts_f0_and_keeps_duration(kokoro):
+    from host_pipeline.publickb.voice import f0_track
+
+    text = "Lord, but I'm glad to see you again."
+    a = kokoro.synthesize(text, Voice({"jm_kumo": 1.0}))
+    b = kokoro.synthesize(text, Voice({"jm_kumo": 1.0}, pitch=1.25))
+    fa, fb = f0_track(a.audio, a.sample_rate), f0_track(b.audio, b.sample_rate)
+    ratio = np.median(fb[fb > 0]) / np.median(fa[fa > 0])
+    assert 1.12 < ratio < 1.4
+    assert abs(b.duration_s - a.duration_s) < 0.25 * a.duration_s
+
+
+@pytest.mark.slow
+def test_round_trip_wer_of_real_transcripts(kokoro, shared_data):
+    from host_pipeline.asr.backends import load_asr
+    from host_pipeline.config import AsrConfig
+    from host_pipeline.reconstruct.tts import _resample
+    from host_pipeline.textnorm import word_errors
+
+    rows = list(csv.DictReader(open(shared_data / "speech" / "transcripts.tsv", encoding="utf-8"), delimiter="\t"))
+    texts = [r["transcript"] for r in rows if r["speaker"].startswith("arctic")][1:4]
+    asr = load_asr(AsrConfig())
+    errs = refs = 0
+    for text in texts:
+        s = kokoro.synthesize(text, kokoro.default_voice())
+        hyp = asr.recognize(_resample(s.audio, 16000 / s.sample_rate), [], "en").text
+        e, n = word_errors(text, hyp)
+        errs, refs = errs + e, refs + n
+    # these hold a rare name ("Whittemore") and a British/American spelling pair: one or two errors each at most
+    assert errs / refs <= 0.20, f"round-trip WER {errs / refs:.1%}"
+
+
+@pytest.mark.skipif(not shutil.which("festival"), reason="festival is not installed (apt-get install festival festvox-us-slt-hts)")
+def test_festival_speaks_with_segment_times():
+    s = FestivalTts().synthesize("Hello there, my friend.")
+    assert s.duration_s > 0.8 and len(s.phoneme_timings) > 8
+    assert np.abs(s.audio).max() > 0.05
+    assert s.phoneme_timings[-1].end == pytest.approx(s.duration_s, abs=0.3)
+
+
+def test_festival_missing_is_a_backend_error(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(BackendError, match="festival"):
+        FestivalTts()
+
+
+class _FakeBertVits2(BaseHTTPRequestHandler):
+    """Protocol/error-handling fake of the BERT-VITS2 API: a tone, NOT synthesis."""
+
+    seen: list[dict] = []
+    mode = "ok"
+
+    def do_GET(self):  # noqa: N802
+        q = parse_qs(urlparse(self.path).query)
+        _FakeBertVits2.seen.append({k: v[0] for k, v in q.items()})
+        if self.mode == "error":
+            self.send_response(500)
+            self.end_headers()
+            self.wfile.write(b"model not found")
+            return
+        if self.mode == "html":
+            body, ctype = b"<html>hi</html>", "text/html"
+        else:
+            buf = io.BytesIO()
+            with wave.open(buf, "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(44100)
+                t = np.arange(44100) / 44100
+                w.writeframes((0.3 * np.sin(2 * np.pi * 200 * t) * 32767).astype(np.int16).tobytes())
+            body, ctype = buf.getvalue(), "audio/wav"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture
+def fake_server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _FakeBertVits2)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_bert_vits2_protocol(fake_server):
+    _FakeBertVits2.mode, _FakeBertVits2.seen = "ok", []
+    cfg = ReconstructConfig(tts_backend="bert_vits2", bert_vits2_url=f"http://127.0.0.1:{fake_server.server_port}",
+                            bert_vits2_speaker="alice", bert_vits2_model_id=3)
+    s = BertVits2Tts(cfg).synthesize("Hello there.", Voice({"alice": 1.0}, speed=1.25))
+    q = _FakeBertVits2.seen[-1]
+    assert q["text"] == "Hello there." and q["speaker_name"] == "alice" and q["model_id"] == "3"
+    assert q["language"] == "EN" and float(q["length"]) == pytest.approx(0.8)
+    assert s.sample_rate == 44100 and s.duration_s == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mode,match", [("error", "HTTP 500"), ("html", "not audio")])
+def test_bert_vits2_bad_answers(fake_server, mode, match):
+    _FakeBertVits2.mode = mode
+    cfg = ReconstructConfig(tts_backend="bert_vits2", bert_vits2_url=f"http://127.0.0.1:{fake_server.server_port}")
+    with pytest.raises(BackendError, match=match):
+        BertVits2Tts(cfg).synthesize("Hello.")
+
+
+def test_bert_vits2_unreachable_and_non_loopback():
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    cfg = ReconstructConfig(bert_vits2_url=f"http://127.0.0.1:{port}", bert_vits2_timeout_s=2)
+    with pytest.raises(BackendError, match="unreachable"):
+        BertVits2Tts(cfg).synthesize("Hello.")
+    with pytest.raises(ConfigError, match="loopback"):
+        BertVits2Tts(ReconstructConfig(bert_vits2_url="http://192.0.2.1:5000"))
+
+
+def test_empty_text_is_an_input_error(kokoro):
+    with pytest.raises(InputError):
+        kokoro.synthesize("   ")
