@@ -502,7 +502,7 @@ class Frame:
 
     def symbols(self, mfa, S, n_sym):
         idx = S + np.arange(n_sym) * self.sps
-        ok = idx < mfa.size
+        ok = (idx >= 0) & (idx < mfa.size)
         y = np.zeros(n_sym, complex)
         y[ok] = mfa[idx[ok]]
         return y
