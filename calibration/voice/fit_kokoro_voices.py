@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 from host_pipeline.publickb.voice import VoiceAnalyzer, f0_track, syllable_rate
 from host_pipeline.reconstruct.tts import KokoroTts, Voice, _resample
 

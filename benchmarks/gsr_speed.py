@@ -1,0 +1,113 @@
+"""Benchmark of the reconstructor's speed: rendering frames/s at 256x256 on one thread and TTS real-time factor.
+
+    python benchmarks/gsr_speed.py --out benchmarks/gsr_results [--utterances 6] [--frames 500]
+
+Both wall-clock and CPU-time figures are written: on a shared machine the wall clock measures the neighbours
+too, while CPU time per frame is what one dedicated core would need. Targets: >= 25 frames/s, RTF <= 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="benchmarks/gsr_results")
+    ap.add_argument("--utterances", type=int, default=6)
+    ap.add_argument("--frames", type=int, default=500)
+    ap.add_argument("--size", type=int, default=256)
+    args = ap.parse_args()
+    import cv2
+
+    from host_pipeline.paths import shared_data_dir
+    from host_pipeline.publickb.enroll import Enroller
+    from host_pipeline.reconstruct.animator import EmbeddedAnimator
+    from host_pipeline.reconstruct.config import ReconstructConfig
+    from host_pipeline.reconstruct.evaluate import read_transcripts
+    from host_pipeline.reconstruct.tts import KokoroTts
+
+    cv2.setNumThreads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = shared_data_dir()
+    cfg = ReconstructConfig(size=args.size, threads=1)
+    enr = Enroller()
+    tts = KokoroTts(cfg)
+    rows = []
+    texts = [t for _, _, t in read_transcripts(data)][: args.utterances]
+    load = os.getloadavg()[0]
+    speech = None
+    for text in texts:
+        c0, t0 = time.process_time(), time.perf_counter()
+        speech = tts.synthesize(text, tts.default_voice())
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        rows.append(("tts", text[:40], speech.duration_s, wall / speech.duration_s, cpu / speech.duration_s))
+        print(f"TTS {speech.duration_s:5.2f} s audio: RTF {rows[-1][3]:.2f} wall, {rows[-1][4]:.2f} CPU", flush=True)
+    an = EmbeddedAnimator(cfg)
+    faces = ["face_recognition_obama.jpg", "face_recognition_biden2.jpg", "face_recognition_obama2.jpg"]
+    fps_rows = []
+    for face in faces:
+        img = enr.faces  # noqa: F841
+        from host_pipeline.publickb.face import load_image
+        from host_pipeline.publickb.store import Profile
+
+        P, lm, _ = enr.face_from_image(load_image(data / "faces" / face), face)
+        prof = Profile(face, P, lm, None)  # type: ignore[arg-type]
+        rig = an.rig(prof)
+        p = an.drive(rig, speech, args.frames) if speech is not None else None
+        c0, t0 = time.process_time(), time.perf_counter()
+        per = []
+        for i in range(args.frames):
+            s = time.perf_counter()
+            an.frame(rig, float(p["gap"][i % len(p["gap"])]), float(p["round"][i]), float(p["blink"][i]), p["pose"][i])
+            per.append(time.perf_counter() - s)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        fps_rows.append((face, args.frames / wall, args.frames / cpu, float(np.percentile(per, 95) * 1000)))
+        print(f"render {face}: {fps_rows[-1][1]:.0f} fps wall, {fps_rows[-1][2]:.0f} fps CPU, p95 {fps_rows[-1][3]:.1f} ms/frame",
+              flush=True)
+    with open(out / "gsr_speed.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["kind", "item", "audio_s_or_frames", "wall_rtf_or_fps", "cpu_rtf_or_fps", "p95_ms", "loadavg_1min"])
+        for r in rows:
+            w.writerow([r[0], r[1], round(r[2], 3), round(r[3], 3), round(r[4], 3), "", round(load, 2)])
+        for r in fps_rows:
+            w.writerow(["render", r[0], args.frames, round(r[1], 1), round(r[2], 1), round(r[3], 2), round(load, 2)])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    ax[0].bar(range(len(rows)), [r[3] for r in rows], label="wall")
+    ax[0].bar(range(len(rows)), [r[4] for r in rows], alpha=0.7, label="CPU time")
+    ax[0].axhline(0.5, color="r", ls="--", label="target 0.5")
+    ax[0].set_title(f"Kokoro TTS real-time factor (load avg {load:.1f} on {os.cpu_count()} cores)")
+    ax[0].set_xlabel("utterance")
+    ax[0].legend(fontsize=7)
+    ax[1].bar([r[0].split("_")[-1].split(".")[0] for r in fps_rows], [r[1] for r in fps_rows], label="wall")
+    ax[1].bar([r[0].split("_")[-1].split(".")[0] for r in fps_rows], [r[2] for r in fps_rows], alpha=0.7, label="CPU time")
+    ax[1].axhline(25, color="r", ls="--", label="target 25 fps")
+    ax[1].set_title(f"embedded animator, {args.size}x{args.size}, one thread")
+    ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "gsr_speed.png", dpi=110)
+    print(f"TTS RTF mean: {np.mean([r[3] for r in rows]):.2f} wall, {np.mean([r[4] for r in rows]):.2f} CPU; "
+          f"render min: {min(r[1] for r in fps_rows):.0f} fps wall, {min(r[2] for r in fps_rows):.0f} fps CPU; "
+          f"load avg {load:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
