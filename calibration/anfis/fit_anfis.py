@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import json
 import math
 import sys
 from pathlib import Path
@@ -120,9 +121,19 @@ def main() -> int:
     ap.add_argument("--realisations", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--from-data", help="refit on a fit_data.csv recorded by an earlier run (no chain runs)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.from_data:
+        rows = [dict(r, snr_db=float(r["snr_db"]), **{f"sim_{c}": float(r[f"sim_{c}"]) for c in CLASSES})
+                for r in csv.DictReader(open(args.from_data))]
+        snrs = np.array(sorted({r["snr_db"] for r in rows}))
+        old = json.loads((out / "anfis_params.json").read_text()).get("meta", {}) \
+            if (out / "anfis_params.json").exists() else {}
+        _fit_and_save(rows, snrs, old.get("chain", "recorded data"), len(set(r["sentence"] for r in rows)),
+                      old.get("realisations", 0), out)
+        return 0
     cfg = KbConfig()
     src = Path(args.compressions)
     sentences = _read_or_convert(src, out)
@@ -151,6 +162,14 @@ def main() -> int:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    _fit_and_save(rows, snrs, chain.name, len(sentences), args.realisations, out)
+    return 0
+
+
+def _fit_and_save(rows: list[dict], snrs: np.ndarray, chain_name: str, n_sentences: int, realisations: int,
+                  out: Path) -> None:
+    """Hybrid-learn the ANFIS on the labelled rows and write the parameters and plots."""
+    s = float(snrs[1] - snrs[0]) if len(snrs) > 1 else 1.0
     x = np.array([r["snr_db"] for r in rows])
     T = np.array([[float(r["best"] == c) for c in CLASSES] for r in rows])
     model = Anfis.initial(float(snrs[0]), float(snrs[-1]))
@@ -160,20 +179,19 @@ def main() -> int:
     majority = float(np.max(T.mean(0)))
     grid_cls = {float(v): model.classify(float(v)) for v in snrs}
     model.meta = {"fitted": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                  "chain": chain.name, "snr_grid_db": [float(snrs[0]), float(snrs[-1]), s],
-                  "sentences": len(sentences), "realisations": args.realisations, "samples": len(rows),
+                  "chain": chain_name, "snr_grid_db": [float(snrs[0]), float(snrs[-1]), s],
+                  "sentences": n_sentences, "realisations": realisations, "samples": len(rows),
                   "label_accuracy": round(acc, 4), "majority_class_accuracy": round(majority, 4),
                   "final_squared_error": round(hist[-1], 6), "epochs": len(hist),
                   "energy_model": "fixed message energy: m tokens sent at Es/N0 + 10log10(n_full/m)",
                   "script": "calibration/anfis/fit_anfis.py"}
     model.save(out / "anfis_params.json")
     plot_memberships(model, out / "memberships.png", (float(snrs[0]) - 5, float(snrs[-1]) + 5),
-                     f"ANFIS prompt encoder fitted on {chain.name} ({len(rows)} samples, label accuracy {acc:.1%})")
-    _plot_similarity(rows, snrs, out / "similarity_vs_snr.png", chain.name)
+                     f"ANFIS prompt encoder fitted on {chain_name} ({len(rows)} samples, label accuracy {acc:.1%})")
+    _plot_similarity(rows, snrs, out / "similarity_vs_snr.png", chain_name)
     print(f"fitted: c={np.round(model.c, 2)}, a={np.round(model.a, 2)}, b={np.round(model.b, 2)}")
     print(f"label accuracy {acc:.1%} (majority class {majority:.1%}); class per SNR: "
           + ", ".join(f"{k:g}:{v[0]}" for k, v in grid_cls.items()))
-    return 0
 
 
 def _read_or_convert(src: Path, out: Path) -> list[dict]:

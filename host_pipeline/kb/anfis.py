@@ -29,7 +29,8 @@ def bell(x, c, a, b):
 
 @dataclass
 class Anfis:
-    """Premises ``c, a, b`` [rules]; consequents ``p, q`` [rules, classes]."""
+    """Premises ``c, a, b`` [rules]; consequents ``p, q`` [rules, classes]. ``input_range``: SNRs outside the
+    range the model was fitted on are clamped to it (linear consequents must not extrapolate)."""
 
     c: np.ndarray
     a: np.ndarray
@@ -37,6 +38,7 @@ class Anfis:
     p: np.ndarray
     q: np.ndarray
     meta: dict = field(default_factory=dict)
+    input_range: Optional[tuple[float, float]] = None
 
     @classmethod
     def initial(cls, snr_min: float = -5.0, snr_max: float = 25.0) -> "Anfis":
@@ -49,6 +51,8 @@ class Anfis:
     def layers(self, x) -> dict[str, np.ndarray]:
         """Every layer's output for SNRs ``x`` [n]: mu, wbar [n, rules]; f [n, rules, classes]; z, probs [n, classes]."""
         x = np.atleast_1d(np.asarray(x, dtype=float))
+        if self.input_range is not None:
+            x = np.clip(x, *self.input_range)
         mu = bell(x[:, None], self.c, self.a, self.b)
         wbar = mu / np.maximum(mu.sum(1, keepdims=True), 1e-300)
         f = x[:, None, None] * self.p[None] + self.q[None]
@@ -95,8 +99,10 @@ class Anfis:
         return dc, da, db
 
     def fit(self, x, targets, epochs: int = 400, lr: float = 0.05, tol: float = 1e-10) -> list[float]:
-        """Hybrid learning on SNRs ``x`` [n] and class targets [n, classes] (one-hot or scores). Returns losses."""
+        """Hybrid learning on SNRs ``x`` [n] and class targets [n, classes] (one-hot or scores). Returns losses.
+        Sets ``input_range`` to the range of ``x``."""
         x = np.asarray(x, dtype=float)
+        self.input_range = None
         targets = np.asarray(targets, dtype=float)
         m = [np.zeros(3) for _ in range(3)]
         v = [np.zeros(3) for _ in range(3)]
@@ -117,12 +123,14 @@ class Anfis:
             self.b = np.clip(self.b, 0.3, 10.0)
         self.solve_consequents(x, targets)
         history.append(self.loss(x, targets))
+        self.input_range = (float(x.min()), float(x.max()))
         return history
 
     # ------------------------------------------------------------------------------------------ storage
     def to_json(self) -> dict:
         return {"classes": list(CLASSES), "c": self.c.tolist(), "a": self.a.tolist(), "b": self.b.tolist(),
-                "p": self.p.tolist(), "q": self.q.tolist(), "meta": self.meta}
+                "p": self.p.tolist(), "q": self.q.tolist(),
+                "input_range": list(self.input_range) if self.input_range else None, "meta": self.meta}
 
     @classmethod
     def from_json(cls, d: dict) -> "Anfis":
@@ -131,7 +139,10 @@ class Anfis:
         arr = {k: np.asarray(d[k], dtype=float) for k in ("c", "a", "b", "p", "q")}
         if any(arr[k].shape != (3,) for k in "cab") or any(arr[k].shape != (3, 3) for k in "pq"):
             raise ValueError("ANFIS parameters have the wrong shapes")
-        return cls(**arr, meta=dict(d.get("meta", {})))
+        rng = d.get("input_range")
+        if rng is not None and (len(rng) != 2 or not rng[0] < rng[1]):
+            raise ValueError(f"input_range {rng} must be [low, high]")
+        return cls(**arr, meta=dict(d.get("meta", {})), input_range=tuple(map(float, rng)) if rng else None)
 
     def save(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

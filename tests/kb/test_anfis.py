@@ -103,3 +103,14 @@ def test_shipped_parameters_load_and_were_fitted():
     assert m.meta.get("chain") and m.meta.get("samples", 0) > 100, "shipped parameters must come from a fit"
     assert m.classify(30.0) == "high"
     assert set(m.classify(float(s)) for s in np.linspace(-10, 30, 81)) <= set(CLASSES)
+
+
+def test_inputs_outside_the_fitted_range_are_clamped(tmp_path):
+    m = _known()
+    x = np.linspace(-5, 15, 50)
+    m.fit(x, m.layers(x)["z"], epochs=5)
+    assert m.input_range == (-5.0, 15.0)
+    np.testing.assert_allclose(m.probs([40.0]), m.probs([15.0]))
+    np.testing.assert_allclose(m.probs([-30.0]), m.probs([-5.0]))
+    m.save(tmp_path / "m.json")
+    assert Anfis.load(tmp_path / "m.json").input_range == (-5.0, 15.0)
