@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
 from ..errors import InputError
-from ..llm import LlmConfig, LlmError
+from ..llm import LlmConfig, LlmError, LlmTimeout
 from . import prompts
 from .anfis import CLASSES, Anfis, resolve_params_path
 from .config import KbConfig
@@ -207,7 +207,7 @@ class PrivateKnowledgeBase:
                 try:
                     reply = self.llm.chat(messages, max_tokens=_max_tokens(text, name), timeout_s=left)
                 except LlmError as e:
-                    reason = f"LLM failed: {e.message}"
+                    reason = f"LLM {'timeout' if isinstance(e, LlmTimeout) else 'failed'}: {e.message}"
                     log.warning("%s: %s", name, reason)
                     break
                 raw = out = prompts.parse_reply(reply)

@@ -109,10 +109,10 @@ def test_empty_and_high_snr_input_make_no_llm_call(make_kb):
 
 
 def test_very_long_text_is_chunked_and_stays_in_band(make_kb):
-    text = " ".join(f"Sentence {i} tells a small and rather pleasant story about a red bicycle." for i in range(40))
+    text = " ".join(f"Sentence {i} tells a small and rather pleasant story about a red bicycle." for i in range(16))
     kb = make_kb(ScriptedLlm(), max_words_per_chunk=60)  # the LLM replies "": every chunk falls back
     res = kb.transmit("u", text, length_class="low")
     compress = [s for s in res.steps if s.step == "compress"]
-    assert len(compress) >= 8 and all(n_words(s.input) <= 60 for s in compress)
+    assert len(compress) >= 3 and all(n_words(s.input) <= 60 for s in compress)
     assert all(in_band(n_words(s.input), n_words(s.output), (0.7, 0.8)) for s in compress)
     assert 0.7 <= res.ratio <= 0.8
