@@ -25,14 +25,20 @@ class BertSemanticEncoder:
     def __init__(self, model_dir: str | Path, device: str = "cpu"):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         self.model_dir = Path(model_dir)
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every load
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
             self.model = AutoModel.from_pretrained(str(self.model_dir)).to(device).eval()
         except Exception as e:  # transformers raises OSError/ValueError with long messages
             raise ModelError(f"cannot load the BERT encoder from {self.model_dir}: {e}",
                              hint="run `lgmtsc models install minilm-l6` or set codec.encoder to a BERT directory") from e
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
         if not hasattr(self.model, "embeddings") or not hasattr(self.model.embeddings, "word_embeddings"):
             raise ModelError(f"{self.model_dir} is not a BERT-family encoder (no word embeddings)")
         for p in self.model.parameters():
