@@ -72,6 +72,7 @@ class EmbeddedAnimator(FaceAnimator):
 
     name = "embedded"
     MAX_GAP = 0.30  # fully open inner-lip gap / mouth width
+    MIN_GAP_OF_SOURCE = 0.4  # the mouth closes to at most this fraction of P's own lip gap
 
     def __init__(self, cfg: ReconstructConfig | None = None):
         import cv2
@@ -180,6 +181,8 @@ class EmbeddedAnimator(FaceAnimator):
         o = np.interp(t, grid_t, o_v)
         r = np.interp(t, grid_t, r_v)
         gap = self.MAX_GAP * rig.width * e * (0.25 + 0.75 * o)
+        # a P photographed mid-word is never shut completely: closing a wide-open mouth changes the face most
+        gap = np.maximum(gap, self.MIN_GAP_OF_SOURCE * rig.gap0)
         rounding = 0.12 * rig.width * r * np.minimum(1, 3 * e)
         rng = np.random.default_rng(self.cfg.seed)
         blink = np.zeros(n)

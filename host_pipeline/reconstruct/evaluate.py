@@ -134,11 +134,13 @@ def run_gsr(out: Path, limit: int = 6, cfg: ReconstructConfig | None = None, dat
             progress(f"  {f}: WER {r.wer:.1%}, sim {r.similarity:.3f}, RTF {r.tts_rtf:.2f} (cpu {r.tts_cpu_rtf:.2f}), "
                      f"{r.render_fps:.0f} fps (cpu {r.render_cpu_fps:.0f}), id max {r.id_dist_max:.3f}, "
                      f"lip corr {r.lipsync_corr:.2f} best {r.lipsync_best_corr:.2f} @ {r.lipsync_offset_ms:+.0f} ms")
-            if len(strip) < 2:
+            if len(strip) < len(USERS) and (not rows[:-1] or rows[-2].user != user):  # one strip per user
                 picks = np.linspace(0, len(frames) - 1, 5).astype(int)
                 strip.append(np.concatenate([cv2.resize(prof.image, (cfg.size, cfg.size), interpolation=cv2.INTER_AREA)]
                                             + [frames[i] for i in picks], 1))
                 np.save(out / f"lipsync_{user}.npy", np.stack([ls.opening, ls.envelope]))
+                Image.fromarray(np.concatenate([prof.image, cv2.resize(frames[picks[2]], prof.image.shape[:2][::-1])], 1)).save(
+                    out / f"gsr_fig12_{user}.png")
     if not rows:
         raise InputError("no utterances evaluated")
     fields = list(Row.__dataclass_fields__)
