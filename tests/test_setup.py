@@ -15,14 +15,23 @@ root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch u
 
 
 @root_only
-def test_missing_packages_without_root_name_the_command(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.chown(home, "nobody")
-    env = {"PATH": "/usr/sbin:/usr/bin:/bin", "LGMTSC_HOME": str(home), "HOME": str(home),
-           "LGMTSC_EXTRA_APT": "lgmtsc-no-such-package"}
-    r = subprocess.run(["runuser", "-u", "nobody", "--", "env", *[f"{k}={v}" for k, v in env.items()], "bash", SETUP],
-                       capture_output=True, text=True, timeout=60)
+def test_missing_packages_without_root_name_the_command():
+    # nobody must be able to read the script wherever the clone lives: give it a world-readable copy
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="lgmtsc-setup-") as top:
+        os.chmod(top, 0o755)
+        scripts = os.path.join(top, "scripts")
+        os.mkdir(scripts)
+        shutil.copytree(REPO_ROOT / "requirements", os.path.join(top, "requirements"))
+        script = shutil.copy(SETUP, scripts)
+        home = os.path.join(top, "home")
+        os.mkdir(home)
+        shutil.chown(home, "nobody")
+        env = {"PATH": "/usr/sbin:/usr/bin:/bin", "LGMTSC_HOME": home, "HOME": home,
+               "LGMTSC_EXTRA_APT": "lgmtsc-no-such-package"}
+        r = subprocess.run(["runuser", "-u", "nobody", "--", "env", *[f"{k}={v}" for k, v in env.items()], "bash",
+                            script], capture_output=True, text=True, timeout=60, cwd=top)
     assert r.returncode != 0
     assert "missing Debian packages: lgmtsc-no-such-package (installing them needs root)" in r.stderr
     assert "sudo apt-get install -y --no-install-recommends lgmtsc-no-such-package" in r.stderr
