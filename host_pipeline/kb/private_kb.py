@@ -51,13 +51,13 @@ class KbResult:
     band: tuple[float, float]
     facts: list[str] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
+    input_text: str = ""
 
     @property
     def ratio(self) -> float:
-        """Output words / input words of the compress or restore steps (1.0 when nothing was input)."""
-        n_in = sum(n_words(s.input) for s in self.steps if s.step in ("compress", "restore"))
-        n_out = sum(n_words(s.output) for s in self.steps if s.step in ("compress", "restore"))
-        return n_out / n_in if n_in else 1.0
+        """Output words / input words (1.0 for empty input)."""
+        n_in = n_words(self.input_text)
+        return n_words(self.text) / n_in if n_in else 1.0
 
     def to_dict(self) -> dict:
         return asdict(self) | {"ratio": self.ratio}
@@ -105,7 +105,7 @@ class PrivateKnowledgeBase:
                  length_class: Optional[str] = None) -> KbResult:
         """Disambiguate with the user's facts, then compress to the band of the SNR's length class."""
         cls_, band = self._class(snr_db, length_class)
-        res = KbResult("", cls_, band)
+        res = KbResult("", cls_, band, input_text=text)
         out = []
         for piece in chunks(_check_text(text), self.config.max_words_per_chunk):
             facts = self._facts(user, piece, res)
@@ -115,7 +115,10 @@ class PrivateKnowledgeBase:
                 step = StepResult("disambiguate", piece, piece, "skipped",
                                   "no relevant facts" if self.config.disambiguate else "disabled")
             res.steps.append(step)
-            step = self.compress(step.output, band)
+            n = n_words(piece)
+            if n_words(step.output) < band_counts(n, band)[0]:  # the rewrite got too short to meet the band
+                step.output, step.source, step.reason = piece, "fallback:input", "shorter than the length band"
+            step = self.compress(step.output, band, n_ref=n)
             res.steps.append(step)
             out.append(step.output)
         res.text = " ".join(out)
@@ -125,7 +128,7 @@ class PrivateKnowledgeBase:
                 length_class: Optional[str] = None) -> KbResult:
         """Correct channel errors with context and facts, then restore the compressed length."""
         cls_, band = self._class(snr_db, length_class)
-        res = KbResult("", cls_, band)
+        res = KbResult("", cls_, band, input_text=text)
         out = []
         for piece in chunks(_check_text(text), self.config.max_words_per_chunk):
             facts = self._facts(user, piece, res)
@@ -148,19 +151,24 @@ class PrivateKnowledgeBase:
                                                              max_novel=self.config.max_novel_fraction,
                                                              known_texts=tuple(facts)))
 
-    def compress(self, text: str, band: tuple[float, float]) -> StepResult:
-        n = n_words(text)
+    def compress(self, text: str, band: tuple[float, float], n_ref: Optional[int] = None) -> StepResult:
+        """Compress ``text`` to ``band`` x ``n_ref`` words (``n_ref``: the transcript's length before
+        disambiguation; default the length of ``text``)."""
+        n = n_ref or n_words(text)
         if band[0] >= 1.0 or n == 0:
             return StepResult("compress", text, text, "skipped", "high SNR: sent uncompressed" if n else "empty")
         kmin, kmax = band_counts(n, band)
         target = min(kmax, max(kmin, int(math.floor((band[0] + band[1]) / 2 * n + 0.5))))
+        if n_words(text) <= kmax and kmin <= n_words(text):
+            return StepResult("compress", text, text, "skipped", "already inside the band")
+
         def trim(out: str) -> tuple[str, bool]:  # the LLM often deletes too little: finish extractively
             if n_words(out) > kmax and self.embedder.similarity(out, text) >= self.config.min_similarity:
                 return extractive_compress(out, kmax, self.embedder), True
             return out, False
 
         return self._llm_step(
-            "compress", text, prompts.compress(text, n, kmin, kmax), adjust=trim,
+            "compress", text, prompts.compress(text, n_words(text), kmin, kmax), adjust=trim,
             fallback=lambda: (extractive_compress(text, target, self.embedder), "extractive"),
             check=lambda out: check_output(out, text, self.embedder, min_similarity=self.config.min_similarity,
                                            counts=(kmin, kmax), max_novel=self.config.max_novel_fraction),

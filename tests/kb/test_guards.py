@@ -116,3 +116,13 @@ def test_very_long_text_is_chunked_and_stays_in_band(make_kb):
     assert len(compress) >= 3 and all(n_words(s.input) <= 60 for s in compress)
     assert all(in_band(n_words(s.input), n_words(s.output), (0.7, 0.8)) for s in compress)
     assert 0.7 <= res.ratio <= 0.8
+
+
+def test_band_is_relative_to_the_spoken_transcript(make_kb):
+    llm = ScriptedLlm(["A young child, smiling, eagerly slides down the slide.", "A child slides down the slide."])
+    kb = make_kb(llm)
+    kb.store.add("u", "The user has a young child who loves the playground slide.")
+    res = kb.transmit("u", SENTENCE, length_class="low")
+    assert res.steps[0].source == "llm" and n_words(res.steps[0].output) == 9  # disambiguation shortened it
+    assert in_band(12, n_words(res.text), (0.7, 0.8)) and res.ratio == pytest.approx(9 / 12)
+    assert res.steps[1].source == "skipped" and len(llm.calls) == 1
