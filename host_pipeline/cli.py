@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                        ("TRANSFORMERS_VERBOSITY", "error"), ("TOKENIZERS_PARALLELISM", "false")):
         os.environ.setdefault(var, value)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"google\.protobuf")  # mediapipe's protobuf
+    warnings.filterwarnings("ignore", message="Unable to import Axes3D")  # Debian's and pip's matplotlib side by side
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
