@@ -31,6 +31,7 @@ def test_enrolled_portrait_has_face_landmarks_and_voice(obama):
     assert obama.signer.startswith(("ed25519:", "hmac-sha256:"))
 
 
+@pytest.mark.slow
 def test_video_enrollment_picks_a_face_frame(enroller, demo_video):
     p = enroller.enroll("demo", video=demo_video)
     assert p.landmarks.shape == (478, 3) and p.meta["face_height_px"] > 100
