@@ -108,6 +108,7 @@ def test_empty_and_high_snr_input_make_no_llm_call(make_kb):
         kb.transmit("u", "x" * 200_000, length_class="low")
 
 
+@pytest.mark.slow
 def test_very_long_text_is_chunked_and_stays_in_band(make_kb):
     text = " ".join(f"Sentence {i} tells a small and rather pleasant story about a red bicycle." for i in range(16))
     kb = make_kb(ScriptedLlm(), max_words_per_chunk=60)  # the LLM replies "": every chunk falls back
