@@ -180,9 +180,11 @@ class EmbeddedAnimator(FaceAnimator):
             o_v, r_v = np.convolve(o_v, k, mode="same"), np.convolve(r_v, k, mode="same")
         o = np.interp(t, grid_t, o_v)
         r = np.interp(t, grid_t, r_v)
-        gap = self.MAX_GAP * rig.width * e * (0.25 + 0.75 * o)
-        # a P photographed mid-word is never shut completely: closing a wide-open mouth changes the face most
-        gap = np.maximum(gap, self.MIN_GAP_OF_SOURCE * rig.gap0)
+        # a P photographed mid-word is never shut completely (closing a wide-open mouth changes the face
+        # most), and opens at least as wide as in P
+        g_min = self.MIN_GAP_OF_SOURCE * rig.gap0
+        g_max = max(self.MAX_GAP * rig.width, 1.1 * rig.gap0)
+        gap = g_min + (g_max - g_min) * e * (0.25 + 0.75 * o)
         rounding = 0.12 * rig.width * r * np.minimum(1, 3 * e)
         rng = np.random.default_rng(self.cfg.seed)
         blink = np.zeros(n)
