@@ -39,6 +39,8 @@ def main() -> int:
     kb = build_kb(args, Path(tempfile.mkdtemp()) / "kb.sqlite")
     sentences = corpus_sentences(args.per_source, args.seed)
     rows = []
+    csv_file = open(out / "per_sentence.csv", "w", newline="", encoding="utf-8")
+    writer = None
     for cls in ("low", "medium"):
         band = kb.prompt_codec.bands[cls]
         for i, (src, s) in enumerate(sentences):
@@ -57,12 +59,14 @@ def main() -> int:
                 row.update(restore_s=round(time.perf_counter() - t, 2), restored=r.output,
                            restored_similarity=round(kb.embedder.similarity(r.output, s), 4))
             rows.append(row)
+            if writer is None:
+                writer = csv.DictWriter(csv_file, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)
+            csv_file.flush()
             print(f"{cls:<6} {src:<6} {n:3d}->{k:3d} {'in ' if row['in_band'] else 'OUT'} {step.source:<20} "
                   f"{dt:5.1f}s  {step.output}", flush=True)
-    with open(out / "per_sentence.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    csv_file.close()
     lines = [f"# KB length control ({len(sentences)} sentences x 2 classes, model {args.model}, "
              f"{args.threads} threads)", "",
              "| class | band | inside band | strict ratio inside | LLM output used (as is / trimmed) | "
