@@ -83,7 +83,12 @@ class CodecChain:
         self.codec = SemanticCodec.load(CodecConfig(unknown_chars="replace"))
         self.torch = torch
         self._encoded: dict = {}
-        self.name = f"codec:{self.codec.config.checkpoint}"
+        import hashlib
+
+        from host_pipeline.codec.codec import resolve_checkpoint
+
+        digest = hashlib.sha256(resolve_checkpoint(self.codec.config.checkpoint).read_bytes()).hexdigest()
+        self.name = f"codec:{self.codec.config.checkpoint} (sha256 {digest[:12]})"
 
     def tokens(self, text: str) -> list[int]:
         return self.codec.encoder.tokenize(text, "replace")  # the message's length in tokens
