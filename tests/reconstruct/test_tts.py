@@ -49,7 +49,7 @@ def test_speech_has_ordered_timings_within_the_audio(speech):
 def test_pitch_factor_shifts_f0_and_keeps_duration(kokoro):
     from host_pipeline.publickb.voice import f0_track
 
-    text = "Glad to see you again."
+    text = "Lord, but I'm glad to see you again."
     a = kokoro.synthesize(text, Voice({"jm_kumo": 1.0}))
     b = kokoro.synthesize(text, Voice({"jm_kumo": 1.0}, pitch=1.25))
     fa, fb = f0_track(a.audio, a.sample_rate), f0_track(b.audio, b.sample_rate)
