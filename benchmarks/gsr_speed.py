@@ -59,7 +59,6 @@ def main() -> int:
     faces = ["face_recognition_obama.jpg", "face_recognition_biden2.jpg", "face_recognition_obama2.jpg"]
     fps_rows = []
     for face in faces:
-        img = enr.faces  # noqa: F841
         from host_pipeline.publickb.face import load_image
         from host_pipeline.publickb.store import Profile
 

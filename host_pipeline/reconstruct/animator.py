@@ -65,6 +65,7 @@ class _Rig:
     gap0: float  # P's inner-lip gap (px)
     width: float  # mouth width (px)
     centre: np.ndarray
+    grid: np.ndarray  # (2, S, S) float32: output pixel rows, columns
 
 
 class EmbeddedAnimator(FaceAnimator):
@@ -142,10 +143,8 @@ class EmbeddedAnimator(FaceAnimator):
                 bl[u] = 0.9 * gap
                 bl[l] = -0.1 * gap
         eye_w = float(np.linalg.norm(lm[F.EYE_CORNERS[1]] - lm[F.EYE_CORNERS[0]]))
-        zero_eyes = [i for i in zero if i not in bl]
         bases = np.stack([basis(op, 0.22 * width), basis(rd, 0.2 * width),
                           basis(bl, 0.06 * eye_w, extra_zero=[33, 133, 263, 362])])
-        del zero_eyes
         n_up, n_low = F.LIPS_INNER_UP, F.LIPS_INNER_LOW
         move = lambda ids: np.stack([[op.get(i, np.zeros(2)) for i in ids], [rd.get(i, np.zeros(2)) for i in ids],  # noqa: E731
                                      [np.zeros(2) for _ in ids]])
@@ -154,7 +153,7 @@ class EmbeddedAnimator(FaceAnimator):
         cv2.fillPoly(interior, [np.round(poly * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
         centre = lm[F.FACE_OVAL].mean(0)
         return _Rig(src, bases, lm[n_up].astype(np.float32), lm[n_low].astype(np.float32), move(n_up), move(n_low),
-                    interior.astype(np.float32) / 255, gap0, width, centre)
+                    interior.astype(np.float32) / 255, gap0, width, centre, np.mgrid[0:S, 0:S].astype(np.float32))
 
     # ---- per-utterance drive
     def drive(self, rig: _Rig, speech: Speech, n: int) -> dict[str, np.ndarray]:
@@ -214,9 +213,7 @@ class EmbeddedAnimator(FaceAnimator):
         ca, sa = np.cos(ang), np.sin(ang)
         cx, cy = rig.centre
         # output pixel -> (undo head pose) -> (undo deformation) -> source pixel
-        yy, xx = np.mgrid[0:S, 0:S].astype(np.float32) if not hasattr(self, "_grid") or self._grid[0].shape[0] != S \
-            else self._grid
-        self._grid = (yy, xx)
+        yy, xx = rig.grid
         ux, uy = xx - cx - pose[1], yy - cy - pose[2]
         qx, qy = ca * ux + sa * uy + cx, -sa * ux + ca * uy + cy
         qi = np.clip(np.round(qy).astype(np.int32), 0, S - 1), np.clip(np.round(qx).astype(np.int32), 0, S - 1)

@@ -12,6 +12,7 @@ import io
 import ipaddress
 import json
 import logging
+import re
 import shutil
 import socket
 import subprocess
@@ -141,7 +142,7 @@ class KokoroTts(TtsBackend):
     def _chunks(self, phonemes: str) -> list[str]:
         """Phoneme strings of at most MAX_TOKENS symbols, cut after sentence punctuation or spaces."""
         out, cur = [], ""
-        for piece in __import__("re").findall(r"[^.!?;]+[.!?;]*\s*", phonemes):
+        for piece in re.findall(r"[^.!?;]+[.!?;]*\s*", phonemes):
             while len(piece) > self.MAX_TOKENS:
                 cut = piece.rfind(" ", 0, self.MAX_TOKENS) or self.MAX_TOKENS
                 out.append(piece[:cut])
