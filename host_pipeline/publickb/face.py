@@ -154,15 +154,19 @@ def aligned_crop(rgb: np.ndarray, face: Face, out_size: int, margin: float = 2.4
     """A square crop, rotated so the eyes are level, side ``margin`` x face height; and its 2x3 affine."""
     import cv2
 
-    lm = face.landmarks[:, :2]
     x0, y0, x1, y1 = face.box
     centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2 + 0.08 * (y1 - y0)], dtype=np.float64)
     side = margin * max(y1 - y0, x1 - x0)
+    # Keep the window inside the picture where it fits, so no border has to be invented (a mirrored border
+    # shows as a reflected head above a portrait cropped at the hairline); what remains is edge-replicated.
+    h, w = rgb.shape[:2]
+    for axis, extent in ((0, w), (1, h)):
+        if side <= extent:
+            centre[axis] = np.clip(centre[axis], side / 2, extent - side / 2)
     angle = face.roll_deg()
     s = out_size / side
     m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, s)
     m[:, 2] += np.array([out_size / 2, out_size / 2]) - centre
     crop = cv2.warpAffine(rgb, m, (out_size, out_size), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_REFLECT101)
-    del lm
+                          borderMode=cv2.BORDER_REPLICATE)
     return crop, m
