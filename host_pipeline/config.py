@@ -63,7 +63,6 @@ class LinkConfig:
     tx_address: str = "tcp://127.0.0.1:5550"  # host PUSHes TX PDUs
     rx_address: str = "tcp://127.0.0.1:5551"  # host SUBscribes to RX PDUs
     snr_address: str = "tcp://127.0.0.1:5552"  # host SUBscribes to SNR reports
-    mode: Literal["semantic", "digital"] = "semantic"
     sender_id: int = 1
     timeout_s: float = 10.0
 

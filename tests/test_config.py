@@ -24,7 +24,7 @@ def test_file_then_overrides(tmp_path):
 
 
 def test_toml_round_trip(tmp_path):
-    cfg = load_config(None, ["asr.hotwords=a,b", "vad.merge_gap_ms=120", "link.mode=digital"])
+    cfg = load_config(None, ["asr.hotwords=a,b", "vad.merge_gap_ms=120", "link.sender_id=3"])
     f = tmp_path / "out.toml"
     f.write_text(to_toml(cfg))
     assert load_config(f) == cfg

@@ -101,7 +101,7 @@ def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float 
                          "--enroll to enroll them from this video), or --no-video for text only")
     out_dir = out_dir or Path("out") / time.strftime("%Y%m%d-%H%M%S")
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = LoopbackReport(str(video), channel, esn0_db, cfg.link.mode, use_kb, user)
+    report = LoopbackReport(str(video), channel, esn0_db, "semantic", use_kb, user)
     reconstructor = _reconstructor(cfg, user, video, enroll, progress) if reconstruct else None
     progress("loading models (ASR, semantic codec" + (", private KB LLM)" if use_kb else ")"))
     extractor = SpeechExtractor(cfg.asr, cfg.vad)
