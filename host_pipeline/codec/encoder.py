@@ -6,6 +6,7 @@ detokenisation, the tied output embeddings, and mean-pooled sentence embeddings 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -14,6 +15,13 @@ from typing import Iterable
 import torch
 
 from ..errors import InputError, ModelError
+
+
+@functools.lru_cache(maxsize=4)
+def _load_encoder(name_or_dir: str, device: str) -> "BertSemanticEncoder":
+    from ..models import resolve_model_dir
+
+    return BertSemanticEncoder(resolve_model_dir(name_or_dir), device)
 
 
 FEATURE_KINDS = {"last": 1, "last+embeddings": 2}  # kind -> feature size in multiples of the hidden size
@@ -53,10 +61,9 @@ class BertSemanticEncoder:
 
     @classmethod
     def from_name(cls, name_or_dir: str, device: str = "cpu") -> "BertSemanticEncoder":
-        """A registry name (e.g. ``minilm-l6``) or a BERT checkpoint directory."""
-        from ..models import resolve_model_dir
-
-        return cls(resolve_model_dir(name_or_dir), device)
+        """A registry name (e.g. ``minilm-l6``) or a BERT checkpoint directory, loaded once per process and
+        shared (the codec, the KB's sentence embedder and the metrics use the same frozen model)."""
+        return _load_encoder(name_or_dir, device)
 
     @property
     def word_embeddings(self) -> torch.Tensor:

@@ -15,42 +15,26 @@ def load_embedder(name_or_dir: str) -> "SentenceEmbedder":
 
 
 class SentenceEmbedder:
-    """``embed(texts) -> float32 [n, d]`` unit vectors; cosine similarity is their dot product."""
+    """``embed(texts) -> float32 [n, d]`` unit vectors; cosine similarity is their dot product.
+
+    A view of the process's shared BERT encoder (``BertSemanticEncoder.from_name``): the pooling recipe lives
+    in ``BertSemanticEncoder.sentence_embeddings`` and the model is loaded once for the codec and the KB.
+    """
 
     def __init__(self, name_or_dir: str):
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from ..codec.encoder import BertSemanticEncoder
 
-        from ..errors import ModelError
-        from ..models import resolve_model_dir
-
-        hf_logging.disable_progress_bar()
-        path = resolve_model_dir(name_or_dir)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-            self.model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
-        except (OSError, ValueError) as e:
-            raise ModelError(f"cannot load the sentence encoder from {path}: {e}",
-                             hint="run `lgmtsc models install minilm-l6` or set kb.embedder") from e
+        self.encoder = BertSemanticEncoder.from_name(name_or_dir)
         self.name = name_or_dir
-        self.dim = int(self.model.config.hidden_size)
-        self._torch = torch
+        self.dim = self.encoder.hidden_size
         self._lock = threading.Lock()
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        torch = self._torch
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        with self._lock, torch.no_grad():
-            for a in range(0, len(texts), batch_size):
-                batch = [t if t.strip() else "." for t in texts[a:a + batch_size]]
-                enc = self.tokenizer(batch, padding=True, truncation=True, max_length=256, return_tensors="pt")
-                h = self.model(**enc).last_hidden_state
-                m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
-                v = (h * m).sum(1) / m.sum(1).clamp_min(1.0)
-                v = torch.nn.functional.normalize(v, dim=-1)
-                out[a:a + len(batch)] = v.numpy()
-        return out
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        batch = [t if t.strip() else "." for t in texts]
+        with self._lock:
+            return self.encoder.sentence_embeddings(batch, batch_size).numpy().astype(np.float32, copy=False)
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two texts (1.0 for two empty texts)."""
