@@ -8,10 +8,6 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long-running PHY test")
-
-
 @pytest.fixture(scope="session")
 def lgmtsc_env(tmp_path_factory):
     """Build + install gr-lgmtsc (cmake) and return an environment that finds it."""
