@@ -18,10 +18,12 @@ from typing import Any, Literal, Optional
 
 from .codec.config import CodecConfig
 from .errors import ConfigError
+from .evaluation.config import EvalConfig
 from .kb.config import KbConfig
 from .llm.config import LlmConfig
 from .publickb.config import PublicKbConfig
 from .reconstruct.config import ReconstructConfig
+from .textcoder.config import TextCoderConfig
 
 
 @dataclass
@@ -78,6 +80,8 @@ class Config:
     link: LinkConfig = field(default_factory=LinkConfig)
     publickb: PublicKbConfig = field(default_factory=PublicKbConfig)
     reconstruct: ReconstructConfig = field(default_factory=ReconstructConfig)
+    textcoder: TextCoderConfig = field(default_factory=TextCoderConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 def default_config_path() -> Path:
