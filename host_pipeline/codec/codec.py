@@ -135,8 +135,9 @@ class SemanticCodec:
         return EncodedMessage(x.numpy().astype(np.complex64), len(ids), self.uses, ids, [len(c) for c in chunks])
 
     @torch.no_grad()
-    def decode_token_ids(self, symbols, noise_var, n_tokens: int) -> list[int]:
-        """Equalised symbols + per-symbol (or scalar) noise variance -> token ids."""
+    def decode_candidates(self, symbols, noise_var, n_tokens: int, k: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """Equalised symbols + per-symbol (or scalar) noise variance -> the ``k`` most likely token ids per position
+        and their posterior probabilities, both [n_tokens, k], best first (column 0 is the decoded text)."""
         n_tokens = int(n_tokens)
         if n_tokens <= 0:
             raise InputError("n_tokens must be positive")
@@ -154,13 +155,19 @@ class SemanticCodec:
             raise InputError("noise variance must be finite and non-negative")
         y, nv = y.reshape(n_tokens, self.uses), nv.reshape(n_tokens, self.uses)
         w = max(1, self.config.max_tokens_per_chunk)
-        out: list[int] = []
+        ids, probs = [], []
         for a in range(0, n_tokens, w):
             seg = slice(a, min(a + w, n_tokens))
             mask = torch.ones(1, seg.stop - a, dtype=torch.bool)
-            out += decode_ids(self.model, self.word_embeddings, y[seg].unsqueeze(0), nv[seg].unsqueeze(0),
-                              mask)[0].tolist()
-        return out
+            h = self.model.decoder.hidden(y[seg].unsqueeze(0), nv[seg].unsqueeze(0), ~mask)
+            top = self.model.decoder.logits(h, self.word_embeddings)[0].softmax(-1).topk(k, dim=-1)
+            ids.append(top.indices.numpy())
+            probs.append(top.values.numpy())
+        return np.concatenate(ids), np.concatenate(probs)
+
+    def decode_token_ids(self, symbols, noise_var, n_tokens: int) -> list[int]:
+        """Equalised symbols + per-symbol (or scalar) noise variance -> token ids."""
+        return self.decode_candidates(symbols, noise_var, n_tokens, k=1)[0][:, 0].tolist()
 
     def decode(self, symbols, noise_var, n_tokens: int) -> str:
         """Equalised symbols [n_tokens*uses] + per-symbol noise variance (the receiver's CSI) -> text."""
