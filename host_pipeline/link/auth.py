@@ -1,0 +1,240 @@
+"""Message authentication: a 64-bit tag per message made with the sender's key, replay rejection by sequence
+number, and tag-aided decoding of semantic messages.
+
+The tag travels in the burst header (``auth_tag``, u64), which is CRC-checked and strongly coded, so it arrives
+exactly or not at all. It is HMAC-SHA256 truncated to 64 bits over the header fields and the message content:
+the token ids for a semantic message, the payload bytes for a digital one. A receiver therefore knows the exact
+token ids once a tag verifies. Semantic payloads arrive with errors at low SNR, so the receiver searches the
+decoder's runner-up tokens at its least confident positions, most likely combinations first, within a budget
+(``verify_semantic``): a verified message is both authentic and error-free; one that does not verify is reported
+as unverified and never rendered as the sender's face and voice. With a budget of B tries, the chance that a
+forgery passes is B / 2**64.
+
+Keys, sender ids and sequence state live in one SQLite database (``KeyStore``), provisioned when a user is
+enrolled (``lgmtsc keys provision``) and exported to the receiving host (``lgmtsc keys export/import``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import hmac
+import os
+import secrets
+import sqlite3
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..errors import ConfigError, InputError
+
+TAG_BITS = 64
+TAG_DOMAIN = b"LGMTSC-TAG1"
+REPLAY_WINDOW = 63  # sequence numbers below the highest accepted one that may still arrive late, once (fits SQLite)
+MODE_IDS = {"semantic": 0, "digital": 1}
+
+
+@dataclass(frozen=True)
+class SenderKey:
+    user: str
+    sender_id: int  # u16, carried in the burst header
+    key: bytes  # 32 random bytes, shared by the sender and its receivers only
+
+
+def header_bytes(meta: dict) -> bytes:
+    """The authenticated header fields, in a fixed binary layout."""
+    mode = meta["mode"]
+    mode = MODE_IDS[mode] if isinstance(mode, str) else int(mode)
+    return struct.pack(">BBHIHBB", int(meta["version"]), mode, int(meta["sender_id"]), int(meta["seq"]),
+                       int(meta["n_tokens"]), int(meta["prompt_class"]), int(meta["flags"]))
+
+
+def token_bytes(token_ids) -> bytes:
+    return np.asarray(token_ids, dtype=">u4").tobytes()
+
+
+def compute_tag(key: bytes, meta: dict, content: bytes) -> int:
+    """HMAC-SHA256(key, domain | header | SHA-256(content)) truncated to 64 bits, as an unsigned integer."""
+    mac = hmac.new(key, TAG_DOMAIN + header_bytes(meta) + hashlib.sha256(content).digest(), hashlib.sha256)
+    return int.from_bytes(mac.digest()[:8], "big")
+
+
+def verify_tag(key: bytes, meta: dict, content: bytes) -> bool:
+    return hmac.compare_digest(compute_tag(key, meta, content).to_bytes(8, "big"),
+                               int(meta["auth_tag"]).to_bytes(8, "big"))
+
+
+def verify_semantic(key: bytes, meta: dict, cand_ids: np.ndarray, cand_probs: np.ndarray,
+                    budget: int = 4096, max_alternatives: int = 64) -> tuple[Optional[list[int]], int]:
+    """Find the token ids that the tag verifies among the decoder's candidates, most likely first.
+
+    ``cand_ids``/``cand_probs``: [n_tokens, k] from ``SemanticCodec.decode_candidates`` (column 0 = best).
+    Returns (the verified ids or None, the number of tags computed). Combinations of runner-up tokens are
+    tried in increasing order of their log-probability loss, at most ``budget`` of them.
+    """
+    ids = np.asarray(cand_ids)
+    logp = np.log(np.clip(np.asarray(cand_probs, dtype=np.float64), 1e-30, 1.0))
+    expect = int(meta["auth_tag"])
+    head = TAG_DOMAIN + header_bytes(meta)
+    target = expect.to_bytes(8, "big")
+
+    def tries(seq_ids: np.ndarray) -> bool:
+        digest = hashlib.sha256(token_bytes(seq_ids)).digest()
+        return hmac.compare_digest(hmac.new(key, head + digest, hashlib.sha256).digest()[:8], target)
+
+    best = ids[:, 0].copy()
+    if tries(best):
+        return best.tolist(), 1
+    # alternatives (cost, position, column), cheapest first; at most one alternative per position
+    cost = logp[:, :1] - logp[:, 1:]
+    pos, col = np.unravel_index(np.argsort(cost, axis=None)[:max_alternatives], cost.shape)
+    alts = [(float(cost[p, c]), int(p), int(c) + 1) for p, c in zip(pos, col)]
+    n_tried = 1
+    heap = [(alts[0][0], (0,))] if alts else []
+    while heap and n_tried < budget:
+        total, chosen = heapq.heappop(heap)
+        last = chosen[-1]
+        if last + 1 < len(alts):  # successors: append the next item, or replace the last one with it
+            heapq.heappush(heap, (total + alts[last + 1][0], chosen + (last + 1,)))
+            heapq.heappush(heap, (total - alts[last][0] + alts[last + 1][0], chosen[:-1] + (last + 1,)))
+        positions = [alts[i][1] for i in chosen]
+        if len(set(positions)) != len(positions):
+            continue
+        trial = best.copy()
+        for i in chosen:
+            trial[alts[i][1]] = ids[alts[i][1], alts[i][2]]
+        n_tried += 1
+        if tries(trial):
+            return trial.tolist(), n_tried
+    return None, n_tried
+
+
+class KeyStore:
+    """Senders' keys, sender ids and sequence state in SQLite (``$LGMTSC_DATA/keys.sqlite`` by default).
+
+    The transmitter's next sequence number and the receiver's replay window are persisted, so a restarted host
+    continues where it stopped and a replayed message stays refused across restarts.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        from ..paths import data_dir
+
+        self.path = Path(path).expanduser() if path else data_dir() / "keys.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.exists()
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript("""
+                CREATE TABLE IF NOT EXISTS senders (user TEXT PRIMARY KEY, sender_id INTEGER UNIQUE NOT NULL,
+                                                    key BLOB NOT NULL, created REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS tx_state (sender_id INTEGER PRIMARY KEY, next_seq INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS rx_state (sender_id INTEGER PRIMARY KEY, high INTEGER NOT NULL,
+                                                     seen INTEGER NOT NULL);""")
+        except sqlite3.DatabaseError as e:
+            raise ConfigError(f"cannot open the key store {self.path}: {e}") from None
+        if new:
+            os.chmod(self.path, 0o600)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- keys -------------------------------------------------------------------------------------------
+    def provision(self, user: str) -> SenderKey:
+        """The user's key, created with the next free sender id if they have none."""
+        if not user:
+            raise InputError("a user id is needed to provision a key")
+        have = self.get(user)
+        if have:
+            return have
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            sid = self.db.execute("SELECT COALESCE(MAX(sender_id), 0) + 1 FROM senders").fetchone()[0]
+            if sid > 0xFFFF:
+                raise ConfigError("no free 16-bit sender id left in the key store")
+            self.db.execute("INSERT INTO senders VALUES (?, ?, ?, ?)", (user, sid, secrets.token_bytes(32), time.time()))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return self.get(user)
+
+    def get(self, user: str) -> Optional[SenderKey]:
+        row = self.db.execute("SELECT user, sender_id, key FROM senders WHERE user = ?", (user,)).fetchone()
+        return SenderKey(row[0], row[1], bytes(row[2])) if row else None
+
+    def by_sender_id(self, sender_id: int) -> Optional[SenderKey]:
+        row = self.db.execute("SELECT user, sender_id, key FROM senders WHERE sender_id = ?",
+                              (int(sender_id),)).fetchone()
+        return SenderKey(row[0], row[1], bytes(row[2])) if row else None
+
+    def users(self) -> list[SenderKey]:
+        return [SenderKey(u, s, bytes(k)) for u, s, k in
+                self.db.execute("SELECT user, sender_id, key FROM senders ORDER BY sender_id")]
+
+    def export_line(self, user: str) -> str:
+        k = self.get(user)
+        if not k:
+            raise InputError(f"no key for user {user!r}", hint=f"run `lgmtsc keys provision --user {user}`")
+        return f"lgmtsc-key 1 {k.user} {k.sender_id} {k.key.hex()}"
+
+    def import_line(self, line: str) -> SenderKey:
+        parts = line.split()
+        if len(parts) != 5 or parts[:2] != ["lgmtsc-key", "1"] or not parts[3].isdigit() or len(parts[4]) != 64:
+            raise InputError("not an lgmtsc key line", hint="expected `lgmtsc-key 1 USER SENDER_ID HEX64` "
+                             "as written by `lgmtsc keys export`")
+        user, sid, key = parts[2], int(parts[3]), bytes.fromhex(parts[4])
+        other = self.by_sender_id(sid)
+        if other and other.user != user:
+            raise InputError(f"sender id {sid} already belongs to {other.user!r} in {self.path}")
+        self.db.execute("INSERT OR REPLACE INTO senders VALUES (?, ?, ?, ?)", (user, sid, key, time.time()))
+        return self.get(user)
+
+    # --- sequence state ---------------------------------------------------------------------------------
+    def next_seq(self, sender_id: int) -> int:
+        """The transmitter's next sequence number (1, 2, ...), persisted before it is used."""
+        self.db.execute("BEGIN IMMEDIATE")
+        row = self.db.execute("SELECT next_seq FROM tx_state WHERE sender_id = ?", (sender_id,)).fetchone()
+        seq = row[0] if row else 1
+        if seq > 0xFFFFFFFF:
+            self.db.execute("ROLLBACK")
+            raise ConfigError(f"sender {sender_id} has used all 2**32 sequence numbers: provision a new key")
+        self.db.execute("INSERT OR REPLACE INTO tx_state VALUES (?, ?)", (sender_id, seq + 1))
+        self.db.execute("COMMIT")
+        return seq
+
+    def is_replay(self, sender_id: int, seq: int) -> bool:
+        """True if ``seq`` was accepted before or is too old to tell (below the replay window)."""
+        row = self.db.execute("SELECT high, seen FROM rx_state WHERE sender_id = ?", (sender_id,)).fetchone()
+        if not row:
+            return False
+        high, seen = row
+        if seq > high:
+            return False
+        back = high - seq
+        return back >= REPLAY_WINDOW or bool((seen >> back) & 1)
+
+    def accept(self, sender_id: int, seq: int) -> bool:
+        """Record a verified message; False (and nothing recorded) if it is a replay."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            if self.is_replay(sender_id, seq):
+                self.db.execute("ROLLBACK")
+                return False
+            row = self.db.execute("SELECT high, seen FROM rx_state WHERE sender_id = ?", (sender_id,)).fetchone()
+            high, seen = row if row else (0, 0)
+            if seq > high:
+                seen = ((seen << (seq - high)) | 1) & ((1 << REPLAY_WINDOW) - 1) if seq - high < REPLAY_WINDOW else 1
+                high = seq
+            else:
+                seen |= 1 << (high - seq)
+            self.db.execute("INSERT OR REPLACE INTO rx_state VALUES (?, ?, ?)", (sender_id, high, seen))
+            self.db.execute("COMMIT")
+            return True
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
