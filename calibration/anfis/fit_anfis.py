@@ -131,8 +131,7 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.from_data:
-        rows = [dict(r, snr_db=float(r["snr_db"]), **{f"sim_{c}": float(r[f"sim_{c}"]) for c in CLASSES})
-                for r in csv.DictReader(open(args.from_data))]
+        rows = _read_rows(Path(args.from_data))
         snrs = np.array(sorted({r["snr_db"] for r in rows}))
         old = json.loads((out / "anfis_params.json").read_text()).get("meta", {}) \
             if (out / "anfis_params.json").exists() else {}
@@ -149,10 +148,15 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     print(f"{len(sentences)} sentences x {len(snrs)} SNRs x {len(CLASSES)} classes x {args.realisations} "
           f"realisations, chain {chain.name}", flush=True)
-    rows = []
+    partial = out / "fit_data.partial.csv"  # one sentence's rows appended at a time: a rerun resumes
+    rows = _read_rows(partial) if partial.exists() else []
+    done = {int(r["sentence"]) for r in rows}
     for j, d in enumerate(sentences):
+        if j in done:
+            continue
         ref = emb.embed([d["high"]])[0]
         n_full = len(chain.tokens(d["high"]))
+        new_rows = []
         for snr in snrs:
             sims = {}
             for cls in CLASSES:
@@ -160,13 +164,13 @@ def main() -> int:
                 texts = [chain.send(d[cls], snr + gain_db, rng) for _ in range(args.realisations)]
                 sims[cls] = float(np.mean(emb.embed(texts) @ ref))
             best = max(CLASSES, key=lambda c: (sims[c], -CLASSES.index(c)))
-            rows.append({"sentence": j, "snr_db": float(snr), **{f"sim_{c}": round(sims[c], 4) for c in CLASSES},
-                         "best": best})
+            new_rows.append({"sentence": j, "snr_db": float(snr),
+                             **{f"sim_{c}": round(sims[c], 4) for c in CLASSES}, "best": best})
+        _write_rows(partial, new_rows, append=True)
+        rows += new_rows
         print(f"sentence {j + 1}/{len(sentences)} done", flush=True)
-    with open(out / "fit_data.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    _write_rows(out / "fit_data.csv", sorted(rows, key=lambda r: (int(r["sentence"]), r["snr_db"])))
+    partial.unlink()
     _fit_and_save(rows, snrs, chain.name, len(sentences), args.realisations, out)
     return 0
 
@@ -197,6 +201,22 @@ def _fit_and_save(rows: list[dict], snrs: np.ndarray, chain_name: str, n_sentenc
     print(f"fitted: c={np.round(model.c, 2)}, a={np.round(model.a, 2)}, b={np.round(model.b, 2)}")
     print(f"label accuracy {acc:.1%} (majority class {majority:.1%}); class per SNR: "
           + ", ".join(f"{k:g}:{v[0]}" for k, v in grid_cls.items()))
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """Labelled rows of a fit_data CSV, with numeric fields parsed."""
+    return [dict(r, sentence=int(r["sentence"]), snr_db=float(r["snr_db"]),
+                 **{f"sim_{c}": float(r[f"sim_{c}"]) for c in CLASSES}) for r in csv.DictReader(open(path))]
+
+
+def _write_rows(path: Path, rows: list[dict], append: bool = False) -> None:
+    fields = ["sentence", "snr_db", *(f"sim_{c}" for c in CLASSES), "best"]
+    new_file = not (append and path.exists())
+    with open(path, "a" if append else "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        if new_file:
+            w.writeheader()
+        w.writerows(rows)
 
 
 def _read_or_convert(src: Path, out: Path) -> list[dict]:

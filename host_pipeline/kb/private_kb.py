@@ -12,19 +12,23 @@ import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
+
+import numpy as np
 
 from ..errors import InputError
 from ..llm import LlmConfig, LlmError, LlmTimeout
 from . import prompts
 from .anfis import CLASSES, Anfis, resolve_params_path
 from .config import KbConfig
+from .gate import WordConfidences, align_confidences, gate_edits, protected_set
 from .guards import Verdict, check_output
 from .store import FactStore
 from .text import band_counts, chunks, extractive_compress, n_words
 
 log = logging.getLogger(__name__)
 MAX_INPUT_CHARS = 100_000
+_ADJUSTED = {"compress": "trim", "correct": "gated", "disambiguate": "gated"}  # source tag of an adjusted reply
 SAME_LENGTH = (0.75, 1.34)  # disambiguation/correction: output word count relative to input
 
 
@@ -35,7 +39,7 @@ class StepResult:
     step: str  # disambiguate | compress | correct | restore
     input: str
     output: str
-    source: str  # llm | llm+trim | fallback:input | fallback:extractive | skipped
+    source: str  # llm | llm+trim | llm+gated | fallback:input | fallback:extractive | skipped
     reason: str = ""
     attempts: int = 0
     seconds: float = 0.0
@@ -102,15 +106,16 @@ class PrivateKnowledgeBase:
 
     # ------------------------------------------------------------------------------------------ public API
     def transmit(self, user: Optional[str], text: str, snr_db: Optional[float] = None,
-                 length_class: Optional[str] = None) -> KbResult:
-        """Disambiguate with the user's facts, then compress to the band of the SNR's length class."""
+                 length_class: Optional[str] = None, *, hotwords: Sequence[str] = ()) -> KbResult:
+        """Disambiguate with the user's facts, then compress to the band of the SNR's length class.
+        ``hotwords`` (e.g. the ASR's) and the facts' content words are never replaced by disambiguation."""
         cls_, band = self._class(snr_db, length_class)
         res = KbResult("", cls_, band, input_text=text)
         out = []
         for piece in chunks(_check_text(text), self.config.max_words_per_chunk):
             facts = self._facts(user, piece, res)
             if self.config.disambiguate and facts:
-                step = self.disambiguate(piece, facts)
+                step = self.disambiguate(piece, facts, hotwords=hotwords)
             else:
                 step = StepResult("disambiguate", piece, piece, "skipped",
                                   "no relevant facts" if self.config.disambiguate else "disabled")
@@ -125,14 +130,28 @@ class PrivateKnowledgeBase:
         return res
 
     def receive(self, user: Optional[str], text: str, snr_db: Optional[float] = None,
-                length_class: Optional[str] = None) -> KbResult:
-        """Correct channel errors with context and facts, then restore the compressed length."""
+                length_class: Optional[str] = None, *, word_confidences: Optional[WordConfidences] = None,
+                hotwords: Sequence[str] = ()) -> KbResult:
+        """Correct channel errors with context and facts, then restore the compressed length.
+
+        ``word_confidences``: the decoder's per-word posteriors (``SemanticCodec.decode_with_confidence``'s
+        pairs, or one float per whitespace token of ``text``); then only words below ``kb.confident_word_prob``
+        may be corrected. ``hotwords`` and the facts' content words are never replaced."""
         cls_, band = self._class(snr_db, length_class)
         res = KbResult("", cls_, band, input_text=text)
-        out = []
-        for piece in chunks(_check_text(text), self.config.max_words_per_chunk):
+        text = _check_text(text)
+        conf = None
+        if word_confidences is not None:
+            conf = align_confidences(" ".join(text.split()), word_confidences)
+            if conf is None:
+                log.warning("receive: the word confidences do not spell the text; correcting without them")
+        out, done = [], 0
+        for piece in chunks(text, self.config.max_words_per_chunk):
             facts = self._facts(user, piece, res)
-            step = (self.correct(piece, facts) if self.config.correct
+            n_tok = len(piece.split())
+            piece_conf = None if conf is None else conf[done:done + n_tok]
+            done += n_tok
+            step = (self.correct(piece, facts, confidences=piece_conf, hotwords=hotwords) if self.config.correct
                     else StepResult("correct", piece, piece, "skipped", "disabled"))
             res.steps.append(step)
             step = self.restore(step.output, band, facts)
@@ -142,9 +161,10 @@ class PrivateKnowledgeBase:
         return res
 
     # ------------------------------------------------------------------------------------------ steps
-    def disambiguate(self, text: str, facts: list[str]) -> StepResult:
+    def disambiguate(self, text: str, facts: list[str], hotwords: Sequence[str] = ()) -> StepResult:
         n = n_words(text)
         return self._llm_step("disambiguate", text, prompts.disambiguate(text, facts), fallback=lambda: (text, "input"),
+                              adjust=self._gate(text, None, facts, hotwords),
                               check=lambda out: check_output(out, text, self.embedder,
                                                              min_similarity=self.config.min_similarity,
                                                              counts=band_counts(n, SAME_LENGTH),
@@ -175,9 +195,14 @@ class PrivateKnowledgeBase:
             retry=lambda out: prompts.length_feedback(n_words(out), kmin, kmax),
             retries=self.config.length_retries)
 
-    def correct(self, text: str, facts: list[str]) -> StepResult:
+    def correct(self, text: str, facts: list[str], confidences=None, hotwords: Sequence[str] = ()) -> StepResult:
+        """LLM correction of ``text``, gated: words with decoder ``confidences`` (one per whitespace token) at or
+        above ``kb.confident_word_prob``, the facts' content words and ``hotwords`` are never edited."""
         n = n_words(text)
+        if confidences is not None and not (np.asarray(confidences) < self.config.confident_word_prob).any():
+            return StepResult("correct", text, text, "skipped", "every word was received confidently")
         return self._llm_step("correct", text, prompts.correct(text, facts), fallback=lambda: (text, "input"),
+                              adjust=self._gate(text, confidences, facts, hotwords),
                               check=lambda out: check_output(out, text, self.embedder,
                                                              min_similarity=self.config.correction_min_similarity,
                                                              counts=band_counts(n, SAME_LENGTH),
@@ -197,6 +222,18 @@ class PrivateKnowledgeBase:
                                                              counts=counts))
 
     # ------------------------------------------------------------------------------------------ machinery
+    def _gate(self, source: str, confidences, facts: list[str], hotwords: Sequence[str]):
+        """An ``adjust`` for _llm_step reverting edits of confident or protected words (see gate.py)."""
+        protected = protected_set([*facts, *hotwords, *self.config.protected_words])
+
+        def adjust(out: str) -> tuple[str, bool]:
+            gated, reverted = gate_edits(source, out, confidences, protected, self.config.confident_word_prob)
+            if reverted:
+                log.info("edit gate reverted: %s", "; ".join(reverted))
+            return gated, bool(reverted)
+
+        return adjust
+
     def _llm_step(self, name: str, text: str, messages: list[dict], *, fallback: Callable[[], tuple[str, str]],
                   check: Callable[[str], Verdict], retry: Optional[Callable[[str], dict]] = None,
                   retries: int = 0, adjust: Optional[Callable[[str], tuple[str, bool]]] = None) -> StepResult:
@@ -224,7 +261,8 @@ class PrivateKnowledgeBase:
                     out, adjusted = adjust(out)
                 verdict = check(out)
                 if verdict.ok:
-                    return StepResult(name, text, out, "llm+trim" if adjusted else "llm", "ok", attempts,
+                    return StepResult(name, text, out, f"llm+{_ADJUSTED.get(name, 'trim')}" if adjusted else "llm",
+                                      "ok", attempts,
                                       time.monotonic() - t0, verdict.similarity)
                 reason = f"rejected: {verdict.reason}"
                 log.info("%s attempt %d rejected (%s): %r", name, attempts, verdict.reason, out[:200])
