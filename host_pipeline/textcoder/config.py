@@ -10,3 +10,12 @@ class TextCoderConfig:
     """Lossless text coder used by the digital mode and by bitrate accounting."""
 
     coder: str = "lm"  # "lm" (LLM-driven arithmetic coding), "static" (corpus model) or "utf8"
+    lm_model: str = "qwen2.5-coder-1.5b"  # GGUF of the LM coder: a registry name or a .gguf path (both ends the same)
+    lm_threads: int = 1  # llama.cpp threads of the probability path (logits measured identical for 1 and 2)
+    lm_n_ctx: int = 1024  # llama.cpp context of the coder's own context (separate from the KB's)
+    lm_window: int = 0  # tokens of context before the coder restarts from the prefix; 0 = lm_n_ctx - 2
+    lm_prefix: str = "<|endoftext|>"  # fixed context before every message (special tokens allowed)
+    static_table: str = "order4"  # a shipped table (calibration/textcoder/<name>.npz) or a .npz path
+    shortest: bool = True  # also try static and utf8 and send whichever message is shortest
+    fallback_static: bool = True  # if the LM cannot load, encode with the static coder instead of failing
+    crc_bits: int = 16  # 16 or 32: CRC over header, payload and the decoded text (catches flips and model drift)

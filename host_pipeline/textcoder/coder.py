@@ -1,0 +1,304 @@
+"""``TextCoder``: text -> self-describing bytes -> text, exactly, with a model fingerprint and a CRC.
+
+Message layout (bytes)::
+
+    [0]      version (2 bits) | CRC-32 flag (1 bit) | coder id (5 bits: 0 utf8, 1 static, 2 lm)
+    [1:3]    first 2 bytes of the coder's model fingerprint (static and lm only)
+    varint   number of coded symbols: UTF-8 bytes (static) or tokens (lm); absent for utf8
+    ...      payload (arithmetic code, or the UTF-8 bytes)
+    [-2:]    CRC-16/CCITT (or [-4:] CRC-32) of header + payload + the text's UTF-8 bytes
+
+The CRC covers the decoded text, so it catches both a damaged message and two ends whose models disagree:
+a decoder never returns text that fails it. A receiver whose model differs from the header's fingerprint refuses
+with ``TextCoderMismatch``; a sender told the receiver's fingerprints (``encode(..., peer=...)``) codes with a
+model both hold (static or utf8) instead.
+"""
+
+from __future__ import annotations
+
+import binascii
+import logging
+import zlib
+from dataclasses import dataclass
+
+from ..errors import InputError, LgmtscError
+from .arith import ArithmeticDecoder, ArithmeticEncoder
+from .config import TextCoderConfig
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+CODERS = {"utf8": 0, "static": 1, "lm": 2}
+CODER_NAMES = {v: k for k, v in CODERS.items()}
+FP_BYTES = 2
+MAX_OVERRUN_BITS = 64  # a valid message is decoded after reading at most 32 + 7 bits past its end
+MAX_SYMBOLS = 1 << 20  # bytes or tokens per message
+
+
+class CorruptMessage(InputError):
+    """The message is damaged (CRC, header or length check failed)."""
+
+
+class TextCoderMismatch(InputError):
+    """The message was coded with a model this receiver does not hold."""
+
+
+@dataclass
+class Decoded:
+    text: str
+    coder: str  # which coder the sender used
+
+
+def _crc(data: bytes, crc32: bool) -> bytes:
+    return zlib.crc32(data).to_bytes(4, "big") if crc32 else binascii.crc_hqx(data, 0xFFFF).to_bytes(2, "big")
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _read_varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    n = shift = 0
+    while pos < end and shift < 35:
+        b = data[pos]
+        n |= (b & 0x7F) << shift
+        pos += 1
+        if not b & 0x80:
+            return n, pos
+        shift += 7
+    raise CorruptMessage("text-coder message: bad length field")
+
+
+class TextCoder:
+    """Lossless text coder. ``TextCoder.load(cfg)``, then ``encode(text) -> bytes`` / ``decode(bytes) -> str``.
+
+    ``fingerprint`` is the hex fingerprint of the configured coder's model (what a peer compares);
+    ``fingerprints()`` lists every model this end holds. Models load once per process, the LM lazily."""
+
+    _instances: dict[tuple, "TextCoder"] = {}
+
+    def __init__(self, cfg: TextCoderConfig):
+        if cfg.coder not in CODERS:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"unknown textcoder.coder {cfg.coder!r}", hint="use lm, static or utf8")
+        if cfg.crc_bits not in (16, 32):
+            from ..errors import ConfigError
+
+            raise ConfigError(f"textcoder.crc_bits must be 16 or 32, not {cfg.crc_bits}")
+        self.cfg = cfg
+        self._static = None
+        self._lm = None
+        self._lm_error: LgmtscError | None = None
+        self.coder = cfg.coder
+        if cfg.coder == "lm":
+            try:
+                self.lm_model()
+            except LgmtscError as e:
+                if not cfg.fallback_static:
+                    raise
+                log.warning("text coder: the LM is unavailable (%s); using the static coder", e.message)
+                self.coder = "static"
+        if self.coder == "static":
+            self.static_model()
+
+    @classmethod
+    def load(cls, cfg: TextCoderConfig | None = None) -> "TextCoder":
+        """The coder for ``cfg``, created once per process per distinct setting."""
+        cfg = cfg or TextCoderConfig()
+        key = tuple(sorted(vars(cfg).items()))
+        if key not in cls._instances:
+            cls._instances[key] = cls(cfg)
+        return cls._instances[key]
+
+    # -- models
+    def static_model(self):
+        if self._static is None:
+            from .static_model import StaticByteModel, resolve_table
+
+            self._static = StaticByteModel(resolve_table(self.cfg.static_table))
+        return self._static
+
+    def lm_model(self):
+        if self._lm is None:
+            if self._lm_error is not None:
+                raise self._lm_error
+            from .lm_model import LmTokenModel
+
+            try:
+                self._lm = LmTokenModel(self.cfg)
+            except LgmtscError as e:
+                self._lm_error = e
+                raise
+        return self._lm
+
+    def model_fingerprint(self, coder: str) -> str:
+        if coder == "utf8":
+            return ""
+        if coder == "static":
+            import hashlib
+
+            return hashlib.sha256(f"lgmtsc-textcoder-static/1|{self.static_model().sha256}".encode()).hexdigest()
+        return self.lm_model().fingerprint
+
+    @property
+    def fingerprint(self) -> str:
+        return self.model_fingerprint(self.coder)
+
+    def fingerprints(self) -> dict[str, str]:
+        """Fingerprint of every coder this end can use now (the LM only if loaded)."""
+        out = {"utf8": "", "static": self.model_fingerprint("static")}
+        if self._lm is not None:
+            out["lm"] = self._lm.fingerprint
+        return out
+
+    # -- encoding
+    def encode(self, text: str, coder: str | None = None, peer: dict[str, str] | None = None) -> bytes:
+        """The message for ``text``. ``coder`` forces one coder (no shortest-of choice); ``peer`` is the
+        receiver's ``fingerprints()``: a coder whose model the receiver lacks is not used."""
+        if not isinstance(text, str):
+            raise InputError(f"text to encode must be a str, not {type(text).__name__}")
+        if coder is not None:
+            if coder not in CODERS:
+                raise InputError(f"unknown coder {coder!r}", hint="use lm, static or utf8")
+            return self._encode_with(coder, text)
+        candidates = [self.coder] + (["static", "utf8"] if self.cfg.shortest else [])
+        if peer is not None:
+            usable = [c for c in candidates if c == "utf8" or peer.get(c) == self.model_fingerprint(c)]
+            if self.coder not in usable:
+                log.info("text coder: the receiver lacks the %s model; falling back", self.coder)
+            candidates = usable or ["utf8"]
+        best = None
+        for c in dict.fromkeys(candidates):
+            msg = self._encode_with(c, text)
+            if msg is not None and (best is None or len(msg) < len(best)):
+                best = msg
+        if best is None:  # the LM could not tokenize the text reversibly and nothing else was allowed
+            best = self._encode_with("static", text)
+        return best
+
+    def _encode_with(self, coder: str, text: str) -> bytes | None:
+        data = text.encode("utf-8")
+        crc32 = self.cfg.crc_bits == 32
+        head = bytes([VERSION << 6 | int(crc32) << 5 | CODERS[coder]])
+        if coder == "utf8":
+            payload = data
+        else:
+            head += bytes.fromhex(self.model_fingerprint(coder)[: 2 * FP_BYTES])
+            if coder == "static":
+                symbols, payload = len(data), self._encode_static(data)
+            else:
+                tokens = self.lm_model().tokenize(text)
+                if tokens is None:
+                    log.info("text coder: the LM tokenizer does not give this text back exactly")
+                    return None
+                symbols, payload = len(tokens), self._encode_lm(tokens)
+            if symbols > MAX_SYMBOLS:
+                raise InputError(f"text too long for one message ({symbols} symbols > {MAX_SYMBOLS})",
+                                 hint="split it into sentences")
+            head += _varint(symbols)
+        return head + payload + _crc(head + payload + data, crc32)
+
+    def _encode_static(self, data: bytes) -> bytes:
+        model, enc = self.static_model(), ArithmeticEncoder()
+        history = model.start()
+        for b in data:
+            enc.encode(model.cum(history), b)
+            history = history[1:] + bytes([b])
+        return enc.finish()
+
+    def _encode_lm(self, tokens: list[int]) -> bytes:
+        lm, enc = self.lm_model(), ArithmeticEncoder()
+        with lm.lock:
+            cum = lm.start() if tokens else None
+            for i, t in enumerate(tokens):
+                enc.encode(cum, t)
+                if i + 1 < len(tokens):
+                    cum = lm.after(t)
+        return enc.finish()
+
+    # -- decoding
+    def decode(self, message: bytes) -> str:
+        """The text of ``message``; ``CorruptMessage`` or ``TextCoderMismatch`` instead of ever wrong text."""
+        return self.decode_info(message).text
+
+    def decode_info(self, message: bytes) -> Decoded:
+        if not isinstance(message, (bytes, bytearray, memoryview)):
+            raise InputError(f"message to decode must be bytes, not {type(message).__name__}")
+        message = bytes(message)
+        if not message:
+            raise CorruptMessage("text-coder message is empty")
+        version, crc32, coder_id = message[0] >> 6, bool(message[0] >> 5 & 1), message[0] & 0x1F
+        crc_len = 4 if crc32 else 2
+        if version != VERSION or coder_id not in CODER_NAMES:
+            raise CorruptMessage(f"not a text-coder message (version {version}, coder {coder_id})",
+                                 hint="the header byte is damaged or the sender runs another protocol version")
+        coder = CODER_NAMES[coder_id]
+        end = len(message) - crc_len
+        pos = 1
+        if coder != "utf8":
+            pos += FP_BYTES
+            if end < pos:
+                raise CorruptMessage("text-coder message is truncated")
+            self._check_fingerprint(coder, message[1:pos])
+            symbols, pos = _read_varint(message, pos, end)
+            if symbols > MAX_SYMBOLS:
+                raise CorruptMessage(f"text-coder message claims {symbols} symbols (damaged length field)")
+        if end < pos:
+            raise CorruptMessage("text-coder message is truncated")
+        head, payload = message[:pos], message[pos:end]
+        if coder == "utf8":
+            data = payload
+        elif coder == "static":
+            data = self._decode_static(payload, symbols)
+        else:
+            data = self._decode_lm(payload, symbols)
+        if data is None or _crc(head + payload + data, crc32) != message[end:]:
+            raise CorruptMessage(f"text-coder CRC mismatch ({coder} message): it was damaged, or the two ends' "
+                                 "models disagree", hint="resend; if it persists, send with textcoder.coder=static")
+        try:
+            return Decoded(data.decode("utf-8"), coder)
+        except UnicodeDecodeError as e:  # only if a damaged message passed the CRC
+            raise CorruptMessage(f"text-coder message decodes to invalid UTF-8: {e}") from None
+
+    def _check_fingerprint(self, coder: str, got: bytes) -> None:
+        try:
+            mine = self.model_fingerprint(coder)
+        except LgmtscError as e:
+            raise TextCoderMismatch(f"message was coded with the {coder} coder, whose model this receiver cannot "
+                                    f"load: {e.message}", hint="send with textcoder.coder=static") from None
+        if bytes.fromhex(mine[: 2 * FP_BYTES]) != got:
+            raise TextCoderMismatch(f"message was coded with a {coder} model of fingerprint {got.hex()}, this "
+                                    f"receiver holds {mine[:2 * FP_BYTES]}: the two ends' models or builds differ",
+                                    hint="send with textcoder.coder=static, or give the sender the receiver's "
+                                         "fingerprints (encode(..., peer=...)) so it falls back by itself")
+
+    def _decode_static(self, payload: bytes, n: int) -> bytes | None:
+        model, dec = self.static_model(), ArithmeticDecoder(payload)
+        history, out = model.start(), bytearray()
+        for _ in range(n):
+            b = dec.decode(model.cum(history))
+            out.append(b)
+            history = history[1:] + bytes([b])
+            if dec.overrun_bits > MAX_OVERRUN_BITS:
+                return None
+        return bytes(out)
+
+    def _decode_lm(self, payload: bytes, n: int) -> bytes | None:
+        lm, dec = self.lm_model(), ArithmeticDecoder(payload)
+        tokens: list[int] = []
+        with lm.lock:
+            cum = lm.start() if n else None
+            for i in range(n):
+                t = dec.decode(cum)
+                tokens.append(t)
+                if dec.overrun_bits > MAX_OVERRUN_BITS:
+                    return None
+                if i + 1 < n:
+                    cum = lm.after(t)
+        return lm.detokenize(tokens)
