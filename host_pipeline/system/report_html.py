@@ -337,7 +337,8 @@ def write_html(report: dict, out_dir: Path, input_video: str | None) -> Path:
     headline = (f"<p class='big'>{_num(received)} of {_num(n)} utterances received, {_num(verified)} verified "
                 f"and rendered · mean similarity {_num(summary.get('mean_similarity'), digits=3)} · "
                 f"mean SNR {_num(summary.get('mean_snr_db'), 'dB')} · "
-                f"bitrate {_num(summary.get('bitrate_bps'), 'bit/s', 1)} · {_num(summary.get('channel_uses_per_s'), 'channel uses/s', 1)}</p>")
+                f"bitrate {_num(summary.get('bitrate_bps'), 'bit/s', 1)} · "
+                f"{_num(summary.get('channel_uses_per_s'), 'channel uses/s', 1)}</p>")
     title = f"LGM-TSC run: {Path(str(run.get('input') or 'unknown input')).name}"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
