@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -11,3 +11,12 @@ class EvalConfig:
 
     results_dir: str = "out/eval"  # each evaluation appends its finished cells here (resumable)
     workers: int = 2  # local worker processes for sweeps (Ray is chosen with --ray ADDRESS)
+    downstream_messages: int = 300  # held-out texts per downstream cell (no KB)
+    downstream_snrs: list[float] = field(default_factory=lambda: [-6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 15.0])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # channel realisations per point (CI over seeds)
+    imdb_words: int = 40  # IMDB reviews are cut to their first this many words (the KB's LLM is slow)
+    kb_messages: int = 16  # reviews per KB cell (each costs 1-3 LLM steps of 5-25 s on 2 cores)
+    kb_snrs: list[float] = field(default_factory=lambda: [-4.0, 0.0, 4.0])  # one per ANFIS length class
+    kb_seeds: list[int] = field(default_factory=lambda: [0])
+    crfs: list[int] = field(default_factory=lambda: [26, 30, 34])  # H.264 CRFs in the compression comparison
+    av1_crf: int = 60  # libaom-av1 CRF (Txt2Vid's baselines: AV1 CRF 60-63)

@@ -1,0 +1,229 @@
+"""``lgmtsc eval compression`` (Fig. 8): bit rate and compression ratio against the raw clip, per scheme.
+
+Rows per clip (bit/s over the clip's duration; ratio = raw bit/s / scheme bit/s):
+- raw: RGB24 frames at the clip's frame rate + 16-bit PCM at its sample rate and channel count;
+- H.264 (libx264, several CRFs, preset medium) and AV1 (libaom-av1, constant quality), each with AAC 16 kbit/s,
+  measured as the size of the mp4 ffmpeg writes;
+- Codec2 700C speech (libcodec2, 8 kHz mono) plus one JPEG still of the first frame, sent once per clip;
+- a Txt2Vid-style transcript: the UTF-8 bytes of the text (a reference face/video is assumed pre-shared);
+- the LM text coder (``host_pipeline.textcoder.TextCoder``), if it is installed;
+- this system, one burst per utterance: the semantic mode (each checkpoint's ``n_tokens * uses`` complex symbols,
+  counted at 2 bits per channel use, the QPSK-equivalent of the digital mode's modulation) and the digital mode
+  (DEFLATE with the baseline's dictionary + CRC32, K=7 r=1/2 code, QPSK: 2 bits per channel use). Both include
+  per message the burst header (23 bytes + CRC32, K=7 r=1/2, BPSK, sent twice: 1 bit per channel use) and a
+  64-bit authentication tag (sent with the digital payload coding); the preamble and pilots are not counted
+  (the ``air_channel_uses_per_s`` column adds them, from gr-lgmtsc's ``Frame.burst_symbols``).
+The text is the ASR transcript of the clip (one message per utterance) unless ``transcript`` is given.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..errors import BackendError, InputError
+
+TAG_BYTES = 8  # 64-bit message authentication tag per message
+AAC_BITRATE = "16k"
+
+
+def probe_clip(path: Path) -> dict:
+    """Duration, frame size/rate and audio format of a clip (ffprobe); InputError if unusable."""
+    if not path.is_file():
+        raise InputError(f"video not found: {path}")
+    out = _run(["ffprobe", "-v", "error", "-show_entries",
+                "stream=codec_type,width,height,avg_frame_rate,sample_rate,channels:format=duration",
+                "-of", "json", str(path)], f"ffprobe cannot read {path}")
+    info = json.loads(out)
+    streams = info.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    duration = float(info.get("format", {}).get("duration") or 0)
+    if video is None or audio is None or duration <= 0:
+        raise InputError(f"{path}: needs a video and an audio track", hint="a talking-face clip with its speech")
+    num, _, den = video["avg_frame_rate"].partition("/")
+    return {"duration_s": duration, "width": int(video["width"]), "height": int(video["height"]),
+            "fps": float(num) / float(den or 1), "sample_rate": int(audio["sample_rate"]),
+            "channels": int(audio.get("channels", 1))}
+
+
+def _run(cmd: list[str], what: str) -> str:
+    if shutil.which(cmd[0]) is None:
+        raise BackendError(f"{cmd[0]} not found", hint="install ffmpeg (make setup)")
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        last = (res.stderr.strip().splitlines() or ["?"])[-1]
+        raise BackendError(f"{what}: {last}")
+    return res.stdout
+
+
+def _encoded_size(src: Path, out: Path, args: list[str]) -> int:
+    _run(["ffmpeg", "-v", "error", "-y", "-i", str(src), *args, str(out)], f"ffmpeg ({' '.join(args[:2])})")
+    return out.stat().st_size
+
+
+def media_rows(clip: Path, info: dict, tmp: Path, crfs: list[int], av1_crf: int) -> list[dict]:
+    """Raw, H.264, AV1 and Codec2 700C + still rows (bytes for the whole clip)."""
+    raw_bytes = info["duration_s"] * (info["width"] * info["height"] * 3 * info["fps"]
+                                      + info["sample_rate"] * 2 * info["channels"])
+    rows = [{"scheme": "raw (RGB24 + PCM16)", "family": "raw", "bytes": raw_bytes}]
+    aac = ["-c:a", "aac", "-b:a", AAC_BITRATE]
+    for crf in crfs:
+        n = _encoded_size(clip, tmp / f"h264_{crf}.mp4", ["-c:v", "libx264", "-preset", "medium", "-crf", str(crf),
+                                                           *aac])
+        rows.append({"scheme": f"H.264 CRF {crf} + AAC {AAC_BITRATE}", "family": "video", "bytes": n})
+    n = _encoded_size(clip, tmp / "av1.mp4", ["-c:v", "libaom-av1", "-crf", str(av1_crf), "-b:v", "0", "-cpu-used", "8",
+                                              "-row-mt", "1", *aac])
+    rows.append({"scheme": f"AV1 (libaom) CRF {av1_crf} + AAC {AAC_BITRATE}", "family": "video", "bytes": n})
+    speech = _encoded_size(clip, tmp / "speech.c2", ["-vn", "-ac", "1", "-ar", "8000", "-c:a", "libcodec2",
+                                                     "-mode", "700C", "-f", "codec2"])
+    still = _encoded_size(clip, tmp / "still.jpg", ["-frames:v", "1", "-q:v", "5"])
+    rows.append({"scheme": "Codec2 700C + one JPEG still", "family": "speech", "bytes": speech + still,
+                 "note": f"speech {speech} B, still {still} B"})
+    return rows
+
+
+def transcript_messages(clip: Path, transcript: Optional[str]) -> list[str]:
+    """One message per utterance: the ASR segments of the clip, or the given transcript (one message)."""
+    if transcript is not None:
+        if not transcript.strip():
+            raise InputError("the transcript is empty")
+        return [transcript.strip()]
+    from ..asr.extractor import SpeechExtractor
+    from ..config import load_config
+
+    cfg = load_config()
+    segs = SpeechExtractor(cfg.asr, cfg.vad).transcribe_file(clip).segments
+    msgs = [s.text.strip() for s in segs if s.text.strip()]
+    if not msgs:
+        raise InputError(f"{clip}: no speech recognised", hint="give the text with --transcript")
+    return msgs
+
+
+def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-u16", "minilm-l6-u8")) -> list[dict]:
+    """This system's semantic and digital modes: bits = channel uses x bits per use of each part's modulation."""
+    from ..codec import CodecConfig, SemanticCodec
+    from ..codec.baseline import TextCompressor, phy_frame_module
+    from ..codec.corpus import load_corpus
+
+    frame = phy_frame_module().Frame()
+    header_uses = frame.n_hdr  # BPSK, 1 bit per use
+    tag_uses = frame.digital_n_symbols(TAG_BYTES, "qpsk", "cc")
+    rows = []
+    for name in checkpoints:
+        codec = SemanticCodec.load(CodecConfig(checkpoint=name, unknown_chars="replace"))
+        payload = [codec.encode(m).symbols.size for m in messages]
+        for with_overhead in (True, False):
+            uses = sum(payload) + (len(messages) * (header_uses + tag_uses) if with_overhead else 0)
+            bits = 2 * sum(payload) + (len(messages) * (header_uses + 2 * tag_uses) if with_overhead else 0)
+            rows.append({"scheme": f"this system, semantic {name.split('-')[-1]}"
+                                   + (" (header + tag)" if with_overhead else " (payload only)"),
+                         "family": "this system", "bytes": bits / 8, "channel_uses": uses,
+                         "air_channel_uses": sum(frame.burst_symbols(p + tag_uses) for p in payload)})
+    comp = TextCompressor.from_texts(load_corpus().train)
+    data = [len(comp.compress(m)) for m in messages]
+    payload = [frame.digital_n_symbols(d + TAG_BYTES, "qpsk", "cc") for d in data]
+    for with_overhead in (True, False):
+        uses = sum(payload) + (len(messages) * header_uses if with_overhead else 0)
+        bits = 2 * sum(payload) + (len(messages) * header_uses if with_overhead else 0)
+        rows.append({"scheme": "this system, digital QPSK+cc" + (" (header + tag)" if with_overhead
+                                                                  else " (payload + tag)"),
+                     "family": "this system", "bytes": bits / 8, "channel_uses": uses,
+                     "air_channel_uses": sum(frame.burst_symbols(p) for p in payload),
+                     "note": f"DEFLATE {sum(data)} B"})
+    return rows
+
+
+def text_rows(messages: list[str]) -> list[dict]:
+    text = " ".join(messages)
+    rows = [{"scheme": "Txt2Vid-style UTF-8 transcript", "family": "text", "bytes": len(text.encode("utf-8"))}]
+    try:
+        from ..textcoder import TextCoder  # issue 10's LM arithmetic coder, when present
+    except ImportError:
+        return rows
+    coder = TextCoder.load() if hasattr(TextCoder, "load") else TextCoder()
+    rows.append({"scheme": "LM text coder (arithmetic coding)", "family": "text",
+                 "bytes": sum(len(coder.encode(m)) for m in messages)})
+    return rows
+
+
+def run_compression(clips: list[Path], out_dir: Path, crfs: list[int], av1_crf: int,
+                    transcript: Optional[str] = None, command: str = "") -> list[dict]:
+    """All rows for every clip -> ``compression.csv`` + ``compression.png`` in ``out_dir``."""
+    if transcript is not None and len(clips) > 1:
+        raise InputError("--transcript applies to one clip; give one video")
+    infos = [probe_clip(c) for c in clips]  # fail on a bad clip before any encoding
+    rows = []
+    for clip, info in zip(clips, infos):
+        messages = transcript_messages(clip, transcript)
+        with tempfile.TemporaryDirectory(prefix="lgmtsc-compression-") as tmp:
+            clip_rows = media_rows(clip, info, Path(tmp), crfs, av1_crf)
+        clip_rows += text_rows(messages) + system_rows(messages)
+        raw = clip_rows[0]["bytes"]
+        for r in clip_rows:
+            r.update({"clip": clip.name, "duration_s": round(info["duration_s"], 3), "messages": len(messages),
+                      "bit_per_s": round(8 * r["bytes"] / info["duration_s"], 2),
+                      "compression_ratio": round(raw / r["bytes"], 1), "bytes": round(r["bytes"], 1)})
+            for k in ("channel_uses", "air_channel_uses"):
+                if k in r:
+                    r[f"{k}_per_s"] = round(r.pop(k) / info["duration_s"], 1)
+        rows += clip_rows
+        _print(clip, messages, clip_rows)
+    fields = ["clip", "scheme", "family", "bytes", "duration_s", "bit_per_s", "compression_ratio", "messages",
+              "channel_uses_per_s", "air_channel_uses_per_s", "note"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "compression.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    (out_dir / "compression.json").write_text(json.dumps({"command": command, "clips": [str(c) for c in clips],
+                                                          "text": transcript or "ASR"}, indent=1) + "\n")
+    plot(rows, out_dir / "compression.png")
+    print(f"wrote {out_dir / 'compression.csv'} and {out_dir / 'compression.png'}")
+    return rows
+
+
+def _print(clip: Path, messages: list[str], rows: list[dict]) -> None:
+    print(f"{clip.name}: {rows[0]['duration_s']} s, {len(messages)} message(s): {' | '.join(messages)}")
+    for r in rows:
+        print(f"  {r['scheme']:<48}{r['bit_per_s']:>14,.1f} bit/s{r['compression_ratio']:>14,.1f} x")
+
+
+COLOURS = {"raw": "0.5", "video": "C0", "speech": "C2", "text": "C1", "this system": "C3"}
+
+
+def plot(rows: list[dict], png: Path) -> Path:
+    """Horizontal bars of bit/s per scheme (log scale), one panel per clip."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    clips = list(dict.fromkeys(r["clip"] for r in rows))
+    n = max(len([r for r in rows if r["clip"] == c]) for c in clips)
+    fig, axes = plt.subplots(len(clips), 1, figsize=(8.5, 0.32 * n * len(clips) + 1.2), squeeze=False)
+    for ax, clip in zip(axes[:, 0], clips):
+        rs = [r for r in rows if r["clip"] == clip]
+        y = np.arange(len(rs))[::-1]
+        ax.barh(y, [r["bit_per_s"] for r in rs], color=[COLOURS[r["family"]] for r in rs])
+        for yi, r in zip(y, rs):
+            ax.text(r["bit_per_s"] * 1.15, yi, f"{r['bit_per_s']:,.0f} bit/s  ({r['compression_ratio']:,.0f}x)",
+                    va="center", fontsize=7)
+        ax.set_yticks(y, [r["scheme"] for r in rs], fontsize=7)
+        ax.set_xscale("log")
+        ax.set_xlim(10, max(r["bit_per_s"] for r in rs) * 200)
+        ax.set_xlabel("bit/s (log scale)")
+        ax.set_title(f"{clip}: rate per scheme (ratio = raw / scheme)", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return png
