@@ -37,10 +37,14 @@ def main() -> int:
     ap.add_argument("--suite", default=str(Path(__file__).resolve().parent.parent / "tests" / "kb" / "suite.jsonl"))
     ap.add_argument("--out", default="out/bench/kb_suite")
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--kind", choices=["ambiguous", "error", "injection"], action="append",
+                    help="run only items of this kind (repeatable; default all)")
     ap.add_argument("--no-facts", action="store_true", help="ablation: store no facts (context only)")
     add_llm_args(ap)
     args = ap.parse_args()
     items = [json.loads(l) for l in open(args.suite, encoding="utf-8") if l.strip()]
+    if args.kind:
+        items = [i for i in items if i["kind"] in args.kind]
     if args.limit:
         items = items[: args.limit]
     out = Path(args.out)

@@ -162,14 +162,58 @@ class PrivateKnowledgeBase:
 
     # ------------------------------------------------------------------------------------------ steps
     def disambiguate(self, text: str, facts: list[str], hotwords: Sequence[str] = ()) -> StepResult:
+        """Resolve an ambiguous word with the facts. ``kb.disambiguation = "readings"``: the LLM lists the word's
+        readings, each is scored by its log-probability as the answer to "what does <word> mean?" with the facts
+        minus without them (pointwise mutual information with the facts: the model's prior for the common sense
+        cancels), and the best replaces the word. "rewrite", or a backend that cannot score: free rewriting."""
+        if self.config.disambiguation == "readings" and self.llm is not None and self.llm.can_score:
+            return self._disambiguate_by_readings(text, facts, hotwords)
         n = n_words(text)
         return self._llm_step("disambiguate", text, prompts.disambiguate(text, facts), fallback=lambda: (text, "input"),
-                              adjust=self._gate(text, None, facts, hotwords),
-                              check=lambda out: check_output(out, text, self.embedder,
-                                                             min_similarity=self.config.min_similarity,
-                                                             counts=band_counts(n, SAME_LENGTH),
-                                                             max_novel=self.config.max_novel_fraction,
-                                                             known_texts=tuple(facts)))
+                              adjust=self._gate(text, None, [], hotwords),
+                              check=lambda out: self._same_length_check(out, text, facts, n))
+
+    def _same_length_check(self, out: str, text: str, facts: list[str], n: int) -> Verdict:
+        return check_output(out, text, self.embedder, min_similarity=self.config.min_similarity,
+                            counts=band_counts(n, SAME_LENGTH), max_novel=self.config.max_novel_fraction,
+                            known_texts=tuple(facts))
+
+    def _disambiguate_by_readings(self, text: str, facts: list[str], hotwords: Sequence[str]) -> StepResult:
+        """The "readings" disambiguation (the backend can score continuations)."""
+        t0 = time.monotonic()
+        deadline = t0 + self.config.step_timeout_s
+        attempts = 0
+
+        def result(out: str, source: str, reason: str, sim: Optional[float] = None) -> StepResult:
+            return StepResult("disambiguate", text, out, source, reason, attempts, time.monotonic() - t0, sim)
+
+        try:
+            attempts += 1
+            reply = self.llm.chat(prompts.readings(text), max_tokens=48, timeout_s=deadline - time.monotonic())
+            found = prompts.parse_readings(reply, text)
+            if found is None:
+                return result(text, "llm", "no ambiguous word found")
+            word, readings = found
+            if word.lower() in protected_set([*hotwords, *self.config.protected_words]):
+                return result(text, "llm", f"{word!r} is a protected word")
+            score = {}
+            for with_facts in (True, False):
+                attempts += 1
+                messages, prefix = prompts.reading_question(text, word, facts if with_facts else None)
+                score[with_facts] = self.llm.score_continuations(messages, prefix, [" " + r for r in readings],
+                                                                 timeout_s=deadline - time.monotonic())
+        except LlmError as e:
+            reason = f"LLM {'timeout' if isinstance(e, LlmTimeout) else 'failed'}: {e.message}"
+            log.warning("disambiguate: %s", reason)
+            return result(text, "fallback:input", reason, 1.0)
+        pmi = score[True] - score[False]
+        best = readings[int(np.argmax(pmi))]
+        out = _substitute(text, word, best)
+        why = f"{word!r} -> {best!r} (" + ", ".join(f"{r}: {v:+.2f}" for r, v in zip(readings, pmi)) + ")"
+        verdict = self._same_length_check(out, text, [*facts, *readings], n_words(text))
+        if not verdict.ok:
+            return result(text, "fallback:input", f"rejected: {verdict.reason}; {why}", 1.0)
+        return result(out, "llm", why, verdict.similarity)
 
     def compress(self, text: str, band: tuple[float, float], n_ref: Optional[int] = None) -> StepResult:
         """Compress ``text`` to ``band`` x ``n_ref`` words (``n_ref``: the transcript's length before
@@ -288,6 +332,15 @@ class PrivateKnowledgeBase:
         found = [f.text for f, _ in self.store.relevant(user, text, self.config.top_k, self.config.fact_threshold)]
         res.facts += [f for f in found if f not in res.facts]
         return found
+
+
+def _substitute(text: str, word: str, reading: str) -> str:
+    """``text`` with the first whole-word ``word`` replaced by ``reading`` (capitalised if the word was)."""
+    import re
+
+    if word[:1].isupper():
+        reading = reading[:1].upper() + reading[1:]
+    return re.sub(r"\b" + re.escape(word) + r"\b", lambda _: reading, text, count=1)
 
 
 def _check_text(text: str) -> str:

@@ -52,6 +52,28 @@ class LlmBackend(abc.ABC):
         return self._bounded(lambda deadline, cancel: self._complete(prompt, max_tokens or self.config.max_tokens,
                                                                      stop or [], deadline, cancel), timeout_s)
 
+    can_score = False  # whether score_continuations works (it needs the model's logits)
+
+    def score_continuations(self, messages: Sequence[Message], reply_prefix: str, continuations: Sequence[str], *,
+                            timeout_s: Optional[float] = None) -> "np.ndarray":
+        """Mean log-probability per token of each continuation of the assistant's reply ``reply_prefix`` to
+        ``messages`` (one prompt evaluation shared by all continuations; no generation, nothing to parse)."""
+        import numpy as np
+
+        _check_messages(messages)
+        if not continuations or any(not isinstance(c, str) or not c.strip() for c in continuations):
+            raise ValueError("need non-empty continuations")
+        raw = self._bounded(lambda deadline, cancel: self._score(list(messages), reply_prefix, list(continuations),
+                                                                 deadline, cancel), timeout_s)
+        raw = np.asarray(raw, dtype=float)
+        if raw.shape != (len(continuations),) or not np.isfinite(raw).all():
+            raise LlmError(f"{self.name} gave no usable scores for {list(continuations)}")
+        return raw
+
+    def _score(self, messages: list[Message], reply_prefix: str, continuations: list[str], deadline: float,
+               cancel: threading.Event) -> list[float]:
+        raise LlmError(f"{self.name} cannot score continuations", hint="the llama_cpp backend can")
+
     def _bounded(self, work, timeout_s: Optional[float]) -> str:
         """Run ``work(deadline, cancel)`` in a worker thread and return within ``timeout_s`` whatever happens.
 
@@ -135,6 +157,8 @@ def resolve_gguf(name_or_path: str) -> Path:
 class LlamaCppBackend(LlmBackend):
     """A GGUF model run in-process by llama.cpp (the embedded default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M)."""
 
+    can_score = True
+
     def __init__(self, config: LlmConfig):
         super().__init__(config)
         self.model_path = resolve_gguf(config.model)
@@ -156,6 +180,48 @@ class LlamaCppBackend(LlmBackend):
     def _complete(self, prompt, max_tokens, stop, deadline, cancel):
         stream = self._call(lambda: self.llama.create_completion(prompt=prompt, **self._sampling(max_tokens, stop)))
         return self._drain(stream, lambda c: c["choices"][0].get("text"), deadline, cancel)
+
+    def _score(self, messages, reply_prefix, continuations, deadline, cancel):
+        import numpy as np
+
+        llama = self.llama
+
+        def last_logprobs() -> np.ndarray:  # with logits_all off, llama.cpp keeps the last position's logits
+            lg = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(float)
+            return lg - (lg.max() + np.log(np.exp(lg - lg.max()).sum()))
+
+        prompt = self._chat_prompt(messages) + reply_prefix
+        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        conts = [llama.tokenize(c.encode("utf-8"), add_bos=False, special=False) for c in continuations]
+        if len(tokens) + max(map(len, conts)) >= self.config.n_ctx:
+            raise LlmError(f"the prompt has {len(tokens)} tokens, too many for llm.n_ctx = {self.config.n_ctx}",
+                           hint="shorten the input or raise llm.n_ctx")
+        llama.reset()
+        llama.eval(tokens)
+        base, first = llama.n_tokens, last_logprobs()
+        scores = []
+        for ids in conts:
+            llama.n_tokens = base  # rewind to the end of the prompt (eval drops the KV cache past n_tokens)
+            total = first[ids[0]]
+            for prev, nxt in zip(ids, ids[1:]):
+                if cancel.is_set() or time.monotonic() > deadline:
+                    raise LlmTimeout(f"{self.name} did not finish in time", hint="raise llm.timeout_s")
+                llama.eval([prev])
+                total += last_logprobs()[nxt]
+            scores.append(float(total / len(ids)))
+        return scores
+
+    def _chat_prompt(self, messages: list[Message]) -> str:
+        """The model's own chat template (GGUF metadata) applied to ``messages``, ready for the reply."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = self.llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise LlmError(f"{self.config.model} has no chat template in its GGUF metadata")
+        text = lambda i: self.llama._model.token_get_text(i) if i != -1 else ""  # noqa: E731
+        fmt = Jinja2ChatFormatter(template=template, eos_token=text(self.llama.token_eos()),
+                                  bos_token=text(self.llama.token_bos()), add_generation_prompt=True)
+        return fmt(messages=messages).prompt
 
     def _call(self, start):
         # Re-evaluate the whole prompt every call: reusing llama.cpp's KV cache re-runs a fully cached prompt's
@@ -286,16 +352,19 @@ class OpenAIBackend(LlmBackend):
         raise last or LlmTimeout(f"{url}: no time left for another attempt")
 
 
-def _field(reply: dict, get, name: str) -> str:
+def _field(reply: dict, get, name: str, kind: type = str):
+    """``get(reply)`` if present and of type ``kind``, else LlmError (a malformed reply)."""
     try:
-        text = get(reply)
+        value = get(reply)
     except (KeyError, IndexError, TypeError):
         err = reply.get("error") if isinstance(reply, dict) else None
-        raise LlmError(f"{name} replied without choices[0] text: {str(err or reply)[:200]}",
-                       hint="is llm.endpoint an OpenAI-compatible API?") from None
-    if not isinstance(text, str):
-        raise LlmError(f"{name} replied with a non-text message: {text!r:.200}")
-    return text
+        what = "choices[0] text" if kind is str else "choices[0] logprobs"
+        raise LlmError(f"{name} replied without {what}: {str(err or reply)[:200]}",
+                       hint="is llm.endpoint an OpenAI-compatible API (with logprobs for choices)?") from None
+    if not isinstance(value, kind):
+        raise LlmError(f"{name} replied with a malformed {'message' if kind is str else 'logprobs list'}: "
+                       f"{value!r:.200}")
+    return value
 
 
 # ------------------------------------------------------------------------------------------------- loading

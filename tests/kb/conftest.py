@@ -20,14 +20,19 @@ def embedder():
 class ScriptedLlm(LlmBackend):
     """Replies from a list (or a function of the messages); records every call; may sleep or fail."""
 
-    def __init__(self, replies=None, delay_s: float = 0.0, fail: Exception | None = None):
+    def __init__(self, replies=None, delay_s: float = 0.0, fail: Exception | None = None, scores=None):
         super().__init__(LlmConfig(timeout_s=5.0))
         self.replies = list(replies or [])
-        self.delay_s, self.fail, self.calls = delay_s, fail, []
+        self.scores = list(scores) if scores is not None else None  # per score call: list of floats
+        self.delay_s, self.fail, self.calls, self.scored = delay_s, fail, [], []
 
     @property
     def name(self) -> str:
         return "scripted"
+
+    @property
+    def can_score(self) -> bool:
+        return self.scores is not None
 
     def _chat(self, messages, max_tokens, stop, deadline, cancel):
         self.calls.append(messages)
@@ -41,6 +46,12 @@ class ScriptedLlm(LlmBackend):
             raise self.fail
         r = self.replies.pop(0) if self.replies else ""
         return r(messages) if callable(r) else r
+
+    def _score(self, messages, reply_prefix, continuations, deadline, cancel):
+        if self.scores is None:  # like a backend without logprobs
+            return super()._score(messages, reply_prefix, continuations, deadline, cancel)
+        self.scored.append((messages, reply_prefix, continuations))
+        return self.scores.pop(0)
 
     def _complete(self, prompt, max_tokens, stop, deadline, cancel):
         return self._chat([{"role": "user", "content": prompt}], max_tokens, stop, deadline, cancel)
