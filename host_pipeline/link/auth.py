@@ -23,7 +23,9 @@ import os
 import secrets
 import sqlite3
 import struct
+import threading
 import time
+from functools import wraps
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -113,6 +115,14 @@ def verify_semantic(key: bytes, meta: dict, cand_ids: np.ndarray, cand_probs: np
     return None, n_tried
 
 
+def _locked(method):
+    @wraps(method)
+    def call(self, *a, **kw):
+        with self._lock:
+            return method(self, *a, **kw)
+    return call
+
+
 class KeyStore:
     """Senders' keys, sender ids and sequence state in SQLite (``$LGMTSC_DATA/keys.sqlite`` by default).
 
@@ -127,7 +137,7 @@ class KeyStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         new = not self.path.exists()
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript("""
                 CREATE TABLE IF NOT EXISTS senders (user TEXT PRIMARY KEY, sender_id INTEGER UNIQUE NOT NULL,
@@ -139,11 +149,13 @@ class KeyStore:
             raise ConfigError(f"cannot open the key store {self.path}: {e}") from None
         if new:
             os.chmod(self.path, 0o600)
+        self._lock = threading.RLock()  # one connection, used by a host's threads in turn
 
     def close(self) -> None:
         self.db.close()
 
     # --- keys -------------------------------------------------------------------------------------------
+    @_locked
     def provision(self, user: str) -> SenderKey:
         """The user's key, created with the next free sender id if they have none."""
         if not user:
@@ -163,25 +175,30 @@ class KeyStore:
             raise
         return self.get(user)
 
+    @_locked
     def get(self, user: str) -> Optional[SenderKey]:
         row = self.db.execute("SELECT user, sender_id, key FROM senders WHERE user = ?", (user,)).fetchone()
         return SenderKey(row[0], row[1], bytes(row[2])) if row else None
 
+    @_locked
     def by_sender_id(self, sender_id: int) -> Optional[SenderKey]:
         row = self.db.execute("SELECT user, sender_id, key FROM senders WHERE sender_id = ?",
                               (int(sender_id),)).fetchone()
         return SenderKey(row[0], row[1], bytes(row[2])) if row else None
 
+    @_locked
     def users(self) -> list[SenderKey]:
         return [SenderKey(u, s, bytes(k)) for u, s, k in
                 self.db.execute("SELECT user, sender_id, key FROM senders ORDER BY sender_id")]
 
+    @_locked
     def export_line(self, user: str) -> str:
         k = self.get(user)
         if not k:
             raise InputError(f"no key for user {user!r}", hint=f"run `lgmtsc keys provision --user {user}`")
         return f"lgmtsc-key 1 {k.user} {k.sender_id} {k.key.hex()}"
 
+    @_locked
     def import_line(self, line: str) -> SenderKey:
         parts = line.split()
         if len(parts) != 5 or parts[:2] != ["lgmtsc-key", "1"] or not parts[3].isdigit() or len(parts[4]) != 64:
@@ -195,6 +212,7 @@ class KeyStore:
         return self.get(user)
 
     # --- sequence state ---------------------------------------------------------------------------------
+    @_locked
     def next_seq(self, sender_id: int) -> int:
         """The transmitter's next sequence number (1, 2, ...), persisted before it is used."""
         self.db.execute("BEGIN IMMEDIATE")
@@ -207,6 +225,7 @@ class KeyStore:
         self.db.execute("COMMIT")
         return seq
 
+    @_locked
     def is_replay(self, sender_id: int, seq: int) -> bool:
         """True if ``seq`` was accepted before or is too old to tell (below the replay window)."""
         row = self.db.execute("SELECT high, seen FROM rx_state WHERE sender_id = ?", (sender_id,)).fetchone()
@@ -218,6 +237,7 @@ class KeyStore:
         back = high - seq
         return back >= REPLAY_WINDOW or bool((seen >> back) & 1)
 
+    @_locked
     def accept(self, sender_id: int, seq: int) -> bool:
         """Record a verified message; False (and nothing recorded) if it is a replay."""
         self.db.execute("BEGIN IMMEDIATE")

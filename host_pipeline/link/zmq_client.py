@@ -26,16 +26,21 @@ class PhyLink:
 
     def __init__(self, tx_addr=pdu_format.ZMQ_TX_IN, rx_addr=pdu_format.ZMQ_RX_OUT,
                  snr_addr=pdu_format.ZMQ_SNR_OUT, context=None):
+        """Connect the sockets whose address is given (None: not used by this host)."""
         self.ctx = context or zmq.Context.instance()
-        self.tx = self.ctx.socket(zmq.PUSH)
-        self.tx.setsockopt(zmq.LINGER, 1000)
-        self.tx.connect(tx_addr)
-        self.rx = self.ctx.socket(zmq.SUB)
-        self.rx.setsockopt(zmq.SUBSCRIBE, b"")
-        self.rx.connect(rx_addr)
-        self.snr = self.ctx.socket(zmq.SUB)
-        self.snr.setsockopt(zmq.SUBSCRIBE, b"")
-        self.snr.connect(snr_addr)
+        self.tx = self.rx = self.snr = None
+        if tx_addr:
+            self.tx = self.ctx.socket(zmq.PUSH)
+            self.tx.setsockopt(zmq.LINGER, 1000)
+            self.tx.connect(tx_addr)
+        if rx_addr:
+            self.rx = self.ctx.socket(zmq.SUB)
+            self.rx.setsockopt(zmq.SUBSCRIBE, b"")
+            self.rx.connect(rx_addr)
+        if snr_addr:
+            self.snr = self.ctx.socket(zmq.SUB)
+            self.snr.setsockopt(zmq.SUBSCRIBE, b"")
+            self.snr.connect(snr_addr)
 
     def send(self, meta, payload):
         """meta: dict with the TX keys (pdu_format.REQUIRED_TX_KEYS); payload: complex
@@ -64,4 +69,5 @@ class PhyLink:
 
     def close(self):
         for s in (self.tx, self.rx, self.snr):
-            s.close()
+            if s is not None:
+                s.close()

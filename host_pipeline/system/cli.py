@@ -1,44 +1,187 @@
-"""``lgmtsc loopback``: the sample (or any talking-face video) through a real GNU Radio loopback link."""
+"""The link's commands: ``lgmtsc tx``, ``lgmtsc rx``, ``lgmtsc loopback``, ``lgmtsc report`` and ``lgmtsc keys``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 
 def register(sub, eval_sub) -> None:
-    p = sub.add_parser("loopback", help="send a video's speech through the GNU Radio loopback link and back",
-                       description="ASR -> semantic codec -> gr-lgmtsc bursts through a channel model -> decoding; "
-                                   "writes OUT/report.json")
+    p = sub.add_parser("loopback", help="the whole link on one machine: flowgraph + receiver + transmitter processes",
+                       description="Starts the gr-lgmtsc loopback flowgraph, `lgmtsc rx` and `lgmtsc tx` as processes "
+                                   "linked by ZeroMQ, supervises them, and writes OUT/report.json, report.html and "
+                                   "video.mp4.")
     p.add_argument("video", help="talking-face video (or any audio/video file)")
     p.add_argument("--channel", choices=["awgn", "rayleigh", "none"], default="awgn")
     p.add_argument("--snr", type=float, default=15.0, metavar="DB", help="channel Es/N0 in dB (default 15)")
     p.add_argument("--seed", type=int, default=1, help="channel noise seed")
-    p.add_argument("--hotwords", nargs="+", default=[], metavar="WORD")
-    p.add_argument("--no-kb", dest="kb", action="store_false",
-                   help="without the private KB (no SNR-driven compression, no correction/restoration)")
-    p.add_argument("--user", help="the sender's id: their facts in the private KB, their face and voice in the "
-                   "public KB")
+    p.add_argument("--mode", choices=["semantic", "digital"], help="transmission mode (default: link.mode)")
+    _host_options(p)
+    p.add_argument("--user", help="the sender's id: their key, their facts in the private KB, their face and voice "
+                   "in the public KB")
     p.add_argument("--enroll", action="store_true", help="enroll --user in the public KB from this video first")
     p.add_argument("--no-video", dest="video_out", action="store_false",
                    help="stop at the received text (no TTS, no talking face)")
+    p.add_argument("--realtime", action="store_true", help="feed the file at its real speed, as a live source "
+                   "(end-to-end latency is measured from the end of speech)")
     p.add_argument("--out", help="output directory (default out/<time>)")
     p.set_defaults(func=_loopback)
 
+    t = sub.add_parser("tx", help="transmitter host: video/live input -> ASR -> KB -> encoder -> flowgraph",
+                       description="Sends every utterance of VIDEO (or a live source follow:FILE, alsa:DEV, pulse:DEV) "
+                                   "to the flowgraph at link.tx_address as one authenticated PDU each.")
+    t.add_argument("video", help="talking-face video, audio file, or live source")
+    t.add_argument("--user", required=True, help="the sender's id (its key is provisioned if missing)")
+    t.add_argument("--mode", choices=["semantic", "digital"], help="transmission mode (default: link.mode)")
+    _host_options(t)
+    t.add_argument("--log", default="tx.jsonl", help="append one JSON line per sent message here (default tx.jsonl)")
+    t.add_argument("--realtime", action="store_true", help="feed a file at its real speed")
+    t.add_argument("--start-after", type=float, metavar="S", help="skip utterances ending before S seconds (resume)")
+    t.set_defaults(func=_tx)
+
+    r = sub.add_parser("rx", help="receiver host: flowgraph -> decoding -> KB -> the sender's voice and face",
+                       description="Serves bursts from link.rx_address until interrupted; writes one mp4 per verified "
+                                   "utterance to OUT and one JSON line per message to the log.")
+    r.add_argument("--out", default="out/rx", help="directory for the utterance videos (default out/rx)")
+    _host_options(r)
+    r.add_argument("--log", help="JSON-lines log (default OUT/rx.jsonl)")
+    r.add_argument("--no-video", dest="video_out", action="store_false", help="text only (no TTS, no face)")
+    r.set_defaults(func=_rx)
+
+    m = sub.add_parser("report", help="merge a transmitter log and a receiver log into report.json/.html",
+                       description="For runs over two machines: bring tx.jsonl and rx.jsonl (and the receiver's "
+                                   "utterance videos) together, then merge them.")
+    m.add_argument("tx_log")
+    m.add_argument("rx_log")
+    m.add_argument("--video", help="the transmitted video (for the original frames in report.html)")
+    m.add_argument("--out", required=True, help="directory holding the receiver's utterance videos")
+    m.set_defaults(func=_report)
+
+    k = sub.add_parser("keys", help="message-authentication keys: provision, list, export, import")
+    ks = k.add_subparsers(dest="keys_cmd", required=True)
+    kp = ks.add_parser("provision", help="create the user's key (once) and print its sender id")
+    kp.add_argument("--user", required=True)
+    ks.add_parser("list", help="users, sender ids and key fingerprints")
+    ke = ks.add_parser("export", help="print the user's key line, to import on the receiving host")
+    ke.add_argument("--user", required=True)
+    ki = ks.add_parser("import", help="import a key line (from a file or - for standard input)")
+    ki.add_argument("file")
+    k.set_defaults(func=_keys)
+
+
+def _host_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hotwords", nargs="+", default=[], metavar="WORD", help="names the ASR must get right and the "
+                   "KB must never change")
+    p.add_argument("--no-kb", dest="kb", action="store_false",
+                   help="without the private KB (no SNR-driven compression, no correction/restoration)")
+
+
+def _config(args: argparse.Namespace):
+    from ..config import load_config
+
+    overrides = list(args.set)
+    if getattr(args, "mode", None):
+        overrides.append(f"link.mode={args.mode}")
+    return load_config(args.config, overrides), overrides
+
+
+def _config_args(args: argparse.Namespace, overrides: list[str]) -> list[str]:
+    """The same configuration, for a child process."""
+    out = ["--config", args.config] if args.config else []
+    for o in overrides:
+        out += ["--set", o]
+    return out
+
 
 def _loopback(args: argparse.Namespace) -> int:
-    from ..config import load_config
     from .loopback import run_loopback
 
-    cfg = load_config(args.config, args.set)
+    cfg, overrides = _config(args)
     out = Path(args.out or f"out/{time.strftime('%Y%m%d-%H%M%S')}")
     report = run_loopback(args.video, cfg, args.channel, args.snr, out, args.seed, args.hotwords, args.kb, args.user,
-                          args.video_out, args.enroll, progress=lambda m: print(m, flush=True))
-    s = report.to_dict()["summary"]
-    print(f"{s['received']}/{s['utterances']} utterances received; mean sentence similarity {s['mean_similarity']}; "
-          f"mean SNR estimate {s['mean_snr_db']} dB; {s['payload_channel_uses']} payload channel uses")
-    print(f"report: {out / 'report.json'}")
-    if report.video:
-        print(f"video:  {out / report.video}")
-    return 0 if s["received"] == s["utterances"] else 1
+                          args.video_out, args.enroll, args.realtime, _config_args(args, overrides),
+                          progress=lambda m: print(m, flush=True))
+    s = report["summary"]
+    print(f"{s['verified']}/{s['utterances']} utterances received and verified ({s['refused']} refused, "
+          f"{s['lost']} lost); mean sentence similarity {s['mean_similarity']}; mean SNR estimate "
+          f"{s['mean_snr_db']} dB; {s['bits_sent']} bits sent ({s['bitrate_bps']} bit/s of input, header and tag "
+          "included)")
+    print(f"report: {out / 'report.json'} and {out / 'report.html'}")
+    if report.get("video"):
+        print(f"video:  {out / report['video']}")
+    return 0 if s["verified"] == s["utterances"] else 1
+
+
+def _tx(args: argparse.Namespace) -> int:
+    from .protocol import JsonlLog
+    from .tx import Transmitter
+
+    cfg, _ = _config(args)
+    log = JsonlLog(Path(args.log))
+    try:
+        tx = Transmitter(cfg, args.user, use_kb=args.kb, hotwords=args.hotwords, log=log,
+                         progress=lambda m: print(m, flush=True))
+        n = tx.run(args.video, realtime=args.realtime, start_after_s=args.start_after)
+    finally:
+        log.close()
+    print(f"transmitter: {n} messages sent; log {args.log}", flush=True)
+    return 0
+
+
+def _rx(args: argparse.Namespace) -> int:
+    from .protocol import JsonlLog
+    from .rx import serve
+
+    cfg, _ = _config(args)
+    out = Path(args.out)
+    log = JsonlLog(Path(args.log) if args.log else out / "rx.jsonl")
+    try:
+        n = serve(cfg, out, use_kb=args.kb, reconstruct=args.video_out, hotwords=args.hotwords, log=log,
+                  progress=lambda m: print(m, flush=True))
+    finally:
+        log.close()
+    print(f"receiver: {n} messages handled", flush=True)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from .report import merge_logs, write_report
+
+    for f in (args.tx_log, args.rx_log):
+        if not Path(f).is_file():
+            raise InputError(f"no such log: {f}")
+    duration = None
+    if args.video:
+        from ..media import probe
+
+        duration = probe(args.video).duration_s
+    out = Path(args.out)
+    report = merge_logs(Path(args.tx_log), Path(args.rx_log), {"input": args.video}, None, duration)
+    print(f"report: {write_report(out, report, args.video)}")
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    import hashlib
+
+    from ..config import load_config
+    from ..link.auth import KeyStore
+
+    ks = KeyStore(load_config(args.config, args.set).link.keystore)
+    if args.keys_cmd == "provision":
+        k = ks.provision(args.user)
+        print(f"{k.user}: sender id {k.sender_id} (key store {ks.path})")
+    elif args.keys_cmd == "list":
+        for k in ks.users():
+            print(f"{k.sender_id:5d}  {k.user}  key {hashlib.sha256(k.key).hexdigest()[:16]}")
+    elif args.keys_cmd == "export":
+        print(ks.export_line(args.user))
+    else:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+        for line in filter(None, (l.strip() for l in text.splitlines())):
+            k = ks.import_line(line)
+            print(f"imported {k.user} (sender id {k.sender_id})")
+    return 0

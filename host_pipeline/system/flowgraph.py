@@ -36,19 +36,32 @@ def _port_open(address: str) -> bool:
         return False
 
 
-class FlowgraphProcess:
-    """``with FlowgraphProcess("loopback", ["--channel", "awgn"], ready_address=...) as fg: ...``
+class SupervisedProcess:
+    """A child process (a flowgraph or a host) that is ready once ``ready_address`` is bound (or at once without
+    one); stopped with SIGINT, then SIGKILL. A child that dies is reported with the last line of its log."""
 
-    Starts ``grc_flowgraphs/run_flowgraph.py NAME ARGS``, waits until the flowgraph's ZeroMQ input is bound,
-    and stops it with SIGINT (then SIGKILL) on exit. A flowgraph that dies is reported with its last stderr line.
-    """
-
-    def __init__(self, name: str, args: list[str], ready_address: str, start_timeout_s: float = 60.0):
-        self.name, self.args, self.ready_address, self.start_timeout_s = name, args, ready_address, start_timeout_s
+    def __init__(self, label: str, argv: list[str], ready_address: str | None, start_timeout_s: float = 60.0,
+                 env: dict[str, str] | None = None):
+        self.label, self.argv, self.ready_address, self.start_timeout_s = label, argv, ready_address, start_timeout_s
+        self.env = env
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
+        self._read_at = 0
 
-    def __enter__(self) -> "FlowgraphProcess":
+    def new_lines(self, prefixes: tuple[str, ...]) -> list[str]:
+        """Complete log lines written since the last call that start with one of ``prefixes``."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._read_at)
+                data = f.read()
+        except (OSError, TypeError):
+            return []
+        end = data.rfind(b"\n") + 1
+        self._read_at += end
+        lines = data[:end].decode("utf-8", "replace").splitlines()
+        return [l for l in lines if l.startswith(prefixes)]
+
+    def __enter__(self):
         self.start()
         return self
 
@@ -56,45 +69,68 @@ class FlowgraphProcess:
         self.stop()
 
     def start(self, log_dir: Path | None = None) -> None:
-        if _port_open(self.ready_address):
-            raise BackendError(f"{self.ready_address} is already in use (another flowgraph running?)",
+        if self.ready_address and _port_open(self.ready_address):
+            raise BackendError(f"{self.ready_address} is already in use (another flowgraph or host running?)",
                                hint="stop it, or choose other ports with --set link.tx_address=... etc.")
-        log_dir = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
-        self.log_path = log_dir / f"flowgraph_{self.name}_{os.getpid()}.log"
-        log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, str(RUNNER), self.name, *self.args], stdout=log,
-                                     stderr=subprocess.STDOUT, env=flowgraph_env(), start_new_session=True)
+        log_dir = Path(log_dir or os.environ.get("TMPDIR", "/tmp"))
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"{self.label.replace(' ', '_')}_{os.getpid()}.log"
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env=self.env, start_new_session=True)
+        log.close()
+        if not self.ready_address:
+            return
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise BackendError(f"the {self.name} flowgraph exited with status {self.proc.returncode}: "
+                raise BackendError(f"the {self.label} exited with status {self.proc.returncode}: "
                                    f"{self.last_error()}", hint=f"full log: {self.log_path}")
             if _port_open(self.ready_address):
                 return
             time.sleep(0.1)
         self.stop()
-        raise BackendError(f"the {self.name} flowgraph did not bind {self.ready_address} within "
+        raise BackendError(f"the {self.label} did not bind {self.ready_address} within "
                            f"{self.start_timeout_s:.0f} s", hint=f"log: {self.log_path}")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
     def last_error(self) -> str:
         try:
             lines = [l for l in self.log_path.read_text(errors="replace").splitlines() if l.strip()]
-        except OSError:
+        except (OSError, AttributeError):
             return "(no log)"
         return lines[-1] if lines else "(no output)"
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        if not self.proc or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGINT)
-            self.proc.wait(timeout_s)
-        except (subprocess.TimeoutExpired, ProcessLookupError):
+    def stop(self, timeout_s: float = 5.0) -> int | None:
+        """Stop the child (SIGINT, then SIGKILL after ``timeout_s``); its exit status."""
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+                os.killpg(self.proc.pid, signal.SIGINT)
+                self.proc.wait(timeout_s)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+        return self.proc.returncode
+
+
+class FlowgraphProcess(SupervisedProcess):
+    """``with FlowgraphProcess("loopback", ["--channel", "awgn"], ready_address=...) as fg: ...``
+
+    Runs ``grc_flowgraphs/run_flowgraph.py NAME ARGS``; ready when the flowgraph's ZeroMQ input is bound.
+    """
+
+    def __init__(self, name: str, args: list[str], ready_address: str, start_timeout_s: float = 60.0):
+        super().__init__(f"{name} flowgraph", [sys.executable, str(RUNNER), name, *args], ready_address,
+                         start_timeout_s, flowgraph_env())
+        self.name, self.args = name, args

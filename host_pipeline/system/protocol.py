@@ -1,0 +1,125 @@
+"""What the hosts exchange besides the radio PDUs: SNR feedback (receiver -> transmitter) and the per-message logs
+that the loopback and ``lgmtsc report`` merge into a run report. Versioned; documented in docs/link.md.
+
+Radio PDUs (host <-> flowgraph) follow gr-lgmtsc's contract (``gnuradio.lgmtsc.pdu_format``). Feedback messages
+are JSON objects on a ZeroMQ PUB socket that the receiver host binds (``link.feedback_address``)::
+
+    {"v": 1, "type": "snr", "sender_id": 1, "seq": 7, "snr_db": 11.8, "t": 1764040000.12}
+
+Logs are JSON lines, one object per event, written and flushed as events happen so a killed host loses nothing
+it had finished: the transmitter writes ``{"event": "sent", ...TxRecord}``; the receiver writes
+``{"event": "arrived", "sender_id", "seq", "t"}`` when a burst arrives and ``{"event": "done", ...RxRecord}``
+when it has decoded (and rendered) it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+FEEDBACK_VERSION = 1
+LOG_VERSION = 1
+# Radio accounting (gr-lgmtsc frame.py): a 27-byte header (23 bytes of fields incl. the 64-bit tag, CRC32)
+HEADER_BITS = 8 * 27
+TAG_BITS = 64
+QPSK_BITS_PER_USE = 2  # a semantic channel use is counted as the QPSK symbol it occupies
+
+
+@dataclass
+class TxRecord:
+    seq: int
+    sender_id: int
+    mode: str  # "semantic" or "digital"
+    start_s: float  # utterance start/end in the input's time
+    end_s: float
+    transcript: str  # what the ASR heard
+    sent_text: str  # what was encoded (after the private KB)
+    prompt_class: str  # low / medium / high
+    feedback_snr_db: Optional[float]  # the receiver's SNR the prompt encoder used (None: none fresh)
+    n_tokens: int  # semantic tokens, or payload bytes in digital mode
+    channel_uses: int  # payload channel uses (complex symbols) of the burst
+    burst_channel_uses: int  # the whole burst: preamble, header, pilots and payload
+    payload_bits: int  # digital: coded text bits; semantic: channel uses x 2 (QPSK-equivalent)
+    header_bits: int = HEADER_BITS
+    tag_bits: int = TAG_BITS
+    t_speech_end: float = 0.0  # wall clock: the end of speech (live or --realtime) or the ASR's result
+    t_sent: float = 0.0  # wall clock: the PDU handed to the flowgraph
+    latency_s: dict = field(default_factory=dict)
+    kb: dict = field(default_factory=dict)
+
+
+@dataclass
+class RxRecord:
+    seq: int
+    sender_id: int
+    user: Optional[str]  # the sender the tag verified for (None: unknown sender id)
+    status: str  # ok | unverified | replay | unknown_sender | undecodable
+    reason: str = ""  # why it was not rendered, in words
+    verified: bool = False
+    candidates_tried: int = 0
+    received_text: Optional[str] = None
+    restored_text: Optional[str] = None
+    snr_db: Optional[float] = None
+    prompt_class: Optional[str] = None
+    video: Optional[str] = None  # the reconstructed clip, relative to the receiver's output directory
+    t_arrived: float = 0.0
+    t_first_frame: Optional[float] = None
+    latency_s: dict = field(default_factory=dict)
+    kb: dict = field(default_factory=dict)
+
+
+class JsonlLog:
+    """Append-only JSON-lines log, flushed per line, safe to write from several threads."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.path, "a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def write(self, event: str, obj) -> None:
+        d = asdict(obj) if hasattr(obj, "__dataclass_fields__") else dict(obj)
+        line = json.dumps({"event": event, "v": LOG_VERSION, **d}, ensure_ascii=False)
+        with self._lock:
+            self._f.write(line + "\n")
+            self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def read_log(path: Path) -> Iterator[dict]:
+    """The events of a log; a last line cut short by a killed writer is skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return
+    for line in lines:
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            continue
+
+
+def snr_feedback(sender_id: int, seq: int, snr_db: float) -> bytes:
+    return json.dumps({"v": FEEDBACK_VERSION, "type": "snr", "sender_id": int(sender_id), "seq": int(seq),
+                       "snr_db": round(float(snr_db), 2), "t": time.time()}).encode()
+
+
+def parse_feedback(raw: bytes) -> Optional[dict]:
+    """A feedback message, or None if it is not one this version understands."""
+    try:
+        msg = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(msg, dict) or msg.get("v") != FEEDBACK_VERSION or msg.get("type") != "snr":
+        return None
+    try:
+        return {"sender_id": int(msg["sender_id"]), "seq": int(msg["seq"]), "snr_db": float(msg["snr_db"]),
+                "t": float(msg["t"])}
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -1,0 +1,123 @@
+"""The run report: the transmitter's and the receiver's logs merged by (sender id, sequence number) into
+``report.json`` (and ``report.html``), with bitrate and latency summaries. Also ``lgmtsc report`` for logs
+brought together from two machines."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .protocol import read_log
+
+
+def merge_logs(tx_log: Path, rx_log: Path, run: dict, events: list[dict] | None = None,
+               input_duration_s: Optional[float] = None, lost_reasons: dict | None = None) -> dict:
+    """One report from the two logs. A sent message with no receiver outcome is "lost"; a received message
+    that the transmitter's log does not list is reported as an event, never attributed to a sent one."""
+    sent = {(e["sender_id"], e["seq"]): e for e in read_log(tx_log) if e.get("event") == "sent"}
+    done, arrived, notes = {}, {}, []
+    for e in read_log(rx_log):
+        key = (e.get("sender_id"), e.get("seq"))
+        if e.get("event") == "done":
+            done[key] = e
+        elif e.get("event") == "arrived":
+            arrived.setdefault(key, e["t"])
+        elif e.get("event") == "note":
+            notes.append(e)
+    notes += [e for e in read_log(tx_log) if e.get("event") == "note"]
+    t0 = min([e["t_sent"] for e in sent.values()] + [n["t"] for n in notes] + [time.time()])
+    ev = [{"t": round(n["t"] - t0, 3), "source": n["source"], "message": n["message"]} for n in notes]
+    ev += [{"t": round(e["t"] - t0, 3) if "t" in e else None, "source": e["source"], "message": e["message"]}
+           for e in events or []]
+    for key in sorted(set(done) - set(sent), key=str):
+        r = done[key]
+        ev.append({"t": round(r["t_arrived"] - t0, 3), "source": "rx",
+                   "message": f"a message from sender {key[0]} seq {key[1]} that this run did not send: "
+                              f"{r['status']}"})
+    utts = []
+    for key in sorted(sent, key=lambda k: (sent[k]["t_sent"], k)):
+        s = sent[key]
+        r = done.get(key)
+        u = {k: s[k] for k in ("seq", "sender_id", "mode", "start_s", "end_s", "transcript", "sent_text",
+                                "prompt_class", "feedback_snr_db", "n_tokens", "channel_uses", "burst_channel_uses",
+                                "payload_bits", "header_bits", "tag_bits")}
+        lat = dict(s.get("latency_s", {}))
+        if r is None:
+            reason = (lost_reasons or {}).get(key) or ("arrived, but the receiver stopped before finishing it"
+                                                        if key in arrived else "no burst was received")
+            u.update(status="lost", reason=reason, auth={"verified": False, "candidates_tried": 0},
+                     received_text=None, restored_text=None, snr_db=None, video=None, user=None)
+        else:
+            u.update(status=r["status"], reason=r.get("reason", ""), user=r.get("user"),
+                     auth={"verified": r["verified"], "candidates_tried": r["candidates_tried"]},
+                     received_text=r["received_text"], restored_text=r["restored_text"], snr_db=r["snr_db"],
+                     video=r["video"])
+            lat.update(r.get("latency_s", {}))
+            lat["link_s"] = round(r["t_arrived"] - s["t_sent"], 4)
+            if r.get("t_first_frame") and s.get("t_speech_end"):
+                lat["e2e_first_frame_s"] = round(r["t_first_frame"] - s["t_speech_end"], 3)
+        u["latency_s"] = lat
+        u["kb"] = {"tx": s.get("kb") or None, "rx": (r or {}).get("kb") or None}
+        utts.append(u)
+    _similarities(utts)
+    return {"version": 1, "run": run, "utterances": utts, "summary": summarize(utts, input_duration_s),
+            "events": sorted(ev, key=lambda e: (e["t"] is None, e["t"] or 0)), "video": None}
+
+
+def _similarities(utts: list[dict]) -> None:
+    """Sentence similarity (MiniLM cosine) of what the ASR heard and what the receiver restored."""
+    pairs = [(u["transcript"], u["restored_text"]) for u in utts if u["restored_text"]]
+    for u in utts:
+        u["similarity"] = None
+    if not pairs:
+        return
+    from ..codec.encoder import BertSemanticEncoder
+
+    enc = BertSemanticEncoder.from_name("minilm-l6", "cpu")
+    emb = enc.sentence_embeddings([t for p in pairs for t in p]).numpy()
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
+    sims = iter((emb[0::2] * emb[1::2]).sum(1))
+    for u in utts:
+        if u["restored_text"]:
+            u["similarity"] = round(float(next(sims)), 4)
+
+
+def summarize(utts: list[dict], duration_s: Optional[float]) -> dict:
+    ok = [u for u in utts if u["status"] == "ok"]
+    got = [u for u in utts if u["received_text"] is not None]
+    bits = sum(u["payload_bits"] + u["header_bits"] for u in utts)
+    uses = sum(u["burst_channel_uses"] for u in utts)
+    e2e = [u["latency_s"]["e2e_first_frame_s"] for u in utts if "e2e_first_frame_s" in u["latency_s"]]
+    rate = (lambda x: round(x / duration_s, 1)) if duration_s else (lambda x: None)
+    return {
+        "utterances": len(utts), "received": len(got), "verified": len(ok),
+        "refused": sum(u["status"] in ("unverified", "replay", "unknown_sender") for u in utts),
+        "lost": sum(u["status"] == "lost" for u in utts),
+        "mean_similarity": round(float(np.mean([u["similarity"] for u in got])), 4) if got else None,
+        "mean_snr_db": round(float(np.mean([u["snr_db"] for u in got if u["snr_db"] is not None])), 2)
+        if any(u["snr_db"] is not None for u in got) else None,
+        "input_duration_s": duration_s,
+        "bits_sent": bits, "bitrate_bps": rate(bits),  # payload (semantic: 2 bits per channel use) + header + tag
+        "payload_channel_uses": sum(u["channel_uses"] for u in utts),
+        "burst_channel_uses": uses, "channel_uses_per_s": rate(uses),
+        "median_e2e_first_frame_s": round(float(np.median(e2e)), 3) if e2e else None,
+    }
+
+
+def write_report(out_dir: Path, report: dict, input_video: Optional[str]) -> Path:
+    """report.json, the joined video and report.html in ``out_dir``."""
+    from .loopback import concat_clips
+
+    clips = [out_dir / u["video"] for u in report["utterances"] if u.get("video")]
+    if clips:
+        report["video"] = concat_clips(clips, out_dir / "video.mp4").name
+    path = out_dir / "report.json"
+    path.write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    from .report_html import write_html
+
+    write_html(report, out_dir, input_video)
+    return path

@@ -1,0 +1,218 @@
+"""``lgmtsc rx``: the receiver host. Bursts from the gr-lgmtsc flowgraph -> tag check and replay check -> semantic
+(or text) decoding -> private KB correction and restoration -> the sender's voice and talking face (only for
+messages whose tag verifies for that sender) -> one mp4 per utterance.
+
+A thread takes PDUs off the ZeroMQ socket as they arrive, logs their arrival and sends the SNR estimate back to
+the transmitter at once (``link.feedback_address``); the main thread decodes and renders them in order. Every
+outcome is appended to the receiver's log (``protocol.RxRecord``), including refused and undecodable messages.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..config import Config
+from ..errors import BackendError, LgmtscError
+from ..kb.anfis import CLASSES
+from ..link.auth import KeyStore, verify_semantic, verify_tag
+from .protocol import JsonlLog, RxRecord, snr_feedback
+
+
+class Receiver:
+    """Models loaded once; ``run(stop)`` serves bursts until ``stop`` is set, then finishes what arrived."""
+
+    def __init__(self, cfg: Config, out_dir: Path, *, use_kb: bool = True, reconstruct: bool = True,
+                 hotwords: list[str] | None = None, log: JsonlLog | None = None,
+                 progress: Callable[[str], None] = print):
+        import zmq
+
+        from ..codec import SemanticCodec
+
+        self.cfg, self.out_dir, self.hotwords, self.log, self.progress = cfg, Path(out_dir), hotwords or [], log, progress
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.keys = KeyStore(cfg.link.keystore)
+        progress("receiver: loading models (semantic codec" + (", private KB LLM" if use_kb else "")
+                 + (", TTS and face animator)" if reconstruct else ")"))
+        self.codec = SemanticCodec.load(cfg.codec)
+        self._text_coder = None
+        self.kb = None
+        if use_kb:
+            from ..kb import PrivateKnowledgeBase
+
+            self.kb = PrivateKnowledgeBase.load(cfg.kb, cfg.llm)
+        self.reconstructor = None
+        if reconstruct:
+            from ..reconstruct.pipeline import Reconstructor
+
+            self.reconstructor = Reconstructor(cfg.reconstruct, cfg.publickb)
+        ctx = zmq.Context.instance()
+        self.feedback = ctx.socket(zmq.PUB)
+        self.feedback.setsockopt(zmq.LINGER, 0)
+        try:
+            self.feedback.bind(cfg.link.feedback_address)
+        except zmq.ZMQError as e:
+            raise BackendError(f"cannot bind the feedback address {cfg.link.feedback_address}: {e}",
+                               hint="another receiver running? choose one with --set link.feedback_address=...")
+        self.queue: queue.Queue = queue.Queue()
+
+    def note(self, message: str) -> None:
+        self.progress(f"receiver: {message}")
+        if self.log:
+            self.log.write("note", {"t": time.time(), "source": "rx", "message": message})
+
+    # ------------------------------------------------------------------------------------------------ loop
+    def run(self, stop: threading.Event) -> int:
+        """Serve until ``stop`` is set; the number of messages handled."""
+        from ..link import PhyLink
+
+        link = PhyLink(None, self.cfg.link.rx_address, None)
+        taker = threading.Thread(target=self._take, args=(link, stop), name="rx-take", daemon=True)
+        taker.start()
+        self.note(f"listening on {self.cfg.link.rx_address}")
+        handled = 0
+        try:
+            while not (stop.is_set() and self.queue.empty() and not taker.is_alive()):
+                try:
+                    meta, payload, t_arrived = self.queue.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                rec = self.handle(meta, payload, t_arrived)
+                handled += 1
+                if self.log:
+                    self.log.write("done", rec)
+                shown = rec.restored_text if rec.status == "ok" else f"{rec.status} ({rec.reason})"
+                self.progress(f"receiver: [{rec.seq}] from {rec.user or rec.sender_id}: {shown!r}")
+        finally:
+            stop.set()
+            taker.join(2)
+            link.close()
+            self.feedback.close()
+        return handled
+
+    def _take(self, link, stop: threading.Event) -> None:
+        """Take PDUs off the socket as they arrive: log the arrival, feed the SNR back, queue for decoding."""
+        while not stop.is_set():
+            try:
+                got = link.recv(timeout=0.2)
+            except Exception as e:  # a malformed PDU: report it, keep serving
+                self.note(f"malformed PDU ignored: {type(e).__name__}: {str(e)[:120]}")
+                continue
+            if got is None:
+                continue
+            meta, payload = got
+            t = time.time()
+            try:
+                sid, seq = int(meta["sender_id"]), int(meta["seq"])
+            except (KeyError, TypeError, ValueError):
+                self.note("PDU without sender id or sequence number ignored")
+                continue
+            if self.log:
+                self.log.write("arrived", {"sender_id": sid, "seq": seq, "t": t})
+            if meta.get("snr_db") is not None:
+                self.feedback.send(snr_feedback(sid, seq, meta["snr_db"]))
+            self.queue.put((meta, payload, t))
+
+    # ------------------------------------------------------------------------------------------- one PDU
+    def handle(self, meta: dict, payload: np.ndarray, t_arrived: float) -> RxRecord:
+        sid, seq = int(meta["sender_id"]), int(meta["seq"])
+        rec = RxRecord(seq, sid, None, "undecodable", t_arrived=round(t_arrived, 4))
+        rec.snr_db = round(float(meta["snr_db"]), 2) if meta.get("snr_db") is not None else None
+        try:
+            rec.prompt_class = CLASSES[int(meta.get("prompt_class", 2))]
+        except (IndexError, ValueError):
+            rec.reason = "bad prompt class in the header"
+            return rec
+        sender = self.keys.by_sender_id(sid)
+        if sender is None:
+            rec.status, rec.reason = "unknown_sender", f"no key for sender id {sid} in {self.keys.path}"
+            return rec
+        rec.user = sender.user
+        if self.keys.is_replay(sid, seq):
+            rec.status, rec.reason = "replay", f"sequence number {seq} was already accepted from {sender.user}"
+            self.note(f"refused a replayed message: {sender.user} seq {seq}")
+            return rec
+        t = time.perf_counter()
+        try:
+            text, words = self._decode(meta, payload, sender.key, rec)
+        except LgmtscError as e:
+            rec.reason = e.message if hasattr(e, "message") else str(e)
+            return rec
+        rec.latency_s["decode_s"] = round(time.perf_counter() - t, 4)
+        rec.received_text = rec.restored_text = text
+        if rec.verified and not self.keys.accept(sid, seq):  # a replay that raced us
+            rec.status, rec.reason = "replay", f"sequence number {seq} was already accepted"
+            return rec
+        if self.kb is not None and text.strip():
+            t = time.perf_counter()
+            res = self.kb.receive(sender.user, text, length_class=rec.prompt_class, word_confidences=words,
+                                  hotwords=self.hotwords)
+            rec.latency_s["kb_rx_s"] = round(time.perf_counter() - t, 3)
+            rec.restored_text, rec.kb = res.text, res.to_dict()
+        if not rec.verified:
+            rec.status = "unverified"
+            rec.reason = (f"the tag did not verify for {sender.user} ({rec.candidates_tried} candidates tried): "
+                          "forged, or too many channel errors; shown as text only")
+            return rec
+        rec.status = "ok"
+        self._render(sender.user, rec)
+        return rec
+
+    def _decode(self, meta: dict, payload: np.ndarray, key: bytes, rec: RxRecord):
+        """Text, per-word confidences for the KB, and the tag verdict written into ``rec``."""
+        mode = meta.get("mode", "semantic")
+        if mode in ("digital", 1):
+            if not meta.get("crc_ok", False):
+                raise LgmtscError("the payload CRC failed (digital mode)")
+            data = np.asarray(payload, dtype=np.uint8).tobytes()
+            rec.candidates_tried = 1
+            rec.verified = verify_tag(key, meta, data)
+            text = self.text_coder().decode(data)
+            return text, [1.0] * len(text.split())
+        n = int(meta["n_tokens"])
+        ids, probs = self.codec.decode_candidates(payload, meta["noise_var"], n, k=4)
+        verified_ids, rec.candidates_tried = verify_semantic(key, meta, ids, probs, budget=self.cfg.link.auth_budget)
+        rec.verified = verified_ids is not None
+        if rec.verified:
+            text = self.codec.encoder.detokenize(verified_ids)
+            return text, [1.0] * len(text.split())  # exact: the KB must not edit it
+        return self.codec.decode_with_confidence(payload, meta["noise_var"], n)
+
+    def text_coder(self):
+        if self._text_coder is None:
+            from ..textcoder import load_text_coder
+
+            self._text_coder = load_text_coder(self.cfg.textcoder)
+        return self._text_coder
+
+    def _render(self, user: str, rec: RxRecord) -> None:
+        if self.reconstructor is None:
+            return
+        if user not in self.reconstructor.kb.users():
+            rec.reason = f"{user} is not enrolled in the public KB: text only"
+            return
+        clip = self.out_dir / f"utterance_{rec.sender_id}_{rec.seq:05d}.mp4"
+        t = time.perf_counter()
+
+        def first(i: int, _frame) -> None:
+            if i == 0:
+                rec.t_first_frame = round(time.time(), 4)
+
+        self.reconstructor.to_mp4(user, rec.restored_text, clip, on_frame=first)
+        rec.latency_s["render_s"] = round(time.perf_counter() - t, 3)
+        rec.video = clip.name
+
+
+def serve(cfg: Config, out_dir: Path, stop: Optional[threading.Event] = None, **kw) -> int:
+    """Run a receiver until SIGINT/SIGTERM (or ``stop``); the number of messages handled."""
+    import signal
+
+    stop = stop or threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *a: stop.set())
+    return Receiver(cfg, out_dir, **kw).run(stop)

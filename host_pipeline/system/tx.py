@@ -1,0 +1,246 @@
+"""``lgmtsc tx``: the transmitter host. Talking-face video (file or live) -> VAD -> ASR -> private KB (disambiguation,
+compression to the class the receiver's SNR feedback selects) -> semantic codec (or the text coder in digital mode)
+-> an authenticated PDU per utterance to the gr-lgmtsc flowgraph over ZeroMQ.
+
+Utterances are pipelined: the ASR runs in its own thread and transcribes the next utterance while the current one
+is compressed, encoded and sent. Every sent message is appended to the transmitter's log (``protocol.TxRecord``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+
+from ..config import Config
+from ..errors import BackendError, InputError
+from ..kb.anfis import CLASSES
+from ..link.auth import KeyStore, compute_tag, token_bytes
+from .protocol import QPSK_BITS_PER_USE, JsonlLog, TxRecord, parse_feedback
+
+FORMAT_VERSION = 1
+
+
+def burst_frame():
+    """gr-lgmtsc's frame geometry (for channel-use accounting)."""
+    from ..link import pdu_format  # noqa: F401  (makes gnuradio.lgmtsc or the repo copy importable)
+
+    try:
+        from gnuradio.lgmtsc.frame import Frame
+    except ImportError as e:
+        raise BackendError(f"gr-lgmtsc is not installed in this environment ({e})", hint="run `make setup`") from None
+    return Frame()
+
+
+class FeedbackListener:
+    """Collects the receiver's SNR reports (``link.feedback_address``) in a background thread."""
+
+    def __init__(self, address: str, sender_id: int, stale_s: float):
+        import zmq
+
+        self.sender_id, self.stale_s = sender_id, stale_s
+        self.sock = zmq.Context.instance().socket(zmq.SUB)
+        self.sock.setsockopt(zmq.SUBSCRIBE, b"")
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(address)
+        self.latest: Optional[dict] = None
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="feedback", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.sock.poll(200):
+                msg = parse_feedback(self.sock.recv())
+                if msg and msg["sender_id"] == self.sender_id:
+                    self.latest, self.count = msg, self.count + 1
+
+    def snr_db(self) -> Optional[float]:
+        """The latest SNR the receiver measured on this sender's bursts, if fresh."""
+        m = self.latest
+        if m is None or time.time() - m["t"] > self.stale_s:
+            return None
+        return m["snr_db"]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1)
+        self.sock.close()
+
+
+class LinkMonitor:
+    """Watches the PUSH socket to the flowgraph and reports when the flowgraph goes away or comes back."""
+
+    def __init__(self, sock, note: Callable[[str], None]):
+        import zmq
+        from zmq.utils.monitor import recv_monitor_message
+
+        self._recv, self._zmq = recv_monitor_message, zmq
+        self.mon = sock.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED)
+        self.note, self.up = note, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="link-monitor", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.mon.poll(200):
+                ev = self._recv(self.mon)["event"]
+                if ev == self._zmq.EVENT_CONNECTED and self.up is not True:
+                    if self.up is False:
+                        self.note("the flowgraph is back: queued messages are being delivered")
+                    self.up = True
+                elif ev == self._zmq.EVENT_DISCONNECTED and self.up:
+                    self.up = False
+                    self.note("the flowgraph went away: messages are queued until it is back")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1)
+
+
+class Transmitter:
+    """Models loaded once; ``run(source)`` sends every utterance of a file or live source."""
+
+    def __init__(self, cfg: Config, user: str, *, use_kb: bool = True, hotwords: list[str] | None = None,
+                 log: JsonlLog | None = None, progress: Callable[[str], None] = print):
+        from ..asr import SpeechExtractor
+
+        self.cfg, self.user, self.hotwords, self.log, self.progress = cfg, user, hotwords or [], log, progress
+        self.mode = cfg.link.mode
+        self.keys = KeyStore(cfg.link.keystore)
+        self.key = self.keys.provision(user)
+        self.frame = burst_frame()
+        progress("transmitter: loading models (ASR, " + ("semantic codec" if self.mode == "semantic" else "text coder")
+                 + (", private KB LLM)" if use_kb else ")"))
+        self.extractor = SpeechExtractor(cfg.asr, cfg.vad)
+        if self.mode == "semantic":
+            from ..codec import SemanticCodec
+
+            self.codec = SemanticCodec.load(cfg.codec)
+        else:
+            from ..textcoder import load_text_coder
+
+            self.text_coder = load_text_coder(cfg.textcoder)
+        self.kb = None
+        if use_kb:
+            from ..kb import PrivateKnowledgeBase
+
+            self.kb = PrivateKnowledgeBase.load(cfg.kb, cfg.llm)
+
+    def note(self, message: str) -> None:
+        self.progress(f"transmitter: {message}")
+        if self.log:
+            self.log.write("note", {"t": time.time(), "source": "tx", "message": message})
+
+    def run(self, source: str, *, realtime: bool = False, start_after_s: float | None = None) -> int:
+        """Send every utterance of ``source`` (after ``start_after_s`` of it, when resuming); the count sent."""
+        from ..link import PhyLink
+
+        segments = self._segments(source, realtime)
+        link = PhyLink(self.cfg.link.tx_address, None, None)
+        monitor = LinkMonitor(link.tx, self.note)
+        feedback = FeedbackListener(self.cfg.link.feedback_address, self.key.sender_id, self.cfg.link.feedback_stale_s)
+        sent, warned_feedback = 0, False
+        try:
+            for seg, t_speech_end, asr_s in segments:
+                if start_after_s is not None and seg.end <= start_after_s:
+                    continue
+                snr = feedback.snr_db()
+                if snr is None and sent >= 2 and not warned_feedback:
+                    self.note("no fresh SNR feedback from the receiver: sending uncompressed (class high)")
+                    warned_feedback = True
+                rec = self._send(link, seg, snr, t_speech_end)
+                rec.latency_s["asr_s"] = round(asr_s, 3)
+                if self.log:
+                    self.log.write("sent", rec)
+                sent += 1
+                self.progress(f"transmitter: [{rec.seq}] sent ({rec.prompt_class}, "
+                              f"{rec.channel_uses} channel uses): {rec.sent_text!r}")
+        finally:
+            time.sleep(0.2)  # let ZeroMQ hand over the last PDU
+            feedback.close()
+            monitor.close()
+            link.close()
+        return sent
+
+    def _segments(self, source: str, realtime: bool) -> Iterator[tuple]:
+        """(segment, wall time of the end of speech, ASR seconds) from a thread that transcribes ahead."""
+        from ..media import is_live_source, iter_audio, iter_live_audio, probe
+
+        live = is_live_source(source)
+        if not live:
+            probe(source)
+        chunk_s = 0.5 if (live or realtime) else 30.0
+        t0 = time.time()
+
+        def audio() -> Iterator[np.ndarray]:
+            it = iter_live_audio(source) if live else iter_audio(source, chunk_s=chunk_s)
+            fed = 0.0
+            for c in it:
+                if realtime and not live:  # pace a file like a live source
+                    time.sleep(max(0.0, t0 + fed - time.time()))
+                fed += c.size / 16000
+                yield c
+
+        q: queue.Queue = queue.Queue(maxsize=8)
+        done = object()
+
+        def produce() -> None:
+            try:
+                last = time.perf_counter()
+                for seg in self.extractor.stream(audio(), self.hotwords):
+                    now = time.perf_counter()
+                    t_end = t0 + seg.end if (live or realtime) else time.time()
+                    q.put((seg, t_end, now - last))
+                    last = now
+                q.put(done)
+            except BaseException as e:  # handed to the consumer, which raises it
+                q.put(e)
+
+        threading.Thread(target=produce, name="asr", daemon=True).start()
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _send(self, link, seg, snr: Optional[float], t_speech_end: float) -> TxRecord:
+        text, cls, kb_info, lat = seg.text, "high", {}, {}
+        if self.kb is not None:
+            t = time.perf_counter()
+            res = (self.kb.transmit(self.user, seg.text, snr_db=snr, hotwords=self.hotwords) if snr is not None else
+                   self.kb.transmit(self.user, seg.text, length_class="high", hotwords=self.hotwords))
+            lat["kb_tx_s"] = round(time.perf_counter() - t, 3)
+            text, cls, kb_info = res.text, res.length_class, res.to_dict()
+        seq = self.keys.next_seq(self.key.sender_id)
+        t = time.perf_counter()
+        meta = {"version": FORMAT_VERSION, "mode": self.mode, "sender_id": self.key.sender_id, "seq": seq,
+                "prompt_class": CLASSES.index(cls), "flags": 0}
+        if self.mode == "semantic":
+            enc = self.codec.encode(text)
+            payload, content, n_items = enc.symbols, token_bytes(enc.token_ids), enc.n_tokens
+            uses = int(payload.size)
+            bits = uses * QPSK_BITS_PER_USE
+        else:
+            data = self.text_coder.encode(text)
+            payload, content, n_items = np.frombuffer(data, dtype=np.uint8), data, len(data)
+            meta.update(modulation=self.cfg.link.modulation, fec=self.cfg.link.fec)
+            uses = self.frame.digital_n_symbols(len(data), self.cfg.link.modulation, self.cfg.link.fec)
+            bits = 8 * len(data)
+        if n_items > 0xFFFF:
+            raise InputError(f"utterance {seq} is too long for one message ({n_items} tokens or bytes)",
+                             hint="lower vad.max_segment_s so utterances are split")
+        meta["n_tokens"] = n_items
+        meta["auth_tag"] = compute_tag(self.key.key, meta, content)
+        lat["encode_s"] = round(time.perf_counter() - t, 4)
+        link.send(meta, payload)
+        return TxRecord(seq, self.key.sender_id, self.mode, seg.start, seg.end, seg.text, text, cls, snr, n_items,
+                        uses, int(self.frame.burst_symbols(uses)), bits, t_speech_end=round(t_speech_end, 4),
+                        t_sent=round(time.time(), 4), latency_s=lat, kb=kb_info)
