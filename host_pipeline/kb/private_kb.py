@@ -144,7 +144,9 @@ class PrivateKnowledgeBase:
         if word_confidences is not None:
             conf = align_confidences(" ".join(text.split()), word_confidences)
             if conf is None:
-                log.warning("receive: the word confidences do not spell the text; correcting without them")
+                raise InputError("word_confidences do not match the received text (need the decoder's (word, "
+                                 "confidence) pairs for this text, or one float per whitespace token)",
+                                 hint="pass SemanticCodec.decode_with_confidence's output unchanged")
         out, done = [], 0
         for piece in chunks(text, self.config.max_words_per_chunk):
             facts = self._facts(user, piece, res)

@@ -105,6 +105,18 @@ def test_shipped_parameters_load_and_were_fitted():
     assert set(m.classify(float(s)) for s in np.linspace(-10, 30, 81)) <= set(CLASSES)
 
 
+def test_shipped_class_is_monotone_in_snr():
+    """Low at low SNR, high at high SNR, and never back down in between (the first fit, from 2 noise realisations,
+    picked a spurious "high" at -5 dB)."""
+    m = Anfis.load(resolve_params_path(KbConfig().anfis_params))
+    assert m.meta.get("realisations", 0) >= 8
+    grid = np.arange(-15.0, 30.01, 0.25)
+    idx = np.array([CLASSES.index(m.classify(float(s))) for s in grid])
+    assert idx[0] == CLASSES.index("low") and idx[-1] == CLASSES.index("high")
+    assert np.all(np.diff(idx) >= 0), dict(zip(grid[1:][np.diff(idx) < 0], idx[1:][np.diff(idx) < 0]))
+    assert m.classify(-5.0) == "low" and m.classify(10.0) == "high"
+
+
 def test_inputs_outside_the_fitted_range_are_clamped(tmp_path):
     m = _known()
     x = np.linspace(-5, 15, 50)

@@ -95,3 +95,23 @@ def test_gate_edits_units():
     assert align_confidences("didn't he?", [("didn", 0.9), ("'", 1.0), ("t", 0.4), ("he", 0.8), ("?", 1.0)]).tolist() \
         == [0.4, 0.8]
     assert align_confidences("a b", [("a", 0.9)]) is None and align_confidences("a b", [0.5]) is None
+
+
+def test_long_text_is_chunked_with_its_confidences(make_kb):
+    sentences = ["we met at the station with whittemore.", "the appointment is on tuesday mourning.",
+                 "then we went home."]
+    text = " ".join(sentences)
+    conf = [0.99] * 12 + [0.6] + [0.99] * 4  # only "mourning." is unsure (the 13th of 17 tokens)
+    llm = ScriptedLlm(["the appointment is on tuesday morning."])
+    res = make_kb(llm, max_words_per_chunk=7).receive("u", text, length_class="high", word_confidences=conf)
+    assert res.text == "we met at the station with whittemore. the appointment is on tuesday morning. then we went home."
+    assert len(llm.calls) == 1  # the first and last chunks were confident throughout: no LLM call
+
+
+@pytest.mark.parametrize("conf", [[0.9] * 3, [("we", 0.9), ("met", 0.9)], [float("nan")] * 7])
+def test_confidences_that_do_not_match_the_text_are_refused(make_kb, conf):
+    from host_pipeline.errors import InputError
+
+    with pytest.raises(InputError, match="word_confidences"):
+        make_kb(ScriptedLlm()).receive("u", "we met at the station with whittemore", length_class="high",
+                                       word_confidences=conf)
