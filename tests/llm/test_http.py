@@ -172,3 +172,10 @@ def make_kb_http(tmp_path):
     emb = load_embedder("minilm-l6")
     llm = _backend(f"http://127.0.0.1:{port}/v1", retries=1, timeout_s=2)
     return PrivateKnowledgeBase(KbConfig(db_path=str(tmp_path / "kb.sqlite")), llm, None, emb, Anfis.initial())
+
+
+def test_http_backend_cannot_score_so_the_kb_rewrites():
+    llm = OpenAIBackend(LlmConfig(backend="openai", endpoint="http://127.0.0.1:9/v1"))
+    assert not llm.can_score
+    with pytest.raises(LlmError, match="cannot score"):
+        llm.score_continuations(MSG, "x", [" y"])

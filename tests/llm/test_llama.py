@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from host_pipeline.llm import LlmConfig, LlmError, LlmTimeout, load_llm
@@ -53,3 +54,15 @@ def test_unknown_model_is_a_clear_error():
 
     with pytest.raises(ModelError, match="neither a known model nor a GGUF"):
         load_llm(LlmConfig(model="/nonexistent/model.gguf"))
+
+
+def test_score_continuations(llm):
+    msgs = [{"role": "user", "content": "What is the capital of France?"}]
+    conts = [" Paris.", " a banana sandwich."]
+    a = llm.score_continuations(msgs, "The capital of France is", conts)
+    assert a.shape == (2,) and np.all(a < 0) and a[0] > a[1] + 1.0
+    llm.chat(MSG)  # scoring and generation do not disturb each other
+    np.testing.assert_array_equal(llm.score_continuations(msgs, "The capital of France is", conts), a)
+    assert llm.can_score
+    with pytest.raises(ValueError):
+        llm.score_continuations(msgs, "x", [" "])
