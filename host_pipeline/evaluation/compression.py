@@ -6,7 +6,7 @@ Rows per clip (bit/s over the clip's duration; ratio = raw bit/s / scheme bit/s)
   measured as the size of the mp4 ffmpeg writes;
 - Codec2 700C speech (libcodec2, 8 kHz mono) plus one JPEG still of the first frame, sent once per clip;
 - a Txt2Vid-style transcript: the UTF-8 bytes of the text (a reference face/video is assumed pre-shared);
-- the LM text coder (``host_pipeline.textcoder.TextCoder``), if it is installed;
+- the lossless text coder (``host_pipeline.textcoder``, static order-4 and LM arithmetic coding), if present;
 - this system, one burst per utterance: the semantic mode (each checkpoint's ``n_tokens * uses`` complex symbols,
   counted at 2 bits per channel use, the QPSK-equivalent of the digital mode's modulation) and the digital mode
   (DEFLATE with the baseline's dictionary + CRC32, K=7 r=1/2 code, QPSK: 2 bits per channel use). Both include
@@ -142,15 +142,23 @@ def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-
 
 
 def text_rows(messages: list[str]) -> list[dict]:
+    """The Txt2Vid-style UTF-8 transcript and the lossless text coder's messages (issue 10), if installed."""
     text = " ".join(messages)
     rows = [{"scheme": "Txt2Vid-style UTF-8 transcript", "family": "text", "bytes": len(text.encode("utf-8"))}]
     try:
-        from ..textcoder import TextCoder  # issue 10's LM arithmetic coder, when present
+        from ..textcoder.coder import TextCoder
     except ImportError:
         return rows
-    coder = TextCoder.load() if hasattr(TextCoder, "load") else TextCoder()
-    rows.append({"scheme": "LM text coder (arithmetic coding)", "family": "text",
-                 "bytes": sum(len(coder.encode(m)) for m in messages)})
+    from ..errors import LgmtscError
+
+    coder = TextCoder.load()
+    for name, label in (("static", "text coder, static order-4 model"), ("lm", "text coder, LM arithmetic coding")):
+        try:
+            n = sum(len(coder.encode(m, coder=name)) for m in messages)
+        except LgmtscError as e:
+            print(f"  ({label}: not available: {e.message})")
+            continue
+        rows.append({"scheme": f"{label} (header + CRC-16)", "family": "text", "bytes": n})
     return rows
 
 

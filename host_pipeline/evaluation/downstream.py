@@ -13,7 +13,8 @@ Systems, each a cell function of the sweep engine (``downstream_cell``):
 - ``digital``: the Txt2Vid-style digital baseline (``codec.baseline.DigitalBaseline``: text -> DEFLATE -> CRC32 ->
   K=7 r=1/2 convolutional code -> QPSK/16-QAM, gr-lgmtsc's frame code) at the semantic codec's channel uses;
 - ``digital+kb``: "without joint coding": KB text through the digital baseline, then the KB receiver.
-A lost digital message delivers the empty text, which the classifier still labels (a constant guess).
+A lost digital message delivers the empty text, which the classifier still labels (a constant guess). The SMS
+evaluation set is balanced (half spam), so a constant guess scores 0.5; the IMDB sample is balanced already.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..paths import REPO_ROOT, shared_data_dir
 
 DATASETS = ("sms_spam", "imdb")
 SYSTEMS = ("semantic", "semantic+kb", "digital", "digital+kb")
+BALANCED = ("sms_spam",)  # evaluation sets drawn half spam, half ham (spam is 13 % of the messages)
 CLASSIFIER_DIR = Path(__file__).resolve().parent / "classifiers"
 _HTML = re.compile(r"<[^>]+>")
 
@@ -272,7 +274,16 @@ def _context(dataset: str, n: int, words: Optional[int], checkpoint: str) -> _Co
             pairs.append((text, label))
     if n > len(pairs):
         raise InputError(f"{dataset}: only {len(pairs)} held-out texts, {n} requested")
-    order = np.random.default_rng(12345).permutation(len(pairs))[:n]  # one fixed evaluation set per (dataset, n)
+    rng = np.random.default_rng(12345)  # one fixed evaluation set per (dataset, n)
+    if dataset in BALANCED:  # half of each class, so that a constant guess scores 0.5
+        by_class = [[i for i, (_, l) in enumerate(pairs) if l == c] for c in (1, 0)]
+        if n - n // 2 > min(len(c) for c in by_class):
+            raise InputError(f"{dataset}: only {min(len(c) for c in by_class)} held-out texts of a class, "
+                             f"{n - n // 2} requested")
+        picks = [rng.permutation(c)[:k] for c, k in zip(by_class, (n // 2, n - n // 2))]
+        order = rng.permutation(np.concatenate(picks))
+    else:
+        order = rng.permutation(len(pairs))[:n]
     texts = [pairs[i][0] for i in order]
     labels = np.array([pairs[i][1] for i in order])
     canonical = [enc.canonical(t) for t in texts]
