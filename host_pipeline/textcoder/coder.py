@@ -227,30 +227,40 @@ class TextCoder:
         """The text of ``message``; ``CorruptMessage`` or ``TextCoderMismatch`` instead of ever wrong text."""
         return self.decode_info(message).text
 
-    def decode_info(self, message: bytes) -> Decoded:
+    def _parse(self, message) -> tuple[str, bool, int, int, int]:
+        """(coder, crc32, payload start, payload end, symbols) of a message; checks the header."""
         if not isinstance(message, (bytes, bytearray, memoryview)):
             raise InputError(f"message to decode must be bytes, not {type(message).__name__}")
-        message = bytes(message)
         if not message:
             raise CorruptMessage("text-coder message is empty")
         version, crc32, coder_id = message[0] >> 6, bool(message[0] >> 5 & 1), message[0] & 0x1F
-        crc_len = 4 if crc32 else 2
         if version != VERSION or coder_id not in CODER_NAMES:
             raise CorruptMessage(f"not a text-coder message (version {version}, coder {coder_id})",
                                  hint="the header byte is damaged or the sender runs another protocol version")
         coder = CODER_NAMES[coder_id]
-        end = len(message) - crc_len
-        pos = 1
+        end = len(message) - (4 if crc32 else 2)
+        pos, symbols = 1, 0
         if coder != "utf8":
             pos += FP_BYTES
             if end < pos:
                 raise CorruptMessage("text-coder message is truncated")
-            self._check_fingerprint(coder, message[1:pos])
             symbols, pos = _read_varint(message, pos, end)
             if symbols > MAX_SYMBOLS:
                 raise CorruptMessage(f"text-coder message claims {symbols} symbols (damaged length field)")
         if end < pos:
             raise CorruptMessage("text-coder message is truncated")
+        return coder, crc32, pos, end, symbols
+
+    def payload_size(self, message: bytes) -> int:
+        """Bytes of the message that are code (without header and CRC)."""
+        _, _, start, end, _ = self._parse(message)
+        return end - start
+
+    def decode_info(self, message: bytes) -> Decoded:
+        coder, crc32, pos, end, symbols = self._parse(message)
+        message = bytes(message)
+        if coder != "utf8":
+            self._check_fingerprint(coder, message[1:1 + FP_BYTES])
         head, payload = message[:pos], message[pos:end]
         if coder == "utf8":
             data = payload

@@ -92,7 +92,8 @@ class LmTokenModel:
         self._used = 0
         system = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
         ident = "|".join(["lgmtsc-textcoder-lm/1", model_sha256(cfg.lm_model, path), llama_cpp.__version__,
-                          " ".join(system.split()), repr(self.prefix), str(STEPS), str(LM_TOTAL)])
+                          " ".join(system.split()), repr(self.prefix), f"window={self.window}", str(STEPS),
+                          str(LM_TOTAL)])
         self.fingerprint = hashlib.sha256(ident.encode("utf-8")).hexdigest()
         self.name = f"{cfg.lm_model} (llama.cpp {llama_cpp.__version__})"
 
