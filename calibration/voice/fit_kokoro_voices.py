@@ -1,8 +1,14 @@
-"""Measure the Kokoro voice candidates once: speaker embedding, median F0 and speaking rate of each blend/pitch.
+"""Measure the Kokoro voice candidates once: speaker embedding, F0, speaking rate and intelligibility of each.
 
 The voice matcher (host_pipeline/reconstruct/voicematch.py) then picks, for an enrolled vocal feature vector v,
-the candidate whose Resemblyzer embedding is closest to v's, without synthesising anything at run time.
-Run: python calibration/voice/fit_kokoro_voices.py [--out calibration/voice/kokoro_voice_table.json]
+the intelligible candidate whose Resemblyzer embedding is closest to v's, without synthesising at run time.
+Intelligibility = round-trip WER and mean ASR confidence (Whisper base, the project's text normalisation) on
+ten Harvard sentences (IEEE 1969 list 1: phonetically balanced, common words, none of them in the evaluation
+transcripts). Resumable: candidates already in the table keep their measurements; missing fields are added.
+Candidates from older runs outside this grid (pitch 0.8 and 1.25: too far for intelligible speech) are kept
+without an intelligibility measure, which makes the matcher skip them.
+
+Run: nice -n 10 python calibration/voice/fit_kokoro_voices.py [--out calibration/voice/kokoro_voice_table.json]
 """
 
 from __future__ import annotations
@@ -23,31 +29,74 @@ from host_pipeline.reconstruct.tts import KokoroTts, Voice, _resample
 
 SENTENCES = ["The quick brown fox jumps over the lazy dog, while she sells seashells by the shore.",
 ]
-SINGLE_PITCH = [0.8, 0.9, 1.0, 1.12, 1.25]
+HARVARD = ["The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
+           "It's easy to tell the depth of a well.", "These days a chicken leg is a rare dish.",
+           "Rice is often served in round bowls.", "The juice of lemons makes fine punch.",
+           "The box was thrown beside the parked truck.", "The hogs were fed chopped corn and garbage.",
+           "Four hours of steady work faced us.", "A large size in stockings is hard to sell."]
+SINGLE_PITCH = [1.0, 0.95, 1.06, 0.9, 1.12]  # measured in this order (nearest to 1 first)
 BLEND_PITCH = [1.0]
+
+
+def key(weights: dict, pitch: float) -> str:
+    return json.dumps([sorted(weights.items()), round(pitch, 3)])
+
+
+def voice_features(tts: KokoroTts, va: VoiceAnalyzer, w: dict, p: float) -> dict:
+    audio = np.concatenate([tts.synthesize(s, Voice(w, pitch=p)).audio for s in SENTENCES])
+    wav = va.speech_only(_resample(audio, 16000 / tts.SAMPLE_RATE))
+    f0 = f0_track(wav)
+    return {"embedding": [round(float(x), 5) for x in va.encoder.embed_utterance(wav)],
+            "f0_median_hz": round(float(np.median(f0[f0 > 0])), 2), "rate_syllables_s": round(syllable_rate(wav), 3)}
+
+
+def intelligibility(tts: KokoroTts, asr, w: dict, p: float) -> dict:
+    from host_pipeline.textnorm import word_errors
+
+    errors = words = 0
+    conf = []
+    for s in HARVARD:
+        speech = tts.synthesize(s, Voice(w, pitch=p))
+        rec = asr.recognize(_resample(speech.audio, 16000 / tts.SAMPLE_RATE), [], "en")
+        e, n = word_errors(s, rec.text)
+        errors, words = errors + e, words + n
+        conf.append(rec.confidence)
+    return {"harvard_wer": round(errors / words, 4), "harvard_asr_confidence": round(float(np.mean(conf)), 4)}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).with_name("kokoro_voice_table.json")))
     args = ap.parse_args()
-    tts, va = KokoroTts(), VoiceAnalyzer()
+    from host_pipeline.asr.backends import load_asr
+    from host_pipeline.config import AsrConfig
+
+    out = Path(args.out)
+    old = {key(c["weights"], c["pitch"]): c for c in json.loads(out.read_text())["candidates"]} if out.exists() else {}
+    tts, va, asr = KokoroTts(), VoiceAnalyzer(), load_asr(AsrConfig())
     names = tts.voices()
-    cands = [({n: 1.0}, p) for n in names for p in SINGLE_PITCH]
+    # most useful first (an interrupted run still leaves a usable table): voices as shipped, blends, pitch shifts
+    cands = [({n: 1.0}, p) for p in SINGLE_PITCH[:1] for n in names]
     cands += [({a: 0.5, b: 0.5}, p) for a, b in itertools.combinations(names, 2) for p in BLEND_PITCH]
+    cands += [({n: 1.0}, p) for p in SINGLE_PITCH[1:] for n in names]
     rows = []
     t0 = time.time()
     for i, (w, p) in enumerate(cands):
-        audio = np.concatenate([tts.synthesize(s, Voice(w, pitch=p)).audio for s in SENTENCES])
-        a16 = _resample(audio, 16000 / tts.SAMPLE_RATE)
-        wav = va.speech_only(a16)
-        f0 = f0_track(wav)
-        rows.append({"weights": w, "pitch": p, "embedding": [round(float(x), 5) for x in va.encoder.embed_utterance(wav)],
-                     "f0_median_hz": round(float(np.median(f0[f0 > 0])), 2), "rate_syllables_s": round(syllable_rate(wav), 3)})
-        print(f"{i + 1}/{len(cands)} {w} pitch {p}: F0 {rows[-1]['f0_median_hz']} Hz, "
-              f"rate {rows[-1]['rate_syllables_s']} /s ({time.time() - t0:.0f} s)", flush=True)
-    Path(args.out).write_text(json.dumps({"model": "kokoro-82m", "sentences": SENTENCES, "candidates": rows}, indent=0))
-    print(f"wrote {args.out}")
+        row = old.get(key(w, p)) or {"weights": w, "pitch": p}
+        if "embedding" not in row:
+            row.update(voice_features(tts, va, w, p))
+        if "harvard_wer" not in row:
+            row.update(intelligibility(tts, asr, w, p))
+        rows.append(row)
+        print(f"{i + 1}/{len(cands)} {w} pitch {p}: F0 {row['f0_median_hz']} Hz, rate {row['rate_syllables_s']} /s, "
+              f"Harvard WER {row['harvard_wer']:.1%}, ASR confidence {row['harvard_asr_confidence']:.3f} "
+              f"({time.time() - t0:.0f} s)", flush=True)
+        table = {"model": "kokoro-82m", "sentences": SENTENCES, "intelligibility_sentences": HARVARD,
+                 "candidates": rows + [c for k, c in old.items() if k not in {key(r["weights"], r["pitch"]) for r in rows}]}
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(table, indent=0))
+        tmp.replace(out)  # after each candidate, atomically: an interrupted run resumes
+    print(f"wrote {out}")
     return 0
 
 

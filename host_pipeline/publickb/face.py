@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import sys
+import tempfile
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,21 +98,51 @@ def sharpness(gray: np.ndarray) -> float:
     return float(lap.var())
 
 
+# what MediaPipe's C++ side (absl logging, TFLite) prints on stderr while it loads: never useful to a user
+_NATIVE_NOISE = re.compile(r"^[IW]\d{4} [\d:.]+\s+\d+ \S+:\d+\]|^INFO: Created TensorFlow Lite"
+                           r"|^WARNING: All log messages before absl::InitializeLog")
+
+
+@contextmanager
+def native_log_filtered():
+    """Route file descriptor 2 to a temporary file for the block; afterwards lines that are MediaPipe/absl
+    load-time noise go to the debug log and every other line back to stderr (so real errors still show)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode("utf-8", "replace").splitlines():
+                if _NATIVE_NOISE.search(line):
+                    log.debug("mediapipe: %s", line)
+                else:
+                    print(line, file=sys.stderr)
+
+
 class FaceAnalyzer:
     """MediaPipe Face Mesh (legacy solutions API, mediapipe 0.10.14), loaded once."""
 
     MAX_SIDE = 1600  # larger images are searched at this size; landmarks are scaled back
 
     def __init__(self, max_faces: int = 5, static: bool = True):
-        os.environ.setdefault("GLOG_minloglevel", "2")
         try:
-            import mediapipe as mp
-            solutions = mp.solutions
+            with native_log_filtered(), warnings.catch_warnings():
+                # mediapipe imports matplotlib, whose 3-D axes warn when Debian's copy is also on the path
+                warnings.filterwarnings("ignore", message="Unable to import Axes3D")
+                import mediapipe as mp
+                solutions = mp.solutions
+                self._mesh = solutions.face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces,
+                                                          refine_landmarks=True, min_detection_confidence=0.5)
+                self._mesh.process(np.zeros((64, 64, 3), np.uint8))  # starts the graph (its threads log now)
         except (ImportError, AttributeError) as e:
             raise ModelError(f"MediaPipe face mesh is unavailable ({e})",
                              hint="install mediapipe==0.10.14 (newer releases drop the solutions API)") from None
-        self._mesh = solutions.face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces,
-                                                  refine_landmarks=True, min_detection_confidence=0.5)
 
     def faces(self, rgb: np.ndarray) -> list[Face]:
         """Every face in an RGB uint8 image, largest first."""
@@ -117,7 +152,8 @@ class FaceAnalyzer:
         if scale < 1.0:
             import cv2
             img = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        res = self._mesh.process(np.ascontiguousarray(img))
+        with native_log_filtered():  # the landmark model logs when it first sees a face
+            res = self._mesh.process(np.ascontiguousarray(img))
         out = []
         for f in res.multi_face_landmarks or []:
             a = np.array([[p.x, p.y, p.z] for p in f.landmark], dtype=np.float32)
@@ -142,6 +178,12 @@ def load_image(path: str | Path) -> np.ndarray:
     try:
         with Image.open(p) as im:
             im = ImageOps.exif_transpose(im)
+            if im.mode in ("I", "F") or im.mode.startswith("I;16"):  # 16-bit/float grey: PIL would clip at 255
+                grey = np.asarray(im, dtype=np.float32)
+                top = 65535.0 if im.mode.startswith("I;16") or grey.max() > 255 else 255.0
+                grey8 = np.clip(np.rint(grey * (255.0 / top)), 0, 255).astype(np.uint8)
+                log.info("%s: converting %s image to RGB", p, im.mode)
+                return np.repeat(grey8[:, :, None], 3, axis=2)
             if im.mode != "RGB":
                 log.info("%s: converting %s image to RGB", p, im.mode)
                 im = im.convert("RGB")

@@ -14,6 +14,11 @@ class ReconstructConfig:
     voice: str = "auto"  # auto: matched to the enrolled voice v; or a Kokoro voice name, or "a:0.5,b:0.5"
     language: str = "en"  # "en" (espeak-ng phonemes) or "zh" (Mandarin where Kokoro works)
     speed: float = 1.0  # extra rate factor on top of the matched rate
+    voice_max_pitch: float = 1.12  # matched pitch factor within [1/x, x] (resampling further hurts intelligibility)
+    voice_max_wer: float = 0.03  # candidates with a higher round-trip WER on the Harvard sentences are excluded
+    voice_wer_weight: float = 1.0  # similarity given up per unit of Harvard WER when ranking candidates
+    voice_min_rate: float = 0.9  # the matched speaking-rate factor is clipped to [min, max]
+    voice_max_rate: float = 1.1
     festival_voice: str = "cmu_us_slt_arctic_hts"
     bert_vits2_url: str = "http://127.0.0.1:5000"  # its HTTP API (hiyoriUI.py); loopback only
     bert_vits2_model_id: int = 0
@@ -28,4 +33,6 @@ class ReconstructConfig:
     head_motion: float = 1.0  # 0 = still head
     blink_rate_hz: float = 0.25
     seed: int = 0
-    threads: int = 1  # ONNX/renderer threads
+    threads: int = 1  # renderer threads
+    tts_threads: int = 0  # Kokoro ONNX threads; 0 = one per CPU core (the TTS runs before the frames are rendered)
+    tts_float_conv: bool = True  # run Kokoro's int8 convolutions with float kernels (2x faster on AVX2-only CPUs)

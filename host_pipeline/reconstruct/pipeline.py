@@ -35,13 +35,14 @@ class Reconstructor:
     def voice_for(self, profile: Profile) -> tuple[Voice, dict]:
         if self.cfg.voice != "auto":
             return Voice.parse(self.cfg.voice), {"method": "configured"}
-        from .voicematch import load_table
+        from .voicematch import load_table, policy_key
 
-        key = f"{self.tts.name}:{','.join(self.tts.voices())}:{len(load_table()) if self.tts.name == 'kokoro' else 0}"
+        table = load_table() if self.tts.name == "kokoro" else []
+        key = f"{self.tts.name}:{','.join(self.tts.voices())}:{policy_key(self.cfg, table)}"
         cached = self.kb.voice_match(profile.user_id, self.tts.name, key)
         if cached:
             return Voice(cached["voice"]["weights"], cached["voice"]["pitch"], cached["voice"]["speed"]), cached["report"]
-        voice, report = match_voice(self.tts, profile.voice)
+        voice, report = match_voice(self.tts, profile.voice, table, self.cfg)
         self.kb.save_voice_match(profile.user_id, self.tts.name, key, {"voice": voice.to_dict(), "report": report})
         return voice, report
 

@@ -1,7 +1,8 @@
 """TTS backends behind one interface: ``TtsBackend.synthesize(text, voice) -> Speech`` (audio + phoneme timings).
 
-- ``KokoroTts``: Kokoro-82M int8 ONNX from the verified model cache (embedded default). Style vectors of the
-  shipped voices are blended; pitch is shifted by synthesising slower and resampling (no extra dependency).
+- ``KokoroTts``: Kokoro-82M int8 ONNX from the verified model cache (embedded default), its ``ConvInteger``
+  nodes rewritten as float convolutions (``onnx_rewrite``). Style vectors of the shipped voices are blended;
+  pitch is shifted by synthesising slower and resampling (no extra dependency).
 - ``FestivalTts``: festival + an HTS voice (Debian), segment times from festival itself.
 - ``BertVits2Tts``: a BERT-VITS2 HTTP API server (``hiyoriUI.py``) on loopback.
 """
@@ -12,6 +13,7 @@ import io
 import ipaddress
 import json
 import logging
+import os
 import re
 import shutil
 import socket
@@ -30,6 +32,7 @@ import numpy as np
 
 from ..errors import BackendError, ConfigError, InputError, ModelError
 from .config import ReconstructConfig
+from .onnx_rewrite import fast_kokoro_model
 from .phonemes import PhonemeTiming, estimate_timings, phonemize, viseme
 
 log = logging.getLogger(__name__)
@@ -115,10 +118,15 @@ class KokoroTts(TtsBackend):
         self.cfg = cfg or ReconstructConfig()
         d = Path(model_dir) if model_dir else ModelCache().path("kokoro-82m")
         try:
+            model = fast_kokoro_model(d / "model.onnx") if self.cfg.tts_float_conv else d / "model.onnx"
+            threads = self.cfg.tts_threads or os.cpu_count() or 1
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = max(1, self.cfg.threads)
+            opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
-            self.session = ort.InferenceSession(str(d / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting on a shared CPU
+            self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
             self.vocab: dict[str, int] = json.loads((d / "vocab.json").read_text())["vocab"]
             z = np.load(d / "voices_ja.npz")
             self.styles = {k: z[k].astype(np.float32) for k in z.files}

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
-
-os.environ.setdefault("GLOG_minloglevel", "2")
 
 
 @pytest.fixture(scope="session")

@@ -84,19 +84,33 @@ def test_sadtalker_without_checkpoints_names_them(tmp_path):
 
     with pytest.raises(ConfigError, match="sadtalker_dir"):
         SadTalkerAnimator(ReconstructConfig(face_backend="sadtalker"))
+    with pytest.raises(ModelError, match="SadTalker_V0.0.2_256.safetensors"):  # a checkout that is not there
+        SadTalkerAnimator(ReconstructConfig(face_backend="sadtalker", sadtalker_dir=str(tmp_path / "nowhere")))
     (tmp_path / "src" / "config").mkdir(parents=True)
     with pytest.raises(ModelError) as e:
         SadTalkerAnimator(ReconstructConfig(face_backend="sadtalker", sadtalker_dir=str(tmp_path)))
     assert "SadTalker_V0.0.2_256.safetensors" in e.value.message and "download_models.sh" in e.value.hint
 
 
-def test_voice_match_prefers_the_closest_candidate(obama, kokoro):
+def test_voice_match_prefers_the_closest_intelligible_candidate(obama, kokoro):
     from host_pipeline.reconstruct.voicematch import match_voice
 
-    table = [{"weights": {"jf_alpha": 1.0}, "pitch": 1.0, "embedding": list(-obama.voice.vector), "f0_median_hz": 250,
-              "rate_syllables_s": 4.0},
-             {"weights": {"jm_kumo": 1.0}, "pitch": 0.9, "embedding": list(obama.voice.vector), "f0_median_hz": 110,
-              "rate_syllables_s": obama.voice.rate_syllables_s}]
-    v, report = match_voice(kokoro, obama.voice, table)
-    assert v.weights == {"jm_kumo": 1.0} and v.pitch == 0.9 and v.speed == pytest.approx(1.0)
-    assert report["predicted_similarity"] == pytest.approx(1.0, abs=1e-4)
+    v = obama.voice
+    near = {"embedding": list(v.vector), "f0_median_hz": v.f0_median_hz, "rate_syllables_s": v.rate_syllables_s}
+    table = [{"weights": {"jf_alpha": 1.0}, "pitch": 1.0, "embedding": list(-v.vector), "f0_median_hz": 250,
+              "rate_syllables_s": 4.0, "harvard_wer": 0.0},
+             {"weights": {"jm_kumo": 1.0}, "pitch": 0.95, **near, "harvard_wer": 0.01},
+             # closer still, but unintelligible, or pitch-shifted too far, or never measured for intelligibility
+             {"weights": {"jf_gongitsune": 1.0}, "pitch": 1.0, **near, "harvard_wer": 0.12},
+             {"weights": {"jm_kumo": 1.0}, "pitch": 0.8, **near, "harvard_wer": 0.0},
+             {"weights": {"jf_nezumi": 1.0}, "pitch": 1.0, **near}]
+    table[1]["rate_syllables_s"] = v.rate_syllables_s / 2  # the user speaks twice as fast: clipped rate
+    voice, report = match_voice(kokoro, v, table)
+    assert voice.weights == {"jm_kumo": 1.0} and voice.pitch == 0.95 and voice.speed == pytest.approx(1.1)
+    assert report["predicted_similarity"] == pytest.approx(1.0, abs=1e-4) and report["excluded"] == 3
+    # when no candidate reaches the WER limit, the most intelligible ones remain eligible
+    voice, _ = match_voice(kokoro, v, [dict(table[0], harvard_wer=0.2), dict(table[2], harvard_wer=0.1)])
+    assert voice.weights == {"jf_gongitsune": 1.0}
+    # a table without intelligibility measures falls back to the default voice
+    voice, report = match_voice(kokoro, v, [table[4]])
+    assert voice.weights == kokoro.default_voice().weights and "default" in report["method"]

@@ -119,13 +119,43 @@ def test_several_faces_take_the_largest_with_a_warning(enroller, shared_data):
     assert meta["face_height_px"] > 250  # Obama's face (about 280 px), not the 500-px Biden's (about 180 px)
 
 
-@pytest.mark.parametrize("kind", ["grey", "rotated", "huge"])
+@pytest.mark.parametrize("kind", ["grey", "rotated", "upside-down", "huge"])
 def test_odd_images_still_enroll(enroller, portrait, kind):
     im = {"grey": lambda: portrait.convert("L").convert("RGB"), "rotated": lambda: portrait.rotate(90, expand=True),
+          "upside-down": lambda: portrait.rotate(180),
           "huge": lambda: portrait.resize((portrait.width * 4, portrait.height * 4))}[kind]()
     crop, lm, meta = enroller.face_from_image(np.asarray(im), kind)
     assert crop.shape == (512, 512, 3) and lm.shape == (478, 3)
     assert abs(meta["roll_deg"]) < 100 and meta["face_height_px"] > 100
+    # the enrolled face is upright (found directly, or after turning the image): eyes above the mouth
+    assert lm[[33, 263], 1].mean() < lm[[13, 14], 1].mean()
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "P", "RGBA", "I;16"])
+def test_image_files_of_any_mode_load_as_rgb(portrait, tmp_path, mode):
+    from host_pipeline.publickb.face import load_image
+
+    p = tmp_path / f"face_{mode.replace(';', '')}.png"
+    (portrait.convert("I").point(lambda v: v * 256).convert("I;16") if mode == "I;16" else portrait.convert(mode)).save(p)
+    rgb = load_image(p)
+    assert rgb.dtype == np.uint8 and rgb.shape == (portrait.height, portrait.width, 3)
+    assert rgb.std() > 20  # not flattened to a blank picture
+
+
+def test_unreadable_image_and_faceless_video_name_the_file(enroller, tmp_path):
+    from host_pipeline.publickb.face import load_image
+    from host_pipeline.reconstruct.output import write_mp4
+    from host_pipeline.reconstruct.tts import Speech
+
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not an image")
+    with pytest.raises(InputError, match="notes.jpg: not a readable image"):
+        load_image(bad)
+    noise = (np.random.default_rng(0).random((10, 128, 128, 3)) * 255).astype(np.uint8)
+    video = tmp_path / "noise.mp4"
+    write_mp4(video, iter(noise), Speech(np.zeros(6400, np.float32), 16000, []), 25)  # 0.4 s = 10 frames
+    with pytest.raises(InputError, match="noise.mp4: no face found in any of its frames"):
+        enroller.best_video_frame(video)
 
 
 def test_tiny_image_is_refused(enroller, portrait):
