@@ -77,7 +77,8 @@ def main() -> int:
             ref = logits if ref is None else ref
             st["positions"] += len(logits)
             st["bitwise_equal"] += int(sum(np.array_equal(a, b) for a, b in zip(logits, ref)))
-            st["table_equal"] += int(sum(np.array_equal(logits_to_cum(a), logits_to_cum(b)) for a, b in zip(logits, ref)))
+            st["table_equal"] += int(sum(np.array_equal(logits_to_cum(a), logits_to_cum(b))
+                                         for a, b in zip(logits, ref)))
             st["max_abs_diff"] = max(st["max_abs_diff"], float(np.abs(logits - ref).max()))
             st["argmax_equal"] += int((logits.argmax(1) == ref.argmax(1)).sum())
     for st in stats.values():

@@ -31,6 +31,8 @@ _MAX_OCTAVES = 32  # weights below 2**-32 of the best token become the floor fre
 _FRAC = np.array([4294967296, 4112874773, 3938502376, 3771522796, 3611622603, 3458501653, 3311872529, 3171459999,
                   3037000500, 2908241642, 2784941738, 2666869345, 2553802834, 2445529972, 2341847524, 2242560872],
                  dtype=np.int64)  # round(2**32 * 2**(-j/16))
+_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
 LM_TOTAL = 1 << 28  # scale of the quantised distribution before the +1 floor (totals < 2**28 + n_vocab)
 
 
@@ -87,7 +89,8 @@ class LmTokenModel:
         self.window = cfg.lm_window or cfg.lm_n_ctx - len(self.prefix) - 1
         if not 1 <= self.window <= cfg.lm_n_ctx - len(self.prefix) - 1:
             raise ModelError(f"textcoder.lm_window {self.window} does not fit lm_n_ctx {cfg.lm_n_ctx}")
-        self.lock = threading.Lock()
+        with _LOCKS_GUARD:  # one lock per llama.cpp context, shared by every coder setting that uses it
+            self.lock = _LOCKS.setdefault(id(self.llama), threading.Lock())
         self._first_cum: np.ndarray | None = None
         self._used = 0
         system = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
