@@ -113,20 +113,19 @@ def decode_worker(args) -> int:
 
 
 def summarise(args) -> None:
+    """Print the totals and, per source, exact round trips and bits per character (headers included)."""
     path = Path(args.out) / f"roundtrip_{args.coder}.csv"
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    exact = sum(r["exact"] == "True" for r in rows)
-    chars = sum(int(r["chars"]) for r in rows)
-    bits = 8 * sum(int(r["message_bytes"]) for r in rows)
-    by_src = {}
-    for r in rows:
-        by_src[r["source"]] = by_src.get(r["source"], 0) + 1
     pids = {(r["enc_pid"], r["dec_pid"]) for r in rows}
-    print(f"{args.coder}: {exact}/{len(rows)} exact round trips ({by_src}), {bits / max(chars, 1):.3f} bits/char with "
-          f"headers, encoder and decoder always different processes: {all(a != b for a, b in pids)}; "
-          f"threads enc/dec {sorted({(r['enc_threads'], r['dec_threads']) for r in rows})}; "
-          f"median encode {_median(rows, 'encode_s'):.3f} s, decode {_median(rows, 'decode_s'):.3f} s")
+    print(f"{args.coder}: encoder and decoder always different processes: {all(a != b for a, b in pids)}; "
+          f"threads enc/dec {sorted({(r['enc_threads'], r['dec_threads']) for r in rows})}")
+    for source in ["all", *sorted({r["source"] for r in rows})]:
+        part = [r for r in rows if source in ("all", r["source"])]
+        exact = sum(r["exact"] == "True" for r in part)
+        bits, chars = 8 * sum(int(r["message_bytes"]) for r in part), sum(int(r["chars"]) for r in part)
+        print(f"  {source:<12} {exact}/{len(part)} exact, {bits / max(chars, 1):.3f} bits/char, median encode "
+              f"{_median(part, 'encode_s'):.3f} s, decode {_median(part, 'decode_s'):.3f} s")
 
 
 def _median(rows, key):
@@ -142,13 +141,16 @@ def main() -> int:
     ap.add_argument("--dec-threads", type=int, default=2)
     ap.add_argument("--budget-min", type=float, default=1e9, help="the encoder stops starting sentences after this")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "textcoder_results"))
-    ap.add_argument("--role", choices=["run", "encode", "decode"], default="run", help=argparse.SUPPRESS)
+    ap.add_argument("--role", choices=["run", "encode", "decode", "summary"], default="run", help=argparse.SUPPRESS)
     args = ap.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.role == "encode":
         return encode_worker(args)
     if args.role == "decode":
         return decode_worker(args)
+    if args.role == "summary":
+        summarise(args)
+        return 0
     (Path(args.out) / f"roundtrip_{args.coder}.enc.done").unlink(missing_ok=True)
     (Path(args.out) / f"roundtrip_{args.coder}.enc.jsonl").touch()
     # OpenMP threads that busy-wait crawl on shared cores; passive waiting keeps 2 threads usable there
