@@ -185,9 +185,9 @@ class Receiver:
 
     def text_coder(self):
         if self._text_coder is None:
-            from ..textcoder import load_text_coder
+            from ..textcoder.coder import TextCoder
 
-            self._text_coder = load_text_coder(self.cfg.textcoder)
+            self._text_coder = TextCoder.load(self.cfg.textcoder)
         return self._text_coder
 
     def _render(self, user: str, rec: RxRecord) -> None:

@@ -123,9 +123,9 @@ class Transmitter:
 
             self.codec = SemanticCodec.load(cfg.codec)
         else:
-            from ..textcoder import load_text_coder
+            from ..textcoder.coder import TextCoder
 
-            self.text_coder = load_text_coder(cfg.textcoder)
+            self.text_coder = TextCoder.load(cfg.textcoder)
         self.kb = None
         if use_kb:
             from ..kb import PrivateKnowledgeBase
