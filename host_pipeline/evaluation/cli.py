@@ -90,7 +90,8 @@ def _downstream(args) -> int:
              "imdb": "IMDB sentiment of the received text (Fig. 9)"}[args.dataset]
     return _run_downstream(args, f"downstream_{args.dataset}", args.dataset, systems,
                            _floats(args.snr) if args.snr else ev.downstream_snrs,
-                           _ints(args.seeds) if args.seeds else ev.seeds, args.messages or ev.downstream_messages,
+                           _ints(args.seeds) if args.seeds else ev.seeds,
+                           args.messages or (ev.imdb_messages if args.dataset == "imdb" else ev.downstream_messages),
                            words, title)
 
 

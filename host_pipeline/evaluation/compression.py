@@ -87,6 +87,7 @@ def media_rows(clip: Path, info: dict, tmp: Path, crfs: list[int], av1_crf: int)
     still = _encoded_size(clip, tmp / "still.jpg", ["-frames:v", "1", "-q:v", "5"])
     rows.append({"scheme": "Codec2 700C + one JPEG still", "family": "speech", "bytes": speech + still,
                  "note": f"speech {speech} B, still {still} B"})
+    rows.append({"scheme": "Codec2 700C speech only", "family": "speech", "bytes": speech})
     return rows
 
 
