@@ -9,6 +9,7 @@ Candidates from older runs outside this grid (pitch 0.8 and 1.25: too far for in
 without an intelligibility measure, which makes the matcher skip them.
 
 Run: nice -n 10 python calibration/voice/fit_kokoro_voices.py [--out calibration/voice/kokoro_voice_table.json]
+     [--shard K/N] (N processes, K = 0..N-1, share one table)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -64,38 +66,57 @@ def intelligibility(tts: KokoroTts, asr, w: dict, p: float) -> dict:
     return {"harvard_wer": round(errors / words, 4), "harvard_asr_confidence": round(float(np.mean(conf)), 4)}
 
 
+def _read(out: Path) -> dict[str, dict]:
+    return {key(c["weights"], c["pitch"]): c for c in json.loads(out.read_text())["candidates"]} if out.exists() else {}
+
+
+def _save(out: Path, row: dict) -> None:
+    """Merge one measured candidate into the table, under a lock (shards run in parallel), atomically."""
+    import fcntl
+
+    with open(out.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        table = _read(out)
+        table[key(row["weights"], row["pitch"])] = row
+        tmp = out.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"model": "kokoro-82m", "sentences": SENTENCES, "intelligibility_sentences": HARVARD,
+                                   "candidates": list(table.values())}, indent=0))
+        tmp.replace(out)
+
+
+def candidates(names: list[str], male: str = "jm_kumo") -> list[tuple[dict, float]]:
+    """Most useful first, so an interrupted run still leaves a usable table: the voices as shipped, blends with
+    the only male voice (also the most intelligible), its pitch shifts, the other blends, other pitch shifts."""
+    singles = [({n: 1.0}, p) for p in SINGLE_PITCH for n in names]
+    blends = [({a: 0.5, b: 0.5}, p) for a, b in itertools.combinations(names, 2) for p in BLEND_PITCH]
+    return sorted(singles + blends, key=lambda c: (c[1] != 1.0 or len(c[0]) > 1) + (male not in c[0]) * 2
+                  + (len(c[0]) == 1 and c[1] != 1.0))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).with_name("kokoro_voice_table.json")))
+    ap.add_argument("--shard", default="0/1", help="K/N: measure candidates K, K+N, ... (run N processes)")
     args = ap.parse_args()
     from host_pipeline.asr.backends import load_asr
     from host_pipeline.config import AsrConfig
 
     out = Path(args.out)
-    old = {key(c["weights"], c["pitch"]): c for c in json.loads(out.read_text())["candidates"]} if out.exists() else {}
+    k, n = (int(x) for x in args.shard.split("/"))
     tts, va, asr = KokoroTts(), VoiceAnalyzer(), load_asr(AsrConfig())
-    names = tts.voices()
-    # most useful first (an interrupted run still leaves a usable table): voices as shipped, blends, pitch shifts
-    cands = [({n: 1.0}, p) for p in SINGLE_PITCH[:1] for n in names]
-    cands += [({a: 0.5, b: 0.5}, p) for a, b in itertools.combinations(names, 2) for p in BLEND_PITCH]
-    cands += [({n: 1.0}, p) for p in SINGLE_PITCH[1:] for n in names]
-    rows = []
+    cands = candidates(tts.voices())
     t0 = time.time()
     for i, (w, p) in enumerate(cands):
-        row = old.get(key(w, p)) or {"weights": w, "pitch": p}
+        row = _read(out).get(key(w, p)) or {"weights": w, "pitch": p}
+        if i % n != k or "harvard_wer" in row:
+            continue
         if "embedding" not in row:
             row.update(voice_features(tts, va, w, p))
-        if "harvard_wer" not in row:
-            row.update(intelligibility(tts, asr, w, p))
-        rows.append(row)
+        row.update(intelligibility(tts, asr, w, p))
+        _save(out, row)
         print(f"{i + 1}/{len(cands)} {w} pitch {p}: F0 {row['f0_median_hz']} Hz, rate {row['rate_syllables_s']} /s, "
               f"Harvard WER {row['harvard_wer']:.1%}, ASR confidence {row['harvard_asr_confidence']:.3f} "
               f"({time.time() - t0:.0f} s)", flush=True)
-        table = {"model": "kokoro-82m", "sentences": SENTENCES, "intelligibility_sentences": HARVARD,
-                 "candidates": rows + [c for k, c in old.items() if k not in {key(r["weights"], r["pitch"]) for r in rows}]}
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(table, indent=0))
-        tmp.replace(out)  # after each candidate, atomically: an interrupted run resumes
     print(f"wrote {out}")
     return 0
 

@@ -79,6 +79,29 @@ def test_round_trip_wer_of_real_transcripts(kokoro, shared_data):
 
 
 @pytest.mark.skipif(not shutil.which("festival"), reason="festival is not installed (apt-get install festival festvox-us-slt-hts)")
+@pytest.mark.slow
+def test_matched_voice_stays_intelligible(kokoro, obama, shared_data):
+    """The voice matched to a real enrolled speaker keeps round-trip WER within the 5 % target on real text."""
+    from host_pipeline.asr.backends import load_asr
+    from host_pipeline.config import AsrConfig
+    from host_pipeline.reconstruct.tts import _resample
+    from host_pipeline.reconstruct.voicematch import match_voice
+    from host_pipeline.textnorm import word_errors
+
+    voice, report = match_voice(kokoro, obama.voice)
+    assert report["harvard_wer"] <= ReconstructConfig().voice_max_wer
+    rows = list(csv.DictReader(open(shared_data / "speech" / "transcripts.tsv", encoding="utf-8"), delimiter="\t"))
+    plain = {"LJ001-0009.wav", "LJ001-0011.wav", "LJ001-0016.wav"}  # no names, numbers or spelling variants
+    texts = [r["transcript"] for r in rows if r["file"] in plain]
+    asr = load_asr(AsrConfig())
+    errs = refs = 0
+    for text in texts:
+        s = kokoro.synthesize(text, voice)
+        e, n = word_errors(text, asr.recognize(_resample(s.audio, 16000 / s.sample_rate), [], "en").text)
+        errs, refs = errs + e, refs + n
+    assert errs / refs <= 0.05, f"round-trip WER {errs / refs:.1%} with {voice.to_dict()}"
+
+
 def test_festival_speaks_with_segment_times():
     s = FestivalTts().synthesize("Hello there, my friend.")
     assert s.duration_s > 0.8 and len(s.phoneme_timings) > 8
