@@ -27,6 +27,14 @@ def register(sub, eval_sub) -> None:
     p.add_argument("--realtime", action="store_true", help="feed the file at its real speed, as a live source "
                    "(end-to-end latency is measured from the end of speech)")
     p.add_argument("--out", help="output directory (default out/<time>)")
+    u = p.add_argument_group("over the air", "two USRPs instead of the channel model (--channel/--snr then unused)")
+    u.add_argument("--usrp", nargs=2, metavar=("TX_DEV_ARGS", "RX_DEV_ARGS"),
+                   help='UHD device args of the transmitting and the receiving radio, e.g. "serial=3164A1F" '
+                        '"serial=3164B2E" (use "" for the only radio of a kind)')
+    u.add_argument("--freq", type=float, default=2.45e9, help="carrier frequency in Hz (default 2.45e9)")
+    u.add_argument("--tx-gain", type=float, default=10.0, help="TX gain in dB (default 10)")
+    u.add_argument("--rx-gain", type=float, default=20.0, help="RX gain in dB (default 20)")
+    u.add_argument("--samp-rate", type=float, default=1e6, help="radio sample rate in S/s (default 1e6)")
     p.set_defaults(func=_loopback)
 
     t = sub.add_parser("tx", help="transmitter host: video/live input -> ASR -> KB -> encoder -> flowgraph",
@@ -96,12 +104,13 @@ def _config_args(args: argparse.Namespace, overrides: list[str]) -> list[str]:
 
 
 def _loopback(args: argparse.Namespace) -> int:
-    from .loopback import run_loopback
+    from .loopback import UsrpPair, run_loopback
 
     cfg, overrides = _config(args)
+    usrp = UsrpPair(*args.usrp, args.freq, args.tx_gain, args.rx_gain, args.samp_rate) if args.usrp else None
     out = Path(args.out or f"out/{time.strftime('%Y%m%d-%H%M%S')}")
     report = run_loopback(args.video, cfg, args.channel, args.snr, out, args.seed, args.hotwords, args.kb, args.user,
-                          args.video_out, args.enroll, args.realtime, _config_args(args, overrides),
+                          args.video_out, args.enroll, args.realtime, _config_args(args, overrides), usrp,
                           progress=lambda m: print(m, flush=True))
     s = report["summary"]
     print(f"{s['verified']}/{s['utterances']} utterances received and verified ({s['refused']} refused, "

@@ -41,14 +41,15 @@ class Loopback:
     def __init__(self, video: str, cfg: Config, out_dir: Path, *, channel: str = "awgn", esn0_db: float = 15.0,
                  seed: int = 1, hotwords: list[str] | None = None, use_kb: bool = True, user: str = "anonymous",
                  reconstruct: bool = True, realtime: bool = False, config_args: list[str] | None = None,
-                 max_restarts: int = 2, progress: Callable[[str], None] = print):
+                 max_restarts: int = 2, usrp: Optional["UsrpPair"] = None, progress: Callable[[str], None] = print):
         self.video, self.cfg, self.out, self.user, self.progress = video, cfg, Path(out_dir), user, progress
         self.channel, self.esn0_db, self.seed, self.max_restarts = channel, esn0_db, seed, max_restarts
         self.config_args = config_args or []
         self.logs = self.out / "logs"
         self.tx_log, self.rx_log = self.out / "tx.jsonl", self.out / "rx.jsonl"
         common = [*(["--hotwords", *hotwords] if hotwords else []), *([] if use_kb else ["--no-kb"])]
-        self.fg = FlowgraphProcess("loopback", flowgraph_args(channel, esn0_db, cfg, seed), cfg.link.tx_address)
+        self.fgs = usrp.flowgraphs(cfg) if usrp else \
+            [FlowgraphProcess("loopback", flowgraph_args(channel, esn0_db, cfg, seed), cfg.link.tx_address)]
         self.rx = SupervisedProcess("receiver host", host_argv(self.config_args, "rx", "--out", str(self.out),
                                     "--log", str(self.rx_log), *common, *([] if reconstruct else ["--no-video"])),
                                     cfg.link.feedback_address, start_timeout_s=600)
@@ -64,16 +65,19 @@ class Loopback:
         self.progress(f"loopback: {message}")
 
     def pids(self) -> dict:
-        return {"flowgraph": self.fg.pid, "receiver": self.rx.pid, "transmitter": self.tx.pid}
+        return {"flowgraph": self.fgs[0].pid, "flowgraphs": [f.pid for f in self.fgs], "receiver": self.rx.pid,
+                "transmitter": self.tx.pid}
 
     def _write_pids(self) -> None:
         (self.out / "pids.json").write_text(json.dumps(self.pids()))
 
     def run(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        self.progress(f"starting the GNU Radio loopback flowgraph ({self.channel}, Es/N0 {self.esn0_db:g} dB)")
-        self.fg.start(self.logs)
         try:
+            for fg in self.fgs:
+                self.progress(f"starting the GNU Radio {fg.label}" + (f" ({self.channel}, Es/N0 {self.esn0_db:g} dB)"
+                                                                      if fg.name == "loopback" else ""))
+                fg.start(self.logs)
             self.progress("starting the receiver host (loads its models)")
             self.rx.start(self.logs)
             self.progress("starting the transmitter host")
@@ -83,17 +87,19 @@ class Loopback:
         finally:
             self.tx.stop()
             self.rx.stop(timeout_s=120)  # SIGINT: it finishes what arrived, then exits
-            self.fg.stop()
+            for fg in self.fgs:
+                fg.stop()
 
     def _supervise(self) -> None:
         tx_done_at: Optional[float] = None
         while True:
             time.sleep(0.2)
-            for proc in (self.tx, self.rx, self.fg):
+            for proc in (self.tx, self.rx):
                 for line in proc.new_lines(("transmitter:", "receiver:", "lgmtsc:", "  hint:")):
                     self.progress(line)
-            if not self.fg.alive():
-                self._restart(self.fg, "flowgraph", self.fg.last_error())
+            for fg in self.fgs:
+                if not fg.alive():
+                    self._restart(fg, "flowgraph", fg.last_error())
             if not self.rx.alive():
                 self._lose_in_flight()
                 self._restart(self.rx, "receiver", self.rx.last_error())
@@ -113,6 +119,8 @@ class Loopback:
                 return
 
     def _restart(self, proc: SupervisedProcess, name: str, why: str) -> None:
+        if proc.proc.returncode in (2, 3):  # no radio, bad arguments, a flowgraph that does not compile
+            raise BackendError(f"the {proc.label} failed: {why}", hint=f"log: {proc.log_path}")
         if self.restarts[name] >= self.max_restarts:
             raise BackendError(f"the {name} stopped again ({why}); gave up after {self.max_restarts} restarts",
                                hint=f"log: {proc.log_path}")
@@ -145,10 +153,28 @@ class Loopback:
         return True
 
 
+class UsrpPair:
+    """Two radios instead of the channel model: the usrp_tx and usrp_rx flowgraphs (one machine or two)."""
+
+    def __init__(self, tx_dev_args: str, rx_dev_args: str, freq: float = 2.45e9, tx_gain: float = 10.0,
+                 rx_gain: float = 20.0, samp_rate: float = 1e6):
+        self.tx_dev_args, self.rx_dev_args, self.freq = tx_dev_args, rx_dev_args, freq
+        self.tx_gain, self.rx_gain, self.samp_rate = tx_gain, rx_gain, samp_rate
+
+    def flowgraphs(self, cfg: Config) -> list[FlowgraphProcess]:
+        common = ["--freq", str(self.freq), "--samp-rate", str(self.samp_rate)]
+        return [FlowgraphProcess("usrp_rx", [*common, "--gain", str(self.rx_gain), "--dev-args", self.rx_dev_args,
+                                             "--rx-addr", cfg.link.rx_address, "--snr-addr", cfg.link.snr_address],
+                                 cfg.link.rx_address),
+                FlowgraphProcess("usrp_tx", [*common, "--gain", str(self.tx_gain), "--dev-args", self.tx_dev_args,
+                                             "--tx-addr", cfg.link.tx_address], cfg.link.tx_address)]
+
+
 def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float = 15.0, out_dir: Path | None = None,
                  seed: int = 1, hotwords: list[str] | None = None, use_kb: bool = True, user: str | None = None,
                  reconstruct: bool = True, enroll: bool = False, realtime: bool = False,
-                 config_args: list[str] | None = None, progress: Callable[[str], None] = print) -> dict:
+                 config_args: list[str] | None = None, usrp: UsrpPair | None = None,
+                 progress: Callable[[str], None] = print) -> dict:
     """Run the three processes on ``video`` and write OUT/report.json, report.html and video.mp4; the report."""
     from ..link.auth import KeyStore
     from ..media import probe
@@ -168,12 +194,12 @@ def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float 
     KeyStore(cfg.link.keystore).provision(user)
     if reconstruct:
         _ensure_enrolled(cfg, user, video, enroll, progress)
-    run = {"input": str(video), "channel": channel, "esn0_db": esn0_db, "mode": cfg.link.mode, "kb": use_kb,
+    run = {"input": str(video), "channel": "usrp" if usrp else channel, "esn0_db": esn0_db, "mode": cfg.link.mode, "kb": use_kb,
            "user": user, "seed": seed, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     t0 = time.perf_counter()
     lb = Loopback(video, cfg, out_dir, channel=channel, esn0_db=esn0_db, seed=seed, hotwords=hotwords,
                   use_kb=use_kb, user=user, reconstruct=reconstruct, realtime=realtime, config_args=config_args,
-                  progress=progress)
+                  usrp=usrp, progress=progress)
     lb.run()
     run["duration_s"] = round(time.perf_counter() - t0, 3)
     run["restarts"] = lb.restarts

@@ -158,3 +158,35 @@ def test_killed_flowgraph_and_receiver_are_restarted_and_no_message_is_misattrib
             (u["status"] == "lost" and u["reason"]), u
     assert sum(u["status"] == "ok" for u in utts) >= 4  # it resumed after both kills
     assert utts[-1]["status"] == "ok"
+
+
+def test_usrp_pair_without_radios_fails_in_one_line(tmp_path, demo_video):
+    tx, rx, snr, fb = _free_ports(4)
+    r = run_cli("--set", f"link.tx_address=tcp://127.0.0.1:{tx}", "--set", f"link.rx_address=tcp://127.0.0.1:{rx}",
+                "--set", f"link.snr_address=tcp://127.0.0.1:{snr}", "--set",
+                f"link.feedback_address=tcp://127.0.0.1:{fb}", "loopback", str(demo_video), "--usrp",
+                "type=b200,serial=NOPE1", "type=b200,serial=NOPE2", "--no-kb", "--no-video", "--out",
+                str(tmp_path / "run"), env={"LGMTSC_DATA": str(tmp_path / "data")}, timeout=300)
+    assert r.returncode == 5, r.stdout + r.stderr
+    assert "no usable USRP" in r.stderr and "Traceback" not in r.stderr + r.stdout
+    assert not (tmp_path / "run" / "tx.jsonl").exists()  # no host was started
+
+
+@pytest.mark.slow
+def test_digital_mode_through_the_loopback(tmp_path, demo_video):
+    tx, rx, snr, fb = _free_ports(4)
+    out = tmp_path / "run"
+    r = run_cli("--set", f"link.tx_address=tcp://127.0.0.1:{tx}", "--set", f"link.rx_address=tcp://127.0.0.1:{rx}",
+                "--set", f"link.snr_address=tcp://127.0.0.1:{snr}", "--set",
+                f"link.feedback_address=tcp://127.0.0.1:{fb}", "loopback", str(demo_video), "--mode", "digital",
+                "--snr", "8", "--no-kb", "--no-video", "--hotwords", "Whittemore", "Philip", "--out", str(out),
+                env={"LGMTSC_DATA": str(tmp_path / "data")}, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads((out / "report.json").read_text())
+    utts = report["utterances"]
+    assert len(utts) == 3 and all(u["mode"] == "digital" and u["status"] == "ok" for u in utts)
+    assert [u["received_text"] for u in utts] == [u["sent_text"] for u in utts]  # lossless, case and all
+    s = report["summary"]
+    assert s["bits_sent"] == sum(u["payload_bits"] + u["header_bits"] for u in utts)
+    assert all(u["payload_bits"] < 8 * len(u["sent_text"].encode()) for u in utts)  # the text coder beats UTF-8
+    assert (out / "report.html").is_file()
