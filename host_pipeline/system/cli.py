@@ -56,6 +56,8 @@ def register(sub, eval_sub) -> None:
     _host_options(r)
     r.add_argument("--log", help="JSON-lines log (default OUT/rx.jsonl)")
     r.add_argument("--no-video", dest="video_out", action="store_false", help="text only (no TTS, no face)")
+    r.add_argument("--preview", type=int, default=6, metavar="N", help="live view: every N-th rendered frame goes "
+                   "to OUT/preview.jpg (default 6, about 4 per second; 0 = off); watch it with e.g. `feh -R 0.3`")
     r.set_defaults(func=_rx)
 
     m = sub.add_parser("report", help="merge a transmitter log and a receiver log into report.json/.html",
@@ -127,7 +129,10 @@ def _tx(args: argparse.Namespace) -> int:
     from .protocol import JsonlLog
     from .tx import Transmitter
 
+    from ..media import check_live_source, is_live_source, probe
+
     cfg, _ = _config(args)
+    check_live_source(args.video) if is_live_source(args.video) else probe(args.video)  # before loading models
     log = JsonlLog(Path(args.log))
     try:
         tx = Transmitter(cfg, args.user, use_kb=args.kb, hotwords=args.hotwords, log=log,
@@ -148,6 +153,7 @@ def _rx(args: argparse.Namespace) -> int:
     log = JsonlLog(Path(args.log) if args.log else out / "rx.jsonl")
     try:
         n = serve(cfg, out, use_kb=args.kb, reconstruct=args.video_out, hotwords=args.hotwords, log=log,
+                  preview_every=args.preview,
                   progress=lambda m: print(m, flush=True))
     finally:
         log.close()

@@ -28,14 +28,16 @@ class Receiver:
     """Models loaded once; ``run(stop)`` serves bursts until ``stop`` is set, then finishes what arrived."""
 
     def __init__(self, cfg: Config, out_dir: Path, *, use_kb: bool = True, reconstruct: bool = True,
-                 hotwords: list[str] | None = None, log: JsonlLog | None = None,
+                 hotwords: list[str] | None = None, log: JsonlLog | None = None, preview_every: int = 0,
                  progress: Callable[[str], None] = print):
+        """``preview_every`` > 0: write every n-th rendered frame to OUT/preview.jpg (atomically) for live viewing."""
         import zmq
 
         from ..codec import SemanticCodec
 
         self.cfg, self.out_dir, self.hotwords, self.log, self.progress = cfg, Path(out_dir), hotwords or [], log, progress
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.preview_every = preview_every
         self.keys = KeyStore(cfg.link.keystore)
         progress("receiver: loading models (semantic codec" + (", private KB LLM" if use_kb else "")
                  + (", TTS and face animator)" if reconstruct else ")"))
@@ -199,13 +201,23 @@ class Receiver:
         clip = self.out_dir / f"utterance_{rec.sender_id}_{rec.seq:05d}.mp4"
         t = time.perf_counter()
 
-        def first(i: int, _frame) -> None:
+        def on_frame(i: int, frame: np.ndarray) -> None:
             if i == 0:
                 rec.t_first_frame = round(time.time(), 4)
+            if self.preview_every and i % self.preview_every == 0:
+                self._preview(frame)
 
-        self.reconstructor.to_mp4(user, rec.restored_text, clip, on_frame=first)
+        self.reconstructor.to_mp4(user, rec.restored_text, clip, on_frame=on_frame)
         rec.latency_s["render_s"] = round(time.perf_counter() - t, 3)
         rec.video = clip.name
+
+
+    def _preview(self, frame: np.ndarray) -> None:
+        from PIL import Image
+
+        tmp = self.out_dir / ".preview.jpg"
+        Image.fromarray(np.ascontiguousarray(frame[..., :3])).save(tmp, quality=85)
+        tmp.replace(self.out_dir / "preview.jpg")
 
 
 def serve(cfg: Config, out_dir: Path, stop: Optional[threading.Event] = None, **kw) -> int:
