@@ -396,7 +396,8 @@ def summarise(records: list[dict]) -> list[dict]:
             half = math.nan
         rows.append({"dataset": dataset, "system": system, "channel": channel, "snr_db": snr, "n": n,
                      "seeds": len(rs), "accuracy": round(float(accs.mean()), 4),
-                     "ci_seeds_low": round(float(accs.mean() - half), 4), "ci_seeds_high": round(float(accs.mean() + half), 4),
+                     "ci_seeds_low": round(float(accs.mean() - half), 4),
+                     "ci_seeds_high": round(float(accs.mean() + half), 4),
                      "ci_sentences_low": round(lo_s, 4), "ci_sentences_high": round(hi_s, 4),
                      "similarity": round(float(np.mean([r["result"]["similarity"] for r in rs])), 4),
                      "lost_fraction": round(sum(r["result"]["lost"] for r in rs) / total, 4),
@@ -423,7 +424,8 @@ def plot(rows: list[dict], png: Path, title: str) -> Path:
     fig, axes = plt.subplots(1, len(channels), figsize=(5.2 * len(channels), 4.0), sharey=True, squeeze=False)
     for ax, channel in zip(axes[0], channels):
         for system in SYSTEMS:
-            rs = sorted((r for r in rows if r["channel"] == channel and r["system"] == system), key=lambda r: r["snr_db"])
+            rs = sorted((r for r in rows if r["channel"] == channel and r["system"] == system),
+                        key=lambda r: r["snr_db"])
             if not rs:
                 continue
             x = np.array([r["snr_db"] for r in rs])

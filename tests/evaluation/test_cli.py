@@ -36,9 +36,11 @@ def test_compression_rows_are_present_and_ordered(demo_video, tmp_path):
     h264 = [rows[f"H.264 CRF {c} + AAC 16k"] for c in (26, 30, 34)]
     assert rows["raw (RGB24 + PCM16)"] > h264[0] > h264[1] > h264[2]  # higher CRF, fewer bits
     av1 = next(v for k, v in rows.items() if k.startswith("AV1"))
-    codec2 = rows["Codec2 700C + one JPEG still"]
+    codec2 = rows["Codec2 700C speech only"]
     text = rows["Txt2Vid-style UTF-8 transcript"]
     assert min(h264 + [av1]) > codec2 > text
+    assert 700 <= codec2 < 900  # 700C: 28-bit frames every 40 ms, stored in 4 bytes
+    assert rows["Codec2 700C + one JPEG still"] > codec2
     assert 60 < text < 120  # 47 characters over 3.88 s
     semantic = [v for k, v in rows.items() if k.startswith("this system, semantic")]
     assert len(semantic) == 4 and all(v < min(h264) / 100 for v in semantic)
