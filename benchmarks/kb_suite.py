@@ -37,19 +37,59 @@ def main() -> int:
     ap.add_argument("--suite", default=str(Path(__file__).resolve().parent.parent / "tests" / "kb" / "suite.jsonl"))
     ap.add_argument("--out", default="out/bench/kb_suite")
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--shard", default="0/1", help="K/N: run every N-th item from the K-th (parallel runs)")
+    ap.add_argument("--merge", nargs="+", help="only summarise the per_item.csv files of these output folders")
+    ap.add_argument("--disambiguation", choices=["rewrite", "readings"], help="kb.disambiguation (default: config)")
     ap.add_argument("--kind", choices=["ambiguous", "error", "injection"], action="append",
                     help="run only items of this kind (repeatable; default all)")
     ap.add_argument("--no-facts", action="store_true", help="ablation: store no facts (context only)")
     add_llm_args(ap)
     args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        rows = [dict(r, **{k: int(r[k]) for k in ("passed", "baseline_passed", "key_fact_retrieved")},
+                     step_seconds=float(r["step_seconds"]), retrieval_ms=float(r["retrieval_ms"]))
+                for d in args.merge for r in csv.DictReader(open(Path(d) / "per_item.csv", encoding="utf-8"))]
+    else:
+        rows = run(args, out)
+    lines = [f"# KB suite ({len(rows)} items, model {args.model}, {args.threads} threads"
+             f"{', NO FACTS' if args.no_facts else ''}, disambiguation {args.disambiguation or 'as configured'})", "",
+             "| kind | items | KB accuracy | no-KB baseline | key fact retrieved | LLM output used | median step s |",
+             "|---|---|---|---|---|---|---|"]
+    for kind in ("ambiguous", "error", "injection"):
+        r = [x for x in rows if x["kind"] == kind]
+        if not r:
+            continue
+        acc = sum(x["passed"] for x in r) / len(r)
+        base = sum(x["baseline_passed"] for x in r) / len(r)
+        ret = sum(x["key_fact_retrieved"] for x in r) / len(r)
+        used = sum(x["source"].startswith("llm") for x in r) / len(r)
+        med = statistics.median(x["step_seconds"] for x in r)
+        lines.append(f"| {kind} | {len(r)} | {acc:.1%} | {base:.1%} | {ret:.0%} | {used:.0%} | {med:.1f} |")
+    lines += ["", f"Fact retrieval (MiniLM embedding of the sentence + ranking in SQLite): median "
+                  f"{statistics.median(x['retrieval_ms'] for x in rows):.0f} ms per sentence."]
+    scored = [x for x in rows if x["kind"] != "injection"]
+    if scored:
+        lines += ["", f"Overall (ambiguous + error): {sum(x['passed'] for x in scored)}/{len(scored)} = "
+                      f"{sum(x['passed'] for x in scored) / len(scored):.1%}"]
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def run(args, out: Path) -> list[dict]:
+    """Run the KB on the selected items; write and return the per-item rows."""
     items = [json.loads(l) for l in open(args.suite, encoding="utf-8") if l.strip()]
     if args.kind:
         items = [i for i in items if i["kind"] in args.kind]
     if args.limit:
         items = items[: args.limit]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    k, n = (int(v) for v in args.shard.split("/"))
+    items = items[k::n]
     kb = build_kb(args, Path(tempfile.mkdtemp()) / "kb.sqlite")
+    if args.disambiguation:
+        kb.config.disambiguation = args.disambiguation
     for it in items:
         for fact in ([] if args.no_facts else it["facts"]) + DISTRACTORS:
             kb.store.add(it["user"], fact)
@@ -84,29 +124,7 @@ def main() -> int:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    lines = [f"# KB suite ({len(rows)} items, model {args.model}, {args.threads} threads"
-             f"{', NO FACTS' if args.no_facts else ''})", "",
-             "| kind | items | KB accuracy | no-KB baseline | key fact retrieved | LLM output used | median step s |",
-             "|---|---|---|---|---|---|---|"]
-    for kind in ("ambiguous", "error", "injection"):
-        r = [x for x in rows if x["kind"] == kind]
-        if not r:
-            continue
-        acc = sum(x["passed"] for x in r) / len(r)
-        base = sum(x["baseline_passed"] for x in r) / len(r)
-        ret = sum(x["key_fact_retrieved"] for x in r) / len(r)
-        used = sum(x["source"].startswith("llm") for x in r) / len(r)
-        med = statistics.median(x["step_seconds"] for x in r)
-        lines.append(f"| {kind} | {len(r)} | {acc:.1%} | {base:.1%} | {ret:.0%} | {used:.0%} | {med:.1f} |")
-    lines += ["", f"Fact retrieval (MiniLM embedding of the sentence + ranking in SQLite): median "
-                  f"{statistics.median(x['retrieval_ms'] for x in rows):.0f} ms per sentence."]
-    scored = [x for x in rows if x["kind"] != "injection"]
-    if scored:
-        lines += ["", f"Overall (ambiguous + error): {sum(x['passed'] for x in scored)}/{len(scored)} = "
-                      f"{sum(x['passed'] for x in scored) / len(scored):.1%}"]
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+    return rows
 
 
 if __name__ == "__main__":

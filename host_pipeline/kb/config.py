@@ -25,8 +25,9 @@ class KbConfig:
     step_timeout_s: float = 20.0  # one KB step (all its LLM attempts); then it falls back so the link never stalls
     max_words_per_chunk: int = 60  # longer text is processed in sentence-aligned chunks of at most this many words
     disambiguate: bool = True  # transmitter: resolve ambiguous words with the user's facts
-    disambiguation: str = "readings"  # "readings": the LLM lists the word's readings, the facts pick one by
-    #   log-probability (llama_cpp backend); "rewrite": free rewriting (any backend; used when scoring is unsupported)
+    disambiguation: str = "rewrite"  # "rewrite": few-shot rewriting with the facts (any backend); "readings": the
+    #   LLM lists the word's readings and the facts pick one by log-probability (llama_cpp backend only; with
+    #   Qwen2.5-Coder-1.5B the listed readings were unusable, see docs/kb.md)
     correct: bool = True  # receiver: correct channel errors with context and facts
     confident_word_prob: float = 0.9  # receiver: words the decoder received with at least this confidence (top-1
     #   posterior / (top-1 + runner-up), SemanticCodec.decode_with_confidence) are never edited. u16 codec, AWGN

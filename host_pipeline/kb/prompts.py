@@ -49,25 +49,38 @@ def _want(kmin: int, kmax: int) -> str:
     return f"exactly {kmin}" if kmin == kmax else f"between {kmin} and {kmax}"
 
 
+# Worked examples, given as earlier chat turns (a small model imitates turns far better than inline examples, and
+# without them Qwen2.5-Coder-1.5B mostly repeated the sentence). None of their words is in tests/kb/suite.jsonl.
+_DISAMBIGUATE_SHOTS = ((["The user is a sailor on a cargo ship."], "We sat on the deck after dinner.",
+                        "We sat on the ship's deck after dinner."),
+                       (["The user manages a shop and has to let an employee go."], "They will fire him on Monday.",
+                        "They will dismiss him on Monday."),
+                       (["The user collects old letters and stamps."], "The seal on the letter is broken.",
+                        "The wax seal on the letter is broken."))
+
+
 def disambiguate(text: str, facts: list[str]) -> list[dict]:
-    return _chat(_DISAMBIGUATE + _facts_block(facts) + data_block(text))
+    shots = [m for f, t, r in _DISAMBIGUATE_SHOTS
+             for m in ({"role": "user", "content": _DISAMBIGUATE + _facts_block(f) + data_block(t)},
+                       {"role": "assistant", "content": r})]
+    return [{"role": "system", "content": SYSTEM}, *shots,
+            {"role": "user", "content": _DISAMBIGUATE + _facts_block(facts) + data_block(text)}]
 
 
-# Candidate readings: the LLM names the ambiguous word and its readings (few-shot; no facts, so the readings do not
-# depend on them); the facts then choose among the readings by log-probability (PrivateKnowledgeBase.disambiguate).
-_READINGS = ("Task: find the one word in the transcript that has several different meanings. Reply on one line "
-             "as `word: reading; reading; reading`, where each reading is a short phrase that could replace the "
-             "word in the transcript and makes one meaning explicit. If no word is ambiguous, reply `none`.\n"
-             "Examples:\n"
-             "The seal was lying on the rocks. -> seal: seal animal; wax seal; airtight seal\n"
-             "They will fire him on Monday. -> fire: dismiss; shoot at; set on fire\n"
-             "She left the ring in the car. -> ring: finger ring; boxing ring; phone call\n"
-             "We sat on the deck after dinner. -> deck: ship deck; wooden terrace; deck of cards\n"
-             "Thank you for the lovely dinner. -> none\n")
+# Candidate readings: the LLM names the ambiguous word and its readings (few-shot as chat turns, which a small
+# model follows far better than inline examples; no facts, so the readings do not depend on them); the facts then
+# choose among the readings by log-probability (PrivateKnowledgeBase.disambiguate).
+_READINGS = ("Task: name the word of the transcript that has the most different meanings, and give each meaning "
+             "as a short phrase that could replace the word. Reply on one line as `word: reading; reading`.\n")
+_READING_SHOTS = (("The seal was lying on the rocks.", "seal: seal animal; wax seal; airtight seal"),
+                  ("They will fire him on Monday.", "fire: dismiss; shoot at; set on fire"),
+                  ("She left the ring in the car.", "ring: finger ring; boxing ring; phone call"))
 
 
 def readings(text: str) -> list[dict]:
-    return _chat(_READINGS + data_block(text))
+    shots = [m for t, r in _READING_SHOTS for m in ({"role": "user", "content": _READINGS + data_block(t)},
+                                                    {"role": "assistant", "content": r})]
+    return [{"role": "system", "content": SYSTEM}, *shots, {"role": "user", "content": _READINGS + data_block(text)}]
 
 
 _READING_LINE = re.compile(r"^\W*([\w'-]+)\W*:\s*(.+)$")

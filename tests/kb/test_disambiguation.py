@@ -24,7 +24,7 @@ def test_parse_readings(reply, want):
 
 
 def _kb(make_kb, llm):
-    kb = make_kb(llm)
+    kb = make_kb(llm, disambiguation="readings")
     kb.store.add("ann", "The user has a young child.")
     return kb
 
@@ -56,7 +56,7 @@ def test_backend_without_scores_falls_back_to_rewriting(make_kb):
     llm = ScriptedLlm(["I can't stand children; they seldom listen to me."])
     res = _kb(make_kb, llm).transmit("ann", BEAR, length_class="high")
     assert res.text == "I can't stand children; they seldom listen to me." and len(llm.calls) == 1
-    assert "Task: if a word" in llm.calls[0][1]["content"]  # the rewriting prompt
+    assert "Task: if a word" in llm.calls[0][-1]["content"]  # the rewriting prompt
 
 
 def test_failing_scores_fall_back_to_the_input(make_kb):
