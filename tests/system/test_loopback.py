@@ -28,9 +28,9 @@ def _free_ports(n: int) -> list[int]:
 
 
 def _link_overrides() -> list[str]:
-    tx, rx, snr = _free_ports(3)
+    tx, rx, snr, fb = _free_ports(4)
     return ["--set", f"link.tx_address=tcp://127.0.0.1:{tx}", "--set", f"link.rx_address=tcp://127.0.0.1:{rx}",
-            "--set", f"link.snr_address=tcp://127.0.0.1:{snr}"]
+            "--set", f"link.snr_address=tcp://127.0.0.1:{snr}", "--set", f"link.feedback_address=tcp://127.0.0.1:{fb}"]
 
 
 def _durations(mp4) -> dict[str, float]:
@@ -50,7 +50,7 @@ def test_demo_sample_at_high_snr_comes_back_as_sent(tmp_path, demo_video):
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     utts = report["utterances"]
-    assert len(utts) == 3 and all(u["status"] == "ok" for u in utts)
+    assert len(utts) == 3 and all(u["status"] == "ok" and u["auth"]["verified"] for u in utts)
     # the link returns what the transmitter sent...
     assert wer([u["sent_text"] for u in utts], [u["received_text"] for u in utts]) <= 0.03
     # ...which is the talking face's speech
@@ -60,17 +60,28 @@ def test_demo_sample_at_high_snr_comes_back_as_sent(tmp_path, demo_video):
     assert report["summary"]["payload_channel_uses"] == sum(u["channel_uses"] for u in utts) > 0
     d = _durations(tmp_path / report["video"])
     assert set(d) == {"video", "audio"} and abs(d["video"] - d["audio"]) <= 0.08 and d["video"] > 5
+    html = (tmp_path / "report.html").read_text()
+    assert all((tmp_path / "frames" / f"{kind}_{u['seq']}.jpg").is_file() for u in utts for kind in ("orig", "recon"))
+    assert "whittemore" in html.lower()
 
 
 @pytest.mark.slow
-def test_low_snr_still_completes_and_degrades_gracefully(tmp_path, demo_video):
-    r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "0", "--no-kb",
-                "--no-video", "--out", str(tmp_path), timeout=600)
+def test_low_snr_changes_the_prompt_class_and_still_completes(tmp_path, demo_video):
+    """With the private KB: the receiver's SNR feedback (about 0 dB) moves the transmitter's ANFIS prompt encoder
+    off the uncompressed class after the first message; every message is accounted for."""
+    r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "0", "--no-video",
+                "--hotwords", "Whittemore", "Philip", "--out", str(tmp_path),
+                env={"LGMTSC_DATA": str(tmp_path / "data")}, timeout=1200)
     report = json.loads((tmp_path / "report.json").read_text())
-    assert len(report["utterances"]) == 3, r.stdout + r.stderr
-    received = [u for u in report["utterances"] if u["status"] == "ok"]
-    assert received and all(abs(u["snr_db"] - 0) < 2 for u in received)
-    assert all(0 <= u["similarity"] <= 1 for u in received)
+    utts = report["utterances"]
+    assert len(utts) == 3, r.stdout + r.stderr
+    assert utts[0]["prompt_class"] == "high" and utts[0]["feedback_snr_db"] is None  # no feedback yet
+    later = [u for u in utts[1:] if u["feedback_snr_db"] is not None]
+    assert later and all(abs(u["feedback_snr_db"]) < 2 and u["prompt_class"] in ("low", "medium") for u in later)
+    assert all(len(u["sent_text"].split()) < len(u["transcript"].split()) for u in later)  # compressed
+    received = [u for u in utts if u["received_text"] is not None]
+    assert received and all(abs(u["snr_db"]) < 2 and 0 <= u["similarity"] <= 1 for u in received)
+    assert all(u["status"] in ("ok", "unverified", "lost") for u in utts)
 
 
 def test_busy_port_is_reported_not_hung(tmp_path):
