@@ -251,8 +251,8 @@ def _utterance_row(u: dict, name: str, out_dir: Path, input_video: str | None, s
         "prompt class": u.get("prompt_class"), "feedback SNR": _num(u.get("feedback_snr_db"), "dB"),
         "measured SNR": _num(u.get("snr_db"), "dB"), "similarity": _num(u.get("similarity"), digits=3),
         "tokens": _num(u.get("n_tokens")), "channel uses": _num(u.get("channel_uses")),
-        "bits (payload + header + tag)": " + ".join(_num(u.get(k)) for k in ("payload_bits", "header_bits",
-                                                                              "tag_bits")),
+        "bits (payload + header)": f"{_num(u.get('payload_bits'))} + {_num(u.get('header_bits'))} "
+                                   f"(the header holds the {_num(u.get('tag_bits'))}-bit tag)",
         "tag": (f"{'verified' if auth.get('verified') else 'not verified'}, "
                 f"{_num(auth.get('candidates_tried'))} candidate(s) tried") if auth else None,
         "speech": f"{_num(start, 's')} – {_num(end, 's')}",
