@@ -49,6 +49,7 @@ def main() -> int:
     def record(step, text, seconds, source):
         rows.append({"step": step, "words": len(text.split()), "seconds": round(seconds, 3), "source": source})
         print(f"{step:<18} {seconds:6.2f}s {source:<18} {text[:70]}", flush=True)
+        write(rows, out, args, load_s, load_before)  # after every step: an interrupted run keeps what it measured
 
     for it in amb:
         t = time.perf_counter()
@@ -71,25 +72,28 @@ def main() -> int:
         for text in compressed[cls]:
             s = kb.restore(text, kb.prompt_codec.bands[cls], [])
             record(f"restore {cls}", text, s.seconds, s.source)
-    load_after = os.getloadavg()
+    print((out / "summary.md").read_text())
+    return 0
+
+
+def write(rows: list[dict], out: Path, args, load_s: float, load_before: tuple) -> None:
+    """per_step.csv and summary.md for the rows so far."""
     with open(out / "per_step.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     lines = [f"# KB latency per sentence ({args.model}, {args.threads} llama.cpp threads, {args.n} sentences per "
              f"step; model load {load_s:.1f} s)", "",
-             f"Load average before {load_before[0]:.1f}, after {load_after[0]:.1f} (2 cores: above 2 means other "
-             "jobs were competing).", "",
+             f"Load average (1 min) at the start {load_before[0]:.1f}, at the last step {os.getloadavg()[0]:.1f} "
+             "(2 cores: above 2 means other jobs were competing).", "",
              "| step | sentences | median s | max s | mean words | LLM output used |", "|---|---|---|---|---|---|"]
     for step in dict.fromkeys(r["step"] for r in rows):
         r = [x for x in rows if x["step"] == step]
         used = sum(x["source"].startswith("llm") for x in r)
         lines.append(f"| {step} | {len(r)} | {statistics.median(x['seconds'] for x in r):.2f} | "
                      f"{max(x['seconds'] for x in r):.2f} | {statistics.mean(x['words'] for x in r):.1f} | "
-                     f"{used}/{len(r) if step != 'retrieval' else '-'} |")
+                     f"{f'{used}/{len(r)}' if step != 'retrieval' else '-'} |")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
 
 
 if __name__ == "__main__":
