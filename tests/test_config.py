@@ -17,14 +17,14 @@ def test_defaults_are_the_embedded_models(tmp_path, monkeypatch):
 
 def test_file_then_overrides(tmp_path):
     f = tmp_path / "c.toml"
-    f.write_text('[asr]\nlanguage = "zh"\nbeam_size = 2\nhotwords = ["Whittemore"]\n[link]\nsender_id = 7\n')
+    f.write_text('[asr]\nlanguage = "zh"\nbeam_size = 2\nhotwords = ["Whittemore"]\n[link]\nauth_budget = 7\n')
     cfg = load_config(f, ["asr.beam_size=4", "link.timeout_s=2.5", "asr.hotwords=Obama, Biden", "asr.language=none"])
-    assert cfg.asr.beam_size == 4 and cfg.link.sender_id == 7 and cfg.link.timeout_s == 2.5
+    assert cfg.asr.beam_size == 4 and cfg.link.auth_budget == 7 and cfg.link.timeout_s == 2.5
     assert cfg.asr.hotwords == ["Obama", "Biden"] and cfg.asr.language is None
 
 
 def test_toml_round_trip(tmp_path):
-    cfg = load_config(None, ["asr.hotwords=a,b", "vad.merge_gap_ms=120", "link.sender_id=3"])
+    cfg = load_config(None, ["asr.hotwords=a,b", "vad.merge_gap_ms=120", "link.auth_budget=3"])
     f = tmp_path / "out.toml"
     f.write_text(to_toml(cfg))
     assert load_config(f) == cfg
