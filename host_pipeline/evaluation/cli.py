@@ -48,7 +48,7 @@ def _command() -> str:
 
 def _run_downstream(args, name: str, dataset: str, systems: list[str], snrs: list[float], seeds: list[int],
                     n: int, words, title: str) -> int:
-    from .downstream import plot, repo_relative, summarise, write_csv
+    from .downstream import paired_differences, plot, repo_relative, summarise, write_csv
     from .sweep import Sweep, read_results, run_sweep
 
     ev = _eval_config(args)
@@ -67,13 +67,16 @@ def _run_downstream(args, name: str, dataset: str, systems: list[str], snrs: lis
                             progress=not args.quiet)
     rows = summarise(records)
     csv_path = write_csv(rows, out / f"{name}.csv")
+    paired = paired_differences(records)
+    if paired:
+        write_csv(paired, out / f"{name}_paired.csv")
     png = plot(rows, out / f"{name}.png", title)
     (out / f"{name}.json").write_text(json.dumps({"command": _command(), "results": repo_relative(results),
                                                   "cells": len(records)}, indent=1) + "\n")
-    print(f"{'system':<13}{'channel':<10}{'SNR':>6}{'acc':>7}{'95% CI (sentences)':>20}{'lost':>6}")
+    print(f"{'system':<13}{'channel':<10}{'SNR':>6}{'acc':>7}{'95% CI':>18}{'lost':>6}")
     for r in rows:
         print(f"{r['system']:<13}{r['channel']:<10}{r['snr_db']:>6.1f}{r['accuracy']:>7.3f}"
-              f"{'[%.3f, %.3f]' % (r['ci_sentences_low'], r['ci_sentences_high']):>20}{r['lost_fraction']:>6.2f}")
+              f"{'[%.3f, %.3f]' % (r['ci_low'], r['ci_high']):>18}{r['lost_fraction']:>6.2f}")
     print(f"wrote {csv_path}, {png} (cells: {results})")
     return 0
 

@@ -376,8 +376,18 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return c - h, c + h
 
 
+def cluster_bootstrap(outcomes: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95 % interval of the mean of ``outcomes`` [seeds, texts], resampling texts with all their seeds."""
+    rng = np.random.default_rng(seed)
+    per_text = outcomes.mean(0)
+    means = per_text[rng.integers(0, per_text.size, (reps, per_text.size))].mean(1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
 def summarise(records: list[dict]) -> list[dict]:
-    """One row per (dataset, system, channel, SNR): mean accuracy over seeds, CIs over seeds and over sentences."""
+    """One row per (dataset, system, channel, SNR): mean accuracy over seeds and three 95 % intervals: a cluster
+    bootstrap over texts (each text with all its seeds; the plotted one), a t-interval over the seeds' accuracies
+    and a Wilson interval over all (seed, text) outcomes."""
     from scipy import stats
 
     groups: dict[tuple, list[dict]] = {}
@@ -386,24 +396,47 @@ def summarise(records: list[dict]) -> list[dict]:
         groups.setdefault((p["dataset"], p["system"], p["channel"], float(p["snr_db"]), p["n"]), []).append(r)
     rows = []
     for (dataset, system, channel, snr, n), rs in sorted(groups.items()):
-        accs = np.array([r["result"]["accuracy"] for r in rs])
-        k = sum(r["result"]["correct"].count("1") for r in rs)
-        total = sum(r["result"]["n"] for r in rs)
-        lo_s, hi_s = wilson(k, total)
-        if len(accs) > 1:
-            half = stats.t.ppf(0.975, len(accs) - 1) * accs.std(ddof=1) / math.sqrt(len(accs))
-        else:
-            half = math.nan
+        rs = sorted(rs, key=lambda r: r["params"]["seed"])
+        outcomes = np.array([[int(c) for c in r["result"]["correct"]] for r in rs])
+        accs = outcomes.mean(1)
+        lo_b, hi_b = cluster_bootstrap(outcomes)
+        lo_w, hi_w = wilson(int(outcomes.sum()), outcomes.size)
+        half = (stats.t.ppf(0.975, len(accs) - 1) * accs.std(ddof=1) / math.sqrt(len(accs))
+                if len(accs) > 1 else math.nan)
         rows.append({"dataset": dataset, "system": system, "channel": channel, "snr_db": snr, "n": n,
                      "seeds": len(rs), "accuracy": round(float(accs.mean()), 4),
+                     "ci_low": round(lo_b, 4), "ci_high": round(hi_b, 4),
                      "ci_seeds_low": round(float(accs.mean() - half), 4),
                      "ci_seeds_high": round(float(accs.mean() + half), 4),
-                     "ci_sentences_low": round(lo_s, 4), "ci_sentences_high": round(hi_s, 4),
+                     "ci_wilson_low": round(lo_w, 4), "ci_wilson_high": round(hi_w, 4),
                      "similarity": round(float(np.mean([r["result"]["similarity"] for r in rs])), 4),
-                     "lost_fraction": round(sum(r["result"]["lost"] for r in rs) / total, 4),
-                     "clean_accuracy": rs[0]["result"]["clean_accuracy"],
+                     "lost_fraction": round(sum(r["result"]["lost"] for r in rs) / outcomes.size, 4),
+                     "clean_accuracy": round(rs[0]["result"]["clean_accuracy"], 4),
                      "kb_fallback_steps": sum(r["result"].get("kb_fallback_steps", 0) for r in rs),
                      "kb_llm_steps": sum(r["result"].get("kb_llm_steps", 0) for r in rs)})
+    return rows
+
+
+PAIRS = (("semantic", "digital"), ("semantic+kb", "semantic"), ("semantic+kb", "digital+kb"))
+
+
+def paired_differences(records: list[dict]) -> list[dict]:
+    """Accuracy of system A minus system B on the same texts (same dataset, n, channel, SNR), with a 95 %
+    cluster-bootstrap interval over texts; seeds are averaged per text (their channel draws differ)."""
+    per: dict[tuple, dict[str, list[np.ndarray]]] = {}
+    for r in records:
+        p = r["params"]
+        key = (p["dataset"], p["channel"], float(p["snr_db"]), p["n"])
+        per.setdefault(key, {}).setdefault(p["system"], []).append(np.array([int(c) for c in r["result"]["correct"]]))
+    rows = []
+    for (dataset, channel, snr, n), systems in sorted(per.items()):
+        for a, b in PAIRS:
+            if a in systems and b in systems:
+                d = np.mean(systems[a], 0) - np.mean(systems[b], 0)
+                lo, hi = cluster_bootstrap(d[None, :])
+                rows.append({"dataset": dataset, "channel": channel, "snr_db": snr, "n": n, "a": a, "b": b,
+                             "accuracy_a_minus_b": round(float(d.mean()), 4), "ci_low": round(lo, 4),
+                             "ci_high": round(hi, 4)})
     return rows
 
 
@@ -414,7 +447,7 @@ STYLES = {"semantic+kb": ("C0", "-", "o"), "semantic": ("C1", "-", "s"), "digita
 
 
 def plot(rows: list[dict], png: Path, title: str) -> Path:
-    """Accuracy vs SNR, one panel per channel; error bars = the wider of the seed and sentence 95 % CIs."""
+    """Accuracy vs SNR, one panel per channel; error bars = 95 % cluster-bootstrap intervals over the texts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -430,8 +463,8 @@ def plot(rows: list[dict], png: Path, title: str) -> Path:
                 continue
             x = np.array([r["snr_db"] for r in rs])
             y = np.array([r["accuracy"] for r in rs])
-            lo = np.array([np.nanmin([r["ci_seeds_low"], r["ci_sentences_low"]]) for r in rs])
-            hi = np.array([np.nanmax([r["ci_seeds_high"], r["ci_sentences_high"]]) for r in rs])
+            lo = np.array([r["ci_low"] for r in rs])
+            hi = np.array([r["ci_high"] for r in rs])
             c, ls, m = STYLES[system]
             ax.errorbar(x, y, yerr=[y - lo, hi - y], color=c, ls=ls, marker=m, capsize=3, ms=4,
                         label=f"{LABELS[system]} (n={rs[0]['n']}x{rs[0]['seeds']})")
