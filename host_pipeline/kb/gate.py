@@ -60,11 +60,12 @@ def align_confidences(text: str, word_confidences: WordConfidences) -> Optional[
 
 
 def gate_edits(source: str, output: str, confidences: Optional[np.ndarray], protected: frozenset[str],
-               threshold: float) -> tuple[str, list[str]]:
+               threshold: float, insertions: bool = False) -> tuple[str, list[str]]:
     """``output`` with every edit of a confident or protected ``source`` word reverted.
 
     ``confidences``: one per whitespace token of ``source`` (None: all words editable unless protected).
-    Returns the gated text and a description of each reverted edit."""
+    ``insertions``: keep every pure insertion (restoration adds words back); otherwise an insertion needs both
+    neighbours editable. Returns the gated text and a description of each reverted edit."""
     src, out = source.split(), output.split()
     editable = np.array([norm(w) not in protected for w in src], dtype=bool)
     if confidences is not None:
@@ -76,7 +77,7 @@ def gate_edits(source: str, output: str, confidences: Optional[np.ndarray], prot
             merged += out[j1:j2]  # same words; the LLM's casing and punctuation
             continue
         touched = editable[i1:i2] if i2 > i1 else editable[max(0, i1 - 1):i1 + 1]  # insert: its neighbours
-        if touched.size and touched.all():
+        if (op == "insert" and insertions) or (touched.size and touched.all()):
             merged += out[j1:j2]
         else:
             merged += src[i1:i2]

@@ -28,7 +28,7 @@ from .text import band_counts, chunks, extractive_compress, n_words
 
 log = logging.getLogger(__name__)
 MAX_INPUT_CHARS = 100_000
-_ADJUSTED = {"compress": "trim", "correct": "gated", "disambiguate": "gated"}  # source tag of an adjusted reply
+_ADJUSTED = {"compress": "trim", "correct": "gated", "disambiguate": "gated", "restore": "gated"}  # source tag of an adjusted reply
 SAME_LENGTH = (0.75, 1.34)  # disambiguation/correction: output word count relative to input
 
 
@@ -156,7 +156,7 @@ class PrivateKnowledgeBase:
             step = (self.correct(piece, facts, confidences=piece_conf, hotwords=hotwords) if self.config.correct
                     else StepResult("correct", piece, piece, "skipped", "disabled"))
             res.steps.append(step)
-            step = self.restore(step.output, band, facts)
+            step = self.restore(step.output, band, facts, hotwords=hotwords)
             res.steps.append(step)
             out.append(step.output)
         res.text = " ".join(out)
@@ -255,25 +255,27 @@ class PrivateKnowledgeBase:
                                                              max_novel=max(0.5, self.config.max_novel_fraction),
                                                              known_texts=tuple(facts)))
 
-    def restore(self, text: str, band: tuple[float, float], facts: list[str]) -> StepResult:
+    def restore(self, text: str, band: tuple[float, float], facts: list[str], hotwords: Sequence[str] = ()) -> StepResult:
+        """Restore the words compression dropped; words may be added, but protected words never replaced."""
         n = n_words(text)
         if band[0] >= 1.0 or n == 0:
             return StepResult("restore", text, text, "skipped", "high SNR: nothing was compressed" if n else "empty")
         target = max(n, int(round(n / ((band[0] + band[1]) / 2))))
         counts = (n, max(n, math.ceil(n / band[0])) + 1)
         return self._llm_step("restore", text, prompts.restore(text, n, target, facts),
-                              fallback=lambda: (text, "input"),
+                              fallback=lambda: (text, "input"), adjust=self._gate(text, None, facts, hotwords, True),
                               check=lambda out: check_output(out, text, self.embedder,
                                                              min_similarity=self.config.correction_min_similarity,
                                                              counts=counts))
 
     # ------------------------------------------------------------------------------------------ machinery
-    def _gate(self, source: str, confidences, facts: list[str], hotwords: Sequence[str]):
+    def _gate(self, source: str, confidences, facts: list[str], hotwords: Sequence[str], insertions: bool = False):
         """An ``adjust`` for _llm_step reverting edits of confident or protected words (see gate.py)."""
         protected = protected_set([*facts, *hotwords, *self.config.protected_words])
 
         def adjust(out: str) -> tuple[str, bool]:
-            gated, reverted = gate_edits(source, out, confidences, protected, self.config.confident_word_prob)
+            gated, reverted = gate_edits(source, out, confidences, protected, self.config.confident_word_prob,
+                                         insertions)
             if reverted:
                 log.info("edit gate reverted: %s", "; ".join(reverted))
             return gated, bool(reverted)

@@ -115,3 +115,12 @@ def test_confidences_that_do_not_match_the_text_are_refused(make_kb, conf):
     with pytest.raises(InputError, match="word_confidences"):
         make_kb(ScriptedLlm()).receive("u", "we met at the station with whittemore", length_class="high",
                                        word_confidences=conf)
+
+
+def test_restoration_may_add_words_but_not_replace_a_protected_one(make_kb):
+    llm = ScriptedLlm(["Then Tom apologized with white more near the station."])
+    res = make_kb(llm, correct=False).receive("u", "tom apologized whittemore station.", length_class="low",
+                                              hotwords=["Whittemore"])
+    # the insertion "Then" is kept; the replacement of the name (with the words diffed into the same span) is not
+    assert res.text == "Then Tom apologized whittemore station."
+    assert res.steps[1].source == "llm+gated"
