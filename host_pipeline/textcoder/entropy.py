@@ -169,7 +169,7 @@ def _plot(summaries: list[dict], path: Path) -> None:
         ax.text(i, s["bits_per_char"], f"{s['bits_per_char']:.2f}", ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("bits per character")
     ax.legend(fontsize=7)
-    ax.set_title("Text coders on the transcripts", fontsize=9)
+    ax.set_title(f"Text coders on {summaries[0]['messages']} messages ({summaries[0]['chars']} characters)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
