@@ -206,7 +206,8 @@ class KbCache:
     """Outputs of the private KB's transmitter/receiver, keyed by (step, text, length class, KB settings).
 
     The KB decodes greedily with a fixed seed, so its outputs are deterministic; SQLite lets several worker
-    processes share the cache, and an interrupted evaluation keeps every finished LLM step.
+    processes share the cache, and an interrupted evaluation keeps every finished LLM step. Outputs in which a
+    step timed out are not cached (they depend on the machine's load, not on the text).
     """
 
     def __init__(self, path: Path, settings: str):
@@ -239,9 +240,10 @@ class KbCache:
         fn = self.kb().transmit if step == "tx" else self.kb().receive
         res = fn(None, text, length_class=length_class)
         sources = [f"{s.step}:{s.source}" for s in res.steps]
-        self.db.execute("INSERT OR REPLACE INTO kb VALUES (?, ?, ?, ?)",
-                        (key, res.text, json.dumps(sources), time.time() - t0))
-        self.db.commit()
+        if not any("timeout" in s.reason for s in res.steps):  # a timed-out step may answer on a later run
+            self.db.execute("INSERT OR REPLACE INTO kb VALUES (?, ?, ?, ?)",
+                            (key, res.text, json.dumps(sources), time.time() - t0))
+            self.db.commit()
         return res.text, sources
 
 
