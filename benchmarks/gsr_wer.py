@@ -25,7 +25,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="benchmarks/gsr_results")
     ap.add_argument("--limit", type=int, default=10)
-    ap.add_argument("--voice", default="jm_kumo", help="Kokoro voice or blend, e.g. jm_kumo or jf_alpha:0.5,jm_kumo:0.5")
+    ap.add_argument("--voice", default="jm_kumo", help="a Kokoro voice or blend, e.g. jf_alpha:0.5,jm_kumo:0.5")
     ap.add_argument("--pitch", type=float, default=1.0)
     ap.add_argument("--matched", action="store_true", help="the evaluation users' matched voices and the default")
     args = ap.parse_args()
@@ -78,7 +78,8 @@ def main() -> int:
     if args.matched:
         e = sum(v[0] for k, v in pooled.items() if k != "default")
         n = sum(v[1] for k, v in pooled.items() if k != "default")
-        print(f"round-trip WER, matched voices pooled: {e / max(1, n):.1%} ({e}/{n} words); load {os.getloadavg()[0]:.1f}")
+        print(f"round-trip WER, matched voices pooled: {e / max(1, n):.1%} ({e}/{n} words); "
+              f"load {os.getloadavg()[0]:.1f}")
     return 0
 
 

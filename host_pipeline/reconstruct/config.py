@@ -15,7 +15,7 @@ class ReconstructConfig:
     language: str = "en"  # "en" (espeak-ng phonemes) or "zh" (Mandarin where Kokoro works)
     speed: float = 1.0  # extra rate factor on top of the matched rate
     voice_max_pitch: float = 1.12  # matched pitch factor within [1/x, x] (resampling further hurts intelligibility)
-    voice_max_wer: float = 0.03  # candidates with a higher round-trip WER on the Harvard sentences are excluded
+    voice_max_wer: float = 0.05  # candidates with a higher round-trip WER on the Harvard sentences are excluded
     voice_wer_weight: float = 1.0  # similarity given up per unit of Harvard WER when ranking candidates
     voice_min_rate: float = 0.9  # the matched speaking-rate factor is clipped to [min, max]
     voice_max_rate: float = 1.1

@@ -136,7 +136,8 @@ def test_image_files_of_any_mode_load_as_rgb(portrait, tmp_path, mode):
     from host_pipeline.publickb.face import load_image
 
     p = tmp_path / f"face_{mode.replace(';', '')}.png"
-    (portrait.convert("I").point(lambda v: v * 256).convert("I;16") if mode == "I;16" else portrait.convert(mode)).save(p)
+    im = portrait.convert("I").point(lambda v: v * 256).convert("I;16") if mode == "I;16" else portrait.convert(mode)
+    im.save(p)
     rgb = load_image(p)
     assert rgb.dtype == np.uint8 and rgb.shape == (portrait.height, portrait.width, 3)
     assert rgb.std() > 20  # not flattened to a blank picture
