@@ -71,8 +71,9 @@ def _run_downstream(args, name: str, dataset: str, systems: list[str], snrs: lis
     if paired:
         write_csv(paired, out / f"{name}_paired.csv")
     png = plot(rows, out / f"{name}.png", title)
-    (out / f"{name}.json").write_text(json.dumps({"command": _command(), "results": repo_relative(results),
-                                                  "cells": len(records)}, indent=1) + "\n")
+    if not args.plot_only:  # the command that computed the cells, not one that only redrew them
+        (out / f"{name}.json").write_text(json.dumps({"command": _command(), "results": repo_relative(results),
+                                                      "cells": len(records)}, indent=1) + "\n")
     print(f"{'system':<13}{'channel':<10}{'SNR':>6}{'acc':>7}{'95% CI':>18}{'lost':>6}")
     for r in rows:
         print(f"{r['system']:<13}{r['channel']:<10}{r['snr_db']:>6.1f}{r['accuracy']:>7.3f}"

@@ -442,7 +442,7 @@ def paired_differences(records: list[dict]) -> list[dict]:
     return rows
 
 
-LABELS = {"semantic+kb": "full system (KB + semantic codec)", "semantic": "without KB (semantic codec)",
+LABELS = {"semantic+kb": "full system (KB + semantic codec)", "semantic": "this system without KB (semantic codec)",
           "digital+kb": "without joint coding (KB + digital)", "digital": "Txt2Vid-style digital baseline"}
 STYLES = {"semantic+kb": ("C0", "-", "o"), "semantic": ("C1", "-", "s"), "digital+kb": ("C2", "--", "^"),
           "digital": ("C3", "--", "v")}
