@@ -37,6 +37,7 @@ def main() -> int:
     ap.add_argument("--suite", default=str(Path(__file__).resolve().parent.parent / "tests" / "kb" / "suite.jsonl"))
     ap.add_argument("--out", default="out/bench/kb_suite")
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--skip", type=int, default=0, help="leave out the first N selected items")
     ap.add_argument("--shard", default="0/1", help="K/N: run every N-th item from the K-th (parallel runs)")
     ap.add_argument("--merge", nargs="+", help="only summarise the per_item.csv files of these output folders")
     ap.add_argument("--disambiguation", choices=["rewrite", "readings"], help="kb.disambiguation (default: config)")
@@ -83,6 +84,7 @@ def run(args, out: Path) -> list[dict]:
     items = [json.loads(l) for l in open(args.suite, encoding="utf-8") if l.strip()]
     if args.kind:
         items = [i for i in items if i["kind"] in args.kind]
+    items = items[args.skip:]
     if args.limit:
         items = items[: args.limit]
     k, n = (int(v) for v in args.shard.split("/"))
