@@ -21,9 +21,9 @@ def qwen_kb(tmp_path_factory):
     from host_pipeline.kb.store import FactStore
     from host_pipeline.llm import LlmConfig, load_llm
 
-    cfg = KbConfig(db_path=str(tmp_path_factory.mktemp("kb") / "kb.sqlite"), step_timeout_s=120)
+    cfg = KbConfig(db_path=str(tmp_path_factory.mktemp("kb") / "kb.sqlite"), step_timeout_s=300)
     emb = load_embedder(cfg.embedder)
-    llm = load_llm(LlmConfig(threads=1, timeout_s=120))  # 1 thread: robust when the CI machine is shared
+    llm = load_llm(LlmConfig(threads=1, timeout_s=300))  # 1 thread: robust when the CI machine is shared
     kb = PrivateKnowledgeBase(cfg, llm, FactStore(cfg.db_path, emb), emb, Anfis.initial())
     for fact in ["The user has a young child.", "The user likes jazz music."]:
         kb.store.add("ann", fact)
