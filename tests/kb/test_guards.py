@@ -106,6 +106,14 @@ def test_empty_and_high_snr_input_make_no_llm_call(make_kb):
         kb.transmit("u", SENTENCE)  # neither SNR nor class
     with pytest.raises(InputError):
         kb.transmit("u", "x" * 200_000, length_class="low")
+    for bad in (None, b"bytes", 42):
+        with pytest.raises(InputError, match="must be text"):
+            kb.receive("u", bad, length_class="low")
+    with pytest.raises(InputError, match="length class"):
+        kb.receive("u", SENTENCE, length_class="tiny")
+    with pytest.raises(InputError, match="finite"):
+        kb.transmit("u", SENTENCE, snr_db=float("nan"))
+    assert kb.receive("u", "", length_class="high", word_confidences=[]).text == ""
 
 
 @pytest.mark.slow
