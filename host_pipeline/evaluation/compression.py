@@ -9,9 +9,9 @@ Rows per clip (bit/s over the clip's duration; ratio = raw bit/s / scheme bit/s)
 - the lossless text coder (``host_pipeline.textcoder``, static order-4 and LM arithmetic coding), if present;
 - this system, one burst per utterance: the semantic mode (each checkpoint's ``n_tokens * uses`` complex symbols,
   counted at 2 bits per channel use, the QPSK-equivalent of the digital mode's modulation) and the digital mode
-  (DEFLATE with the baseline's dictionary + CRC32, K=7 r=1/2 code, QPSK: 2 bits per channel use). Both include
-  per message the burst header (23 bytes + CRC32, K=7 r=1/2, BPSK, sent twice: 1 bit per channel use) and a
-  64-bit authentication tag (sent with the digital payload coding); the preamble and pilots are not counted
+  (the text coder's bytes, as ``lgmtsc tx --mode digital`` sends them, + CRC32, K=7 r=1/2 code, QPSK: 2 bits per
+  channel use). Both include per message the burst header (23 bytes + CRC32, K=7 r=1/2, BPSK, sent twice: 1 bit
+  per channel use), whose fields hold the 64-bit authentication tag; the preamble and pilots are not counted
   (the ``air_channel_uses_per_s`` column adds them, from gr-lgmtsc's ``Frame.burst_symbols``).
 The text is the ASR transcript of the clip (one message per utterance) unless ``transcript`` is given.
 """
@@ -30,7 +30,6 @@ import numpy as np
 
 from ..errors import BackendError, InputError
 
-TAG_BYTES = 8  # 64-bit message authentication tag per message
 AAC_BITRATE = "16k"
 
 
@@ -111,34 +110,35 @@ def transcript_messages(clip: Path, transcript: Optional[str]) -> list[str]:
 def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-u16", "minilm-l6-u8")) -> list[dict]:
     """This system's semantic and digital modes: bits = channel uses x bits per use of each part's modulation."""
     from ..codec import CodecConfig, SemanticCodec
-    from ..codec.baseline import TextCompressor, phy_frame_module
-    from ..codec.corpus import load_corpus
+    from ..codec.baseline import phy_frame_module
+    from ..config import load_config
 
     frame = phy_frame_module().Frame()
-    header_uses = frame.n_hdr  # BPSK, 1 bit per use
-    tag_uses = frame.digital_n_symbols(TAG_BYTES, "qpsk", "cc")
+    header_uses = frame.n_hdr  # BPSK, 1 bit per use; the 64-bit tag is one of the header's fields
     rows = []
     for name in checkpoints:
         codec = SemanticCodec.load(CodecConfig(checkpoint=name, unknown_chars="replace"))
         payload = [codec.encode(m).symbols.size for m in messages]
         for with_overhead in (True, False):
-            uses = sum(payload) + (len(messages) * (header_uses + tag_uses) if with_overhead else 0)
-            bits = 2 * sum(payload) + (len(messages) * (header_uses + 2 * tag_uses) if with_overhead else 0)
+            uses = sum(payload) + (len(messages) * header_uses if with_overhead else 0)
+            bits = 2 * sum(payload) + (len(messages) * header_uses if with_overhead else 0)
             rows.append({"scheme": f"this system, semantic {name.split('-')[-1]}"
                                    + (" (header + tag)" if with_overhead else " (payload only)"),
                          "family": "this system", "bytes": bits / 8, "channel_uses": uses,
-                         "air_channel_uses": sum(frame.burst_symbols(p + tag_uses) for p in payload)})
-    comp = TextCompressor.from_texts(load_corpus().train)
-    data = [len(comp.compress(m)) for m in messages]
-    payload = [frame.digital_n_symbols(d + TAG_BYTES, "qpsk", "cc") for d in data]
+                         "air_channel_uses": sum(frame.burst_symbols(p) for p in payload)})
+    from ..textcoder.coder import TextCoder
+
+    coder = TextCoder.load(load_config().textcoder)  # what the live link's digital mode sends
+    data = [len(coder.encode(m)) for m in messages]
+    payload = [frame.digital_n_symbols(d, "qpsk", "cc") for d in data]
     for with_overhead in (True, False):
         uses = sum(payload) + (len(messages) * header_uses if with_overhead else 0)
         bits = 2 * sum(payload) + (len(messages) * header_uses if with_overhead else 0)
         rows.append({"scheme": "this system, digital QPSK+cc" + (" (header + tag)" if with_overhead
-                                                                  else " (payload + tag)"),
+                                                                  else " (payload only)"),
                      "family": "this system", "bytes": bits / 8, "channel_uses": uses,
                      "air_channel_uses": sum(frame.burst_symbols(p) for p in payload),
-                     "note": f"DEFLATE {sum(data)} B"})
+                     "note": f"text coder {sum(data)} B"})
     return rows
 
 
