@@ -23,8 +23,9 @@ from typing import Iterator, Optional
 
 FEEDBACK_VERSION = 1
 LOG_VERSION = 1
-# Radio accounting (gr-lgmtsc frame.py): a 27-byte header (23 bytes of fields incl. the 64-bit tag, CRC32)
-HEADER_BITS = 8 * 27
+# Rate accounting, as in Fig. 8 (docs/eval/compression.md): channel bits = channel uses x bits per use of the part's
+# modulation. The burst header (27 bytes incl. CRC32, K=7 r=1/2, BPSK, sent twice: 888 uses) holds the 64-bit tag.
+HEADER_BITS = 888
 TAG_BITS = 64
 QPSK_BITS_PER_USE = 2  # a semantic channel use is counted as the QPSK symbol it occupies
 
@@ -43,8 +44,8 @@ class TxRecord:
     n_tokens: int  # semantic tokens, or payload bytes in digital mode
     channel_uses: int  # payload channel uses (complex symbols) of the burst
     burst_channel_uses: int  # the whole burst: preamble, header, pilots and payload
-    payload_bits: int  # digital: coded text bits; semantic: channel uses x 2 (QPSK-equivalent)
-    header_bits: int = HEADER_BITS
+    payload_bits: int  # channel bits: uses x bits per use (semantic: 2, the QPSK equivalent; digital: modulation)
+    header_bits: int = HEADER_BITS  # the header's channel bits (BPSK), tag included
     tag_bits: int = TAG_BITS
     t_speech_end: float = 0.0  # wall clock: the end of speech (live or --realtime) or the ASR's result
     t_sent: float = 0.0  # wall clock: the PDU handed to the flowgraph

@@ -101,7 +101,7 @@ def summarize(utts: list[dict], duration_s: Optional[float]) -> dict:
         "mean_snr_db": round(float(np.mean([u["snr_db"] for u in got if u["snr_db"] is not None])), 2)
         if any(u["snr_db"] is not None for u in got) else None,
         "input_duration_s": duration_s,
-        "bits_sent": bits, "bitrate_bps": rate(bits),  # payload (semantic: 2 bits per channel use) + header + tag
+        "bits_sent": bits, "bitrate_bps": rate(bits),  # channel bits of payload and header (tag inside), Fig. 8's way
         "payload_channel_uses": sum(u["channel_uses"] for u in utts),
         "burst_channel_uses": uses, "channel_uses_per_s": rate(uses),
         "median_e2e_first_frame_s": round(float(np.median(e2e)), 3) if e2e else None,

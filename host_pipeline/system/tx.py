@@ -21,6 +21,8 @@ from ..kb.anfis import CLASSES
 from ..link.auth import KeyStore, compute_tag, token_bytes
 from .protocol import QPSK_BITS_PER_USE, JsonlLog, TxRecord, parse_feedback
 
+BITS_PER_SYMBOL = {"bpsk": 1, "qpsk": 2, "16qam": 4}
+
 FORMAT_VERSION = 1
 
 
@@ -236,7 +238,7 @@ class Transmitter:
             payload, content, n_items = np.frombuffer(data, dtype=np.uint8), data, len(data)
             meta.update(modulation=self.cfg.link.modulation, fec=self.cfg.link.fec)
             uses = self.frame.digital_n_symbols(len(data), self.cfg.link.modulation, self.cfg.link.fec)
-            bits = 8 * len(data)
+            bits = uses * BITS_PER_SYMBOL[self.cfg.link.modulation]
         if n_items > 0xFFFF:
             raise InputError(f"utterance {seq} is too long for one message ({n_items} tokens or bytes)",
                              hint="lower vad.max_segment_s so utterances are split")
@@ -245,5 +247,6 @@ class Transmitter:
         lat["encode_s"] = round(time.perf_counter() - t, 4)
         link.send(meta, payload)
         return TxRecord(seq, self.key.sender_id, self.mode, seg.start, seg.end, seg.text, text, cls, snr, n_items,
-                        uses, int(self.frame.burst_symbols(uses)), bits, t_speech_end=round(t_speech_end, 4),
+                        uses, int(self.frame.burst_symbols(uses)), bits, header_bits=int(self.frame.n_hdr),
+                        t_speech_end=round(t_speech_end, 4),
                         t_sent=round(time.time(), 4), latency_s=lat, kb=kb_info)
