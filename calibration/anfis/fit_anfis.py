@@ -2,7 +2,7 @@
 """Fit the ANFIS prompt encoder on data from the transmission chain at known SNRs.
 
     python calibration/anfis/fit_anfis.py [--compressions out/bench/kb_length/per_sentence.csv]
-                                          [--chain auto|codec|proxy] [--snr -10:20:1] [--realisations 3]
+                                          [--chain auto|codec|proxy] [--snr -10:14:1] [--realisations 8]
 
 Data: for each real sentence, three candidate texts - the original (class high, 100 %) and the KB's low and
 medium compressions made by benchmarks/kb_length.py (the LLM compress step) - are sent through the chain at
@@ -122,8 +122,8 @@ def main() -> int:
     ap.add_argument("--compressions", default=str(HERE / "compressions.csv"),
                     help="kb_length per_sentence.csv, or a compressions.csv written by a previous run")
     ap.add_argument("--chain", choices=["auto", "codec", "proxy"], default="auto")
-    ap.add_argument("--snr", default="-10:20:1", help="start:stop:step in dB (Es/N0), inclusive")
-    ap.add_argument("--realisations", type=int, default=3)
+    ap.add_argument("--snr", default="-10:14:1", help="start:stop:step in dB (Es/N0), inclusive")
+    ap.add_argument("--realisations", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--from-data", help="refit on a fit_data.csv recorded by an earlier run (no chain runs)")
