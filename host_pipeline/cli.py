@@ -100,6 +100,7 @@ STAGE_CLI_MODULES = [
     "host_pipeline.asr.cli",
     "host_pipeline.codec.cli",
     "host_pipeline.kb.cli",
+    "host_pipeline.textcoder.cli",
     "host_pipeline.reconstruct.cli",
     "host_pipeline.link.cli",
     "host_pipeline.system.cli",

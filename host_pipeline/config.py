@@ -42,6 +42,7 @@ class VadConfig:
     end_silence_ms: int = 500  # silence that ends a segment (FunASR max_end_silence_time)
     merge_gap_ms: int = 300  # segments closer than this are merged into one utterance
     max_segment_s: float = 30.0  # longer speech is cut so one message stays bounded
+    chunk_ms: int = 1000  # audio per FSMN-VAD step: an utterance is closed at most this long after its end silence
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import functools
 from dataclasses import dataclass
 from typing import Iterable, Iterator
@@ -40,10 +42,9 @@ def _load_fsmn(model_dir: str, end_silence_ms: int):
 class FsmnVad:
     """Streams audio chunks through FSMN-VAD and yields merged utterances with their audio."""
 
-    chunk_ms = 5000
-
     def __init__(self, config: VadConfig):
         self.config = config
+        self.chunk_ms = int(config.chunk_ms)
         self.model = _load_fsmn(str(resolve_model_dir(config.model)), config.end_silence_ms)
 
     def utterances(self, chunks: Iterable[np.ndarray]) -> Iterator[Utterance]:
@@ -75,15 +76,13 @@ class FsmnVad:
                 yield cut(*held)
             held = [a, b]
 
-        stream = _rechunk(chunks, step)
-        current = next(stream, None)
-        while current is not None:
-            following = next(stream, None)
+        flush = np.zeros(SAMPLE_RATE // 100, np.float32)  # 10 ms of silence closes the stream (is_final)
+        for current in itertools.chain(_rechunk(chunks, step), [flush]):  # no look-ahead: live latency
             kept = np.concatenate([kept, current])
             pos += current.size
             now = pos / SAMPLE_RATE
             with quiet_logging():
-                res = self.model.generate(input=current, cache=cache, is_final=following is None,
+                res = self.model.generate(input=current, cache=cache, is_final=current is flush,
                                           chunk_size=self.chunk_ms, disable_pbar=True)
             for beg_ms, end_ms in (res[0].get("value") or []) if res else []:
                 if beg_ms >= 0:
@@ -102,7 +101,6 @@ class FsmnVad:
             drop = int(keep * SAMPLE_RATE) - kept_from
             if drop > 0:
                 kept, kept_from = kept[drop:], kept_from + drop
-            current = following
         if open_start is not None and now > open_start:
             yield from close(open_start, now)
         if held:

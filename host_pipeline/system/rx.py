@@ -43,6 +43,9 @@ class Receiver:
                  + (", TTS and face animator)" if reconstruct else ")"))
         self.codec = SemanticCodec.load(cfg.codec)
         self._text_coder = None
+        if cfg.link.mode == "digital":
+            progress("receiver: loading the text coder")
+            self.text_coder()  # now, not at the first digital burst
         self.kb = None
         if use_kb:
             from ..kb import PrivateKnowledgeBase
