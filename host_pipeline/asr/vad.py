@@ -93,8 +93,8 @@ class FsmnVad:
             if open_start is not None and now - open_start > cfg.max_segment_s:
                 yield from close(open_start, now)  # a run-on segment
                 open_start = now
-            if held and open_start is None and now - held[1] > settle:
-                yield cut(*held)
+            if held and (now - held[1] > settle if open_start is None else open_start - held[1] > gap):
+                yield cut(*held)  # nothing can merge with it any more: hand it on now
                 held = None
             starts = [t for t in (open_start, held[0] if held else None) if t is not None]
             keep = min(starts) if starts else now - settle
