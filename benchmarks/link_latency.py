@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,7 +75,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "link_results"))
     args = ap.parse_args()
     out = Path(args.out)
-    data = out / "_data"
+    data = Path(tempfile.mkdtemp(prefix="lgmtsc-link-bench-"))  # keys and profiles of the run: never in the repo
     parts = [f"# Link benchmark ({time.strftime('%Y-%m-%d')}, `python benchmarks/link_latency.py`)\n",
              f"Machine: {os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.1f}. "
              "Stages: ASR (end of speech -> transcript: VAD end silence and chunking, then Whisper), transmitter KB, encoding, link "
@@ -82,6 +84,9 @@ def main() -> int:
     for mode in args.modes:
         report = run(mode, args.snr, out / mode, data)
         parts.append(table(mode, report))
+        for scratch in ("pids.json", "preview.jpg"):
+            (out / mode / scratch).unlink(missing_ok=True)
+        shutil.rmtree(out / mode / "logs", ignore_errors=True)
     (out / "summary.md").write_text("\n".join(parts))
     print("\n".join(parts))
     return 0
