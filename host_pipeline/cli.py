@@ -112,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     # Models come only from the verified local cache: never let a library reach for a hub, or draw its
     # download/loading progress bars over ours.
     for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-                       ("TRANSFORMERS_VERBOSITY", "error"), ("TOKENIZERS_PARALLELISM", "false")):
+                       ("TRANSFORMERS_VERBOSITY", "error"), ("TOKENIZERS_PARALLELISM", "false"),
+                       # the hosts, the flowgraph and the LLMs share a few cores: OpenMP threads that spin while
+                       # they wait starve the others (2-thread llama.cpp fell to 0.4-1.7 tokens/s under load)
+                       ("OMP_WAIT_POLICY", "PASSIVE")):
         os.environ.setdefault(var, value)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"google\.protobuf")  # mediapipe's protobuf
     warnings.filterwarnings("ignore", message="Unable to import Axes3D")  # Debian's and pip's matplotlib side by side
