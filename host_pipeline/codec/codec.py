@@ -179,8 +179,12 @@ class SemanticCodec:
         continuations; punctuation tokens are words too) the lowest over its tokens. The relative form keeps rare
         words whose posterior mass is spread thinly over the vocabulary (p1 0.2-0.6 even without noise) confident.
         The text is exactly ``decode``'s."""
-        ids, probs = self.decode_candidates(symbols, noise_var, n_tokens, k=2)
-        ids, conf = ids[:, 0], probs[:, 0] / np.maximum(probs.sum(1), 1e-30)
+        return self.words_with_confidence(*self.decode_candidates(symbols, noise_var, n_tokens, k=2))
+
+    def words_with_confidence(self, cand_ids: np.ndarray, cand_probs: np.ndarray) -> tuple[str, list[tuple[str, float]]]:
+        """``decode_with_confidence`` from candidates already computed (``decode_candidates`` with k >= 2)."""
+        ids, probs = cand_ids[:, 0], cand_probs[:, :2]
+        conf = probs[:, 0] / np.maximum(probs.sum(1), 1e-30)
         starts = np.union1d([0], np.flatnonzero(~self.encoder.continuation[torch.as_tensor(ids)].numpy()))
         words = [(self.encoder.detokenize(ids[a:b].tolist()), float(conf[a:b].min()))
                  for a, b in zip(starts, np.append(starts[1:], len(ids)))]

@@ -37,7 +37,6 @@ from ..errors import ConfigError, InputError
 TAG_BITS = 64
 TAG_DOMAIN = b"LGMTSC-TAG1"
 REPLAY_WINDOW = 63  # sequence numbers below the highest accepted one that may still arrive late, once (fits SQLite)
-MODE_IDS = {"semantic": 0, "digital": 1}
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,10 @@ class SenderKey:
 
 def header_bytes(meta: dict) -> bytes:
     """The authenticated header fields, in a fixed binary layout."""
+    from . import pdu_format
+
     mode = meta["mode"]
-    mode = MODE_IDS[mode] if isinstance(mode, str) else int(mode)
+    mode = pdu_format.MODE_IDS[mode] if isinstance(mode, str) else int(mode)
     return struct.pack(">BBHIHBB", int(meta["version"]), mode, int(meta["sender_id"]), int(meta["seq"]),
                        int(meta["n_tokens"]), int(meta["prompt_class"]), int(meta["flags"]))
 

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from ..errors import BackendError
 from ..paths import REPO_ROOT
+from .protocol import FileTail
 
 RUNNER = REPO_ROOT / "grc_flowgraphs" / "run_flowgraph.py"
 
@@ -46,20 +47,12 @@ class SupervisedProcess:
         self.env = env
         self.proc: subprocess.Popen | None = None
         self.log_path: Path | None = None
-        self._read_at = 0
+        self._tail = FileTail()
 
     def new_lines(self, prefixes: tuple[str, ...]) -> list[str]:
         """Complete log lines written since the last call that start with one of ``prefixes``."""
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(self._read_at)
-                data = f.read()
-        except (OSError, TypeError):
-            return []
-        end = data.rfind(b"\n") + 1
-        self._read_at += end
-        lines = data[:end].decode("utf-8", "replace").splitlines()
-        return [l for l in lines if l.startswith(prefixes)]
+        self._tail.path = self.log_path  # the same file across restarts (it is appended to)
+        return [l for l in self._tail.lines() if l.startswith(prefixes)]
 
     def __enter__(self):
         self.start()

@@ -11,7 +11,6 @@ At the end the two hosts' logs are merged into report.json / report.html and the
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Callable, Optional
 from ..config import Config
 from ..errors import BackendError, InputError
 from .flowgraph import FlowgraphProcess, SupervisedProcess
-from .protocol import read_log
+from .protocol import FileTail
 
 CHANNELS = ("awgn", "rayleigh", "none")
 
@@ -59,6 +58,11 @@ class Loopback:
         self.restarts = {"flowgraph": 0, "receiver": 0, "transmitter": 0}
         self.events: list[dict] = []
         self.lost_reasons: dict = {}
+        # what the two hosts' logs say so far, read incrementally: (sender id, seq) -> sent record; arrived; done
+        self._tx_tail, self._rx_tail = FileTail(self.tx_log), FileTail(self.rx_log)
+        self.sent: dict[tuple, dict] = {}
+        self.arrived: set[tuple] = set()
+        self.done: set[tuple] = set()
 
     def event(self, source: str, message: str) -> None:
         self.events.append({"t": time.time(), "source": source, "message": message})
@@ -97,6 +101,7 @@ class Loopback:
             for proc in (self.tx, self.rx):
                 for line in proc.new_lines(("transmitter:", "receiver:", "lgmtsc:", "  hint:")):
                     self.progress(line)
+            self._follow_logs()
             for fg in self.fgs:
                 if not fg.alive():
                     self._restart(fg, "flowgraph", fg.last_error())
@@ -110,8 +115,7 @@ class Loopback:
                     err = self.tx.last_error()
                     if self.tx.proc.returncode in (2, 3, 4) or self.restarts["transmitter"] >= self.max_restarts:
                         raise BackendError(f"the transmitter host failed: {err}", hint=f"log: {self.tx.log_path}")
-                    sent = [e for e in read_log(self.tx_log) if e.get("event") == "sent"]
-                    resume = max((e["end_s"] for e in sent), default=None)
+                    resume = max((e["end_s"] for e in self.sent.values()), default=None)
                     self.tx.argv = host_argv(self.config_args, *self.tx_args,
                                              *(["--start-after", str(resume)] if resume is not None else []))
                     self._restart(self.tx, "transmitter", err)
@@ -130,27 +134,26 @@ class Loopback:
         self._write_pids()
         self.event(name, f"the {name} is running again")
 
+    def _follow_logs(self) -> None:
+        for e in self._tx_tail.events():
+            if e.get("event") == "sent":
+                self.sent[(e["sender_id"], e["seq"])] = e
+        for e in self._rx_tail.events():
+            if e.get("event") in ("arrived", "done"):
+                (self.arrived if e["event"] == "arrived" else self.done).add((e["sender_id"], e["seq"]))
+
     def _lose_in_flight(self) -> None:
         """Messages that reached the receiver but were not finished when it died are lost, and said so."""
-        done = {(e["sender_id"], e["seq"]) for e in read_log(self.rx_log) if e.get("event") == "done"}
-        for e in read_log(self.rx_log):
-            key = (e.get("sender_id"), e.get("seq"))
-            if e.get("event") == "arrived" and key not in done:
-                self.lost_reasons[key] = "the receiver stopped while handling it"
+        self._follow_logs()
+        for key in self.arrived - self.done:
+            self.lost_reasons.setdefault(key, "the receiver stopped while handling it")
 
     def _all_resolved(self) -> bool:
         """Every sent message has an outcome at the receiver, or is lost (not arrived within link.timeout_s)."""
-        sent = {(e["sender_id"], e["seq"]): e["t_sent"] for e in read_log(self.tx_log) if e.get("event") == "sent"}
-        rx = list(read_log(self.rx_log))
-        done = {(e["sender_id"], e["seq"]) for e in rx if e.get("event") == "done"}
-        arrived = {(e["sender_id"], e["seq"]) for e in rx if e.get("event") == "arrived"}
         now = time.time()
-        for key, t_sent in sent.items():
-            if key in done or key in self.lost_reasons:
-                continue
-            if key in arrived or now - t_sent < self.cfg.link.timeout_s:
-                return False
-        return True
+        return all(key in self.done or key in self.lost_reasons
+                   or (key not in self.arrived and now - e["t_sent"] >= self.cfg.link.timeout_s)
+                   for key, e in self.sent.items())
 
 
 class UsrpPair:
@@ -220,16 +223,3 @@ def _ensure_enrolled(cfg: Config, user: str, video: str, enroll: bool, progress:
     elif user not in kb.users():
         raise InputError(f"user {user!r} is not enrolled in the public KB",
                          hint=f"run `lgmtsc enroll --user {user} --video FILE`, or add --enroll")
-
-
-def concat_clips(clips: list[Path], out: Path) -> Path:
-    """Join per-utterance mp4 clips (same encoder settings) without re-encoding."""
-    listing = out.with_suffix(".txt")
-    listing.write_text("".join(f"file '{c.name}'\n" for c in clips))
-    r = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i",
-                        str(listing), "-c", "copy", "-movflags", "+faststart", str(out)], capture_output=True,
-                       text=True)
-    listing.unlink(missing_ok=True)
-    if r.returncode != 0:
-        raise BackendError(f"ffmpeg could not join the utterance videos: {r.stderr.strip()[-300:]}")
-    return out

@@ -19,14 +19,14 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
+
+from ..link.auth import TAG_BITS
 
 FEEDBACK_VERSION = 1
 LOG_VERSION = 1
 # Rate accounting, as in Fig. 8 (docs/eval/compression.md): channel bits = channel uses x bits per use of the part's
 # modulation. The burst header (27 bytes incl. CRC32, K=7 r=1/2, BPSK, sent twice: 888 uses) holds the 64-bit tag.
-HEADER_BITS = 888
-TAG_BITS = 64
 QPSK_BITS_PER_USE = 2  # a semantic channel use is counted as the QPSK symbol it occupies
 
 
@@ -45,7 +45,7 @@ class TxRecord:
     channel_uses: int  # payload channel uses (complex symbols) of the burst
     burst_channel_uses: int  # the whole burst: preamble, header, pilots and payload
     payload_bits: int  # channel bits: uses x bits per use (semantic: 2, the QPSK equivalent; digital: modulation)
-    header_bits: int = HEADER_BITS  # the header's channel bits (BPSK), tag included
+    header_bits: int  # the header's channel bits (BPSK: gr-lgmtsc Frame.n_hdr), tag included
     tag_bits: int = TAG_BITS
     t_speech_end: float = 0.0  # wall clock: the end of speech (live or --realtime) or the ASR's result
     t_sent: float = 0.0  # wall clock: the PDU handed to the flowgraph
@@ -93,17 +93,37 @@ class JsonlLog:
         self._f.close()
 
 
-def read_log(path: Path) -> Iterator[dict]:
-    """The events of a log; a last line cut short by a killed writer is skipped."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return
-    for line in lines:
+class FileTail:
+    """The complete lines appended to a file since the last call (a line still being written waits)."""
+
+    def __init__(self, path: Path | None = None):
+        self.path, self.offset = path, 0
+
+    def lines(self) -> list[str]:
         try:
-            yield json.loads(line)
-        except json.JSONDecodeError:
-            continue
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except (OSError, TypeError):  # not written yet (or no path yet)
+            return []
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        return data[:end].decode("utf-8", "replace").splitlines()
+
+    def events(self) -> list[dict]:
+        """New lines of a JSON-lines log, parsed; a line garbled by a killed writer is skipped."""
+        out = []
+        for line in self.lines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+
+def read_log(path: Path) -> list[dict]:
+    """The events of a log (none if it does not exist yet); a line cut short by a killed writer is skipped."""
+    return FileTail(Path(path)).events()
 
 
 def snr_feedback(sender_id: int, seq: int, snr_db: float) -> bytes:

@@ -5,12 +5,14 @@ brought together from two machines."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
+from ..errors import BackendError
 from .protocol import read_log
 
 
@@ -18,17 +20,17 @@ def merge_logs(tx_log: Path, rx_log: Path, run: dict, events: list[dict] | None 
                input_duration_s: Optional[float] = None, lost_reasons: dict | None = None) -> dict:
     """One report from the two logs. A sent message with no receiver outcome is "lost"; a received message
     that the transmitter's log does not list is reported as an event, never attributed to a sent one."""
-    sent = {(e["sender_id"], e["seq"]): e for e in read_log(tx_log) if e.get("event") == "sent"}
-    done, arrived, notes = {}, {}, []
-    for e in read_log(rx_log):
+    sent, done, arrived, notes = {}, {}, {}, []
+    for e in (*read_log(rx_log), *read_log(tx_log)):
         key = (e.get("sender_id"), e.get("seq"))
-        if e.get("event") == "done":
+        if e.get("event") == "sent":
+            sent[key] = e
+        elif e.get("event") == "done":
             done[key] = e
         elif e.get("event") == "arrived":
             arrived.setdefault(key, e["t"])
         elif e.get("event") == "note":
             notes.append(e)
-    notes += [e for e in read_log(tx_log) if e.get("event") == "note"]
     t0 = min([e["t_sent"] for e in sent.values()] + [n["t"] for n in notes] + [time.time()])
     ev = [{"t": round(n["t"] - t0, 3), "source": n["source"], "message": n["message"]} for n in notes]
     ev += [{"t": round(e["t"] - t0, 3) if "t" in e else None, "source": e["source"], "message": e["message"]}
@@ -110,8 +112,6 @@ def summarize(utts: list[dict], duration_s: Optional[float]) -> dict:
 
 def write_report(out_dir: Path, report: dict, input_video: Optional[str]) -> Path:
     """report.json, the joined video and report.html in ``out_dir``."""
-    from .loopback import concat_clips
-
     clips = [out_dir / u["video"] for u in report["utterances"] if u.get("video")]
     if clips:
         report["video"] = concat_clips(clips, out_dir / "video.mp4").name
@@ -121,3 +121,16 @@ def write_report(out_dir: Path, report: dict, input_video: Optional[str]) -> Pat
 
     write_html(report, out_dir, input_video)
     return path
+
+
+def concat_clips(clips: list[Path], out: Path) -> Path:
+    """Join per-utterance mp4 clips (same encoder settings) without re-encoding."""
+    listing = out.with_suffix(".txt")
+    listing.write_text("".join(f"file '{c.name}'\n" for c in clips))
+    r = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i",
+                        str(listing), "-c", "copy", "-movflags", "+faststart", str(out)], capture_output=True,
+                       text=True)
+    listing.unlink(missing_ok=True)
+    if r.returncode != 0:
+        raise BackendError(f"ffmpeg could not join the utterance videos: {r.stderr.strip()[-300:]}")
+    return out

@@ -146,7 +146,7 @@ class Receiver:
         try:
             text, words = self._decode(meta, payload, sender.key, rec)
         except LgmtscError as e:
-            rec.reason = e.message if hasattr(e, "message") else str(e)
+            rec.reason = e.message
             return rec
         rec.latency_s["decode_s"] = round(time.perf_counter() - t, 4)
         rec.received_text = rec.restored_text = text
@@ -186,7 +186,7 @@ class Receiver:
         if rec.verified:
             text = self.codec.encoder.detokenize(verified_ids)
             return text, [1.0] * len(text.split())  # exact: the KB must not edit it
-        return self.codec.decode_with_confidence(payload, meta["noise_var"], n)
+        return self.codec.words_with_confidence(ids, probs)
 
     def text_coder(self):
         if self._text_coder is None:

@@ -16,25 +16,10 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from ..config import Config
-from ..errors import BackendError, InputError
+from ..errors import InputError
 from ..kb.anfis import CLASSES
 from ..link.auth import KeyStore, compute_tag, token_bytes
 from .protocol import QPSK_BITS_PER_USE, JsonlLog, TxRecord, parse_feedback
-
-BITS_PER_SYMBOL = {"bpsk": 1, "qpsk": 2, "16qam": 4}
-
-FORMAT_VERSION = 1
-
-
-def burst_frame():
-    """gr-lgmtsc's frame geometry (for channel-use accounting)."""
-    from ..link import pdu_format  # noqa: F401  (makes gnuradio.lgmtsc or the repo copy importable)
-
-    try:
-        from gnuradio.lgmtsc.frame import Frame
-    except ImportError as e:
-        raise BackendError(f"gr-lgmtsc is not installed in this environment ({e})", hint="run `make setup`") from None
-    return Frame()
 
 
 class FeedbackListener:
@@ -49,7 +34,6 @@ class FeedbackListener:
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(address)
         self.latest: Optional[dict] = None
-        self.count = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="feedback", daemon=True)
         self._thread.start()
@@ -59,7 +43,7 @@ class FeedbackListener:
             if self.sock.poll(200):
                 msg = parse_feedback(self.sock.recv())
                 if msg and msg["sender_id"] == self.sender_id:
-                    self.latest, self.count = msg, self.count + 1
+                    self.latest = msg
 
     def snr_db(self) -> Optional[float]:
         """The latest SNR the receiver measured on this sender's bursts, if fresh."""
@@ -116,7 +100,11 @@ class Transmitter:
         self.mode = cfg.link.mode
         self.keys = KeyStore(cfg.link.keystore)
         self.key = self.keys.provision(user)
-        self.frame = burst_frame()
+        from ..codec.baseline import phy_frame_module
+        from ..link import pdu_format
+
+        self.frame_mod, self.format_version = phy_frame_module(), pdu_format.FORMAT_VERSION
+        self.frame = self.frame_mod.Frame()
         progress("transmitter: loading models (ASR, " + ("semantic codec" if self.mode == "semantic" else "text coder")
                  + (", private KB LLM)" if use_kb else ")"))
         self.extractor = SpeechExtractor(cfg.asr, cfg.vad)
@@ -226,7 +214,7 @@ class Transmitter:
             text, cls, kb_info = res.text, res.length_class, res.to_dict()
         seq = self.keys.next_seq(self.key.sender_id)
         t = time.perf_counter()
-        meta = {"version": FORMAT_VERSION, "mode": self.mode, "sender_id": self.key.sender_id, "seq": seq,
+        meta = {"version": self.format_version, "mode": self.mode, "sender_id": self.key.sender_id, "seq": seq,
                 "prompt_class": CLASSES.index(cls), "flags": 0}
         if self.mode == "semantic":
             enc = self.codec.encode(text)
@@ -238,7 +226,7 @@ class Transmitter:
             payload, content, n_items = np.frombuffer(data, dtype=np.uint8), data, len(data)
             meta.update(modulation=self.cfg.link.modulation, fec=self.cfg.link.fec)
             uses = self.frame.digital_n_symbols(len(data), self.cfg.link.modulation, self.cfg.link.fec)
-            bits = uses * BITS_PER_SYMBOL[self.cfg.link.modulation]
+            bits = uses * self.frame_mod.BITS_PER_SYMBOL[self.cfg.link.modulation]
         if n_items > 0xFFFF:
             raise InputError(f"utterance {seq} is too long for one message ({n_items} tokens or bytes)",
                              hint="lower vad.max_segment_s so utterances are split")
@@ -247,6 +235,6 @@ class Transmitter:
         lat["encode_s"] = round(time.perf_counter() - t, 4)
         link.send(meta, payload)
         return TxRecord(seq, self.key.sender_id, self.mode, seg.start, seg.end, seg.text, text, cls, snr, n_items,
-                        uses, int(self.frame.burst_symbols(uses)), bits, header_bits=int(self.frame.n_hdr),
+                        uses, int(self.frame.burst_symbols(uses)), bits, int(self.frame.n_hdr),
                         t_speech_end=round(t_speech_end, 4),
                         t_sent=round(time.time(), 4), latency_s=lat, kb=kb_info)
