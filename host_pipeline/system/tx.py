@@ -172,9 +172,9 @@ class Transmitter:
             it = iter_live_audio(source) if live else iter_audio(source, chunk_s=chunk_s)
             fed = 0.0
             for c in it:
-                if realtime and not live:  # pace a file like a live source
-                    time.sleep(max(0.0, t0 + fed - time.time()))
                 fed += c.size / 16000
+                if realtime and not live:  # pace a file like a live source: a chunk exists once its audio ended
+                    time.sleep(max(0.0, t0 + fed - time.time()))
                 yield c
 
         q: queue.Queue = queue.Queue(maxsize=8)
