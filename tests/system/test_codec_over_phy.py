@@ -60,14 +60,22 @@ def test_torch_channel_and_gnuradio_loopback_agree(tmp_path):
         assert fg.alive()
     assert len(received) >= 0.99 * len(encoded), f"only {len(received)} of {len(encoded)} bursts came back"
 
-    via_gr, sent_gr = [], []
+    via_gr, sent_gr, snr_error_db = [], [], []
     for seq, e in enumerate(encoded, start=1):
         if seq in received:
             meta, payload = received[seq]
             assert meta["n_tokens"] == e.n_tokens and meta["sender_id"] == 9
-            assert abs(meta["snr_db"] - ESN0_DB) < 1.5
+            snr_error_db.append(meta["snr_db"] - ESN0_DB)
             via_gr += codec.decode_token_ids(payload, meta["noise_var"], meta["n_tokens"])
             sent_gr += e.token_ids
+    # Each burst's estimate rests on a few hundred symbols, so single bursts scatter by about 0.5 dB; judge the
+    # estimator by its bias and spread over all bursts, and only gross outliers one by one.
+    snr_error_db = np.asarray(snr_error_db)
+    print(f"SNR estimate error over {snr_error_db.size} bursts: mean {snr_error_db.mean():+.2f} dB, "
+          f"RMS {np.sqrt(np.mean(snr_error_db ** 2)):.2f} dB, worst {np.abs(snr_error_db).max():.2f} dB")
+    assert abs(snr_error_db.mean()) < 0.3
+    assert np.sqrt(np.mean(snr_error_db ** 2)) < 0.8
+    assert np.abs(snr_error_db).max() < 3.0
     acc_torch = float(np.mean(np.asarray(via_torch) == sent))
     acc_gr = float(np.mean(np.asarray(via_gr) == np.asarray(sent_gr)))
     print(f"token accuracy at {ESN0_DB} dB over {sent.size} tokens: torch channel {acc_torch:.4f}, "
