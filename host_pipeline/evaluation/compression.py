@@ -10,7 +10,8 @@ Rows per clip (bit/s over the clip's duration; ratio = raw bit/s / scheme bit/s)
 - this system, one burst per utterance: the semantic mode (each checkpoint's ``n_tokens * uses`` complex symbols,
   counted at 2 bits per channel use, the QPSK-equivalent of the digital mode's modulation) and the digital mode
   (the text coder's bytes, as ``lgmtsc tx --mode digital`` sends them, + CRC32, K=7 r=1/2 code, QPSK: 2 bits per
-  channel use). Both include per message the burst header (23 bytes + CRC32, K=7 r=1/2, BPSK, sent twice: 1 bit
+  channel use); the Txt2Vid-style transcript sent the same way, for a like-for-like comparison. All include per
+  message the burst header (23 bytes + CRC32, K=7 r=1/2, BPSK, sent twice: 1 bit
   per channel use), whose fields hold the 64-bit authentication tag; the preamble and pilots are not counted
   (the ``air_channel_uses_per_s`` column adds them, from gr-lgmtsc's ``Frame.burst_symbols``).
 The text is the ASR transcript of the clip (one message per utterance) unless ``transcript`` is given.
@@ -114,31 +115,34 @@ def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-
     from ..config import load_config
 
     frame = phy_frame_module().Frame()
-    header_uses = frame.n_hdr  # BPSK, 1 bit per use; the 64-bit tag is one of the header's fields
     rows = []
     for name in checkpoints:
         codec = SemanticCodec.load(CodecConfig(checkpoint=name, unknown_chars="replace"))
         payload = [codec.encode(m).symbols.size for m in messages]
-        for with_overhead in (True, False):
-            uses = sum(payload) + (len(messages) * header_uses if with_overhead else 0)
-            bits = 2 * sum(payload) + (len(messages) * header_uses if with_overhead else 0)
-            rows.append({"scheme": f"this system, semantic {name.split('-')[-1]}"
-                                   + (" (header + tag)" if with_overhead else " (payload only)"),
-                         "family": "this system", "bytes": bits / 8, "channel_uses": uses,
-                         "air_channel_uses": sum(frame.burst_symbols(p) for p in payload)})
+        rows += _burst_rows(frame, f"this system, semantic {name.split('-')[-1]}", payload, "this system")
     from ..textcoder.coder import TextCoder
 
     coder = TextCoder.load(load_config().textcoder)  # what the live link's digital mode sends
     data = [len(coder.encode(m)) for m in messages]
-    payload = [frame.digital_n_symbols(d, "qpsk", "cc") for d in data]
+    rows += _burst_rows(frame, "this system, digital QPSK+cc", [frame.digital_n_symbols(d, "qpsk", "cc") for d in data],
+                        "this system", f"text coder {sum(data)} B")
+    # The peer's transcript on the same PHY: like for like with the rows above (Txt2Vid's own bit/s count text only)
+    utf8 = [len(m.encode("utf-8")) for m in messages]
+    rows += _burst_rows(frame, "Txt2Vid-style UTF-8 over this PHY, QPSK+cc",
+                        [frame.digital_n_symbols(d, "qpsk", "cc") for d in utf8], "text", f"UTF-8 {sum(utf8)} B")
+    return rows
+
+
+def _burst_rows(frame, label: str, payload_uses: list[int], family: str, note: str = "") -> list[dict]:
+    """One burst per message: payload at 2 bits per channel use (QPSK or its equivalent), with and without the
+    header (BPSK, 1 bit per use; the 64-bit tag is one of its fields)."""
+    rows = []
     for with_overhead in (True, False):
-        uses = sum(payload) + (len(messages) * header_uses if with_overhead else 0)
-        bits = 2 * sum(payload) + (len(messages) * header_uses if with_overhead else 0)
-        rows.append({"scheme": "this system, digital QPSK+cc" + (" (header + tag)" if with_overhead
-                                                                  else " (payload only)"),
-                     "family": "this system", "bytes": bits / 8, "channel_uses": uses,
-                     "air_channel_uses": sum(frame.burst_symbols(p) for p in payload),
-                     "note": f"text coder {sum(data)} B"})
+        header = len(payload_uses) * frame.n_hdr if with_overhead else 0
+        rows.append({"scheme": label + (" (header + tag)" if with_overhead else " (payload only)"),
+                     "family": family, "bytes": (2 * sum(payload_uses) + header) / 8,
+                     "channel_uses": sum(payload_uses) + header,
+                     "air_channel_uses": sum(frame.burst_symbols(p) for p in payload_uses), "note": note})
     return rows
 
 

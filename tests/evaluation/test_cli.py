@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import subprocess
 
+import pytest
+
 from tests.conftest import run_cli
 
 
@@ -46,3 +48,9 @@ def test_compression_rows_are_present_and_ordered(demo_video, tmp_path):
     assert len(semantic) == 4 and all(v < min(h264) / 100 for v in semantic)
     assert rows["this system, semantic u8 (payload only)"] < rows["this system, semantic u16 (payload only)"]
     assert rows["this system, digital QPSK+cc (header + tag)"] > rows["this system, digital QPSK+cc (payload only)"]
+    # like for like on the same PHY: the text coder's bytes are fewer than UTF-8's, the header is the same
+    utf8_phy, digital = (rows[f"{s} (payload only)"] for s in ("Txt2Vid-style UTF-8 over this PHY, QPSK+cc",
+                                                             "this system, digital QPSK+cc"))
+    assert 2 * text < utf8_phy and digital < utf8_phy
+    assert (rows["Txt2Vid-style UTF-8 over this PHY, QPSK+cc (header + tag)"] - utf8_phy
+            == pytest.approx(rows["this system, digital QPSK+cc (header + tag)"] - digital))
