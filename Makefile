@@ -4,7 +4,7 @@ VENV = $(shell bash scripts/setup.sh --print-venv)
 LGMTSC = $(VENV)/bin/lgmtsc
 
 .PHONY: help setup test test-fast demo doctor clean
-DEMO_ARGS ?= --channel awgn --snr 12
+DEMO_ARGS ?=
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,9 +18,9 @@ test: setup  ## run the whole test suite (ctest QA of gr-lgmtsc + pytest, slow t
 test-fast: setup  ## the tests without the slow end-to-end ones
 	@bash scripts/test.sh -m "not slow"
 
-demo: setup  ## the sample through the whole system and the GNU Radio loopback link -> out/demo (DEMO_ARGS="--snr 3")
+demo: setup  ## the sample through the whole system and the GNU Radio loopback link -> out/demo (DEMO_ARGS="--snr 3" overrides)
 	@$(LGMTSC) loopback samples/demo/talking_face_demo.mp4 --user demo-speaker --enroll --hotwords Whittemore Philip \
-		--out out/demo $(DEMO_ARGS)
+		--out out/demo --channel awgn --snr 12 $(DEMO_ARGS)
 
 doctor: setup  ## check every component on this machine
 	@$(LGMTSC) doctor

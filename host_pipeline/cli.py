@@ -86,7 +86,31 @@ def build_parser() -> argparse.ArgumentParser:
     for name in STAGE_CLI_MODULES:
         if _module_exists(name):
             importlib.import_module(name).register(sub, ev)
+    for leaf in _leaf_parsers(p):  # `lgmtsc rx --set k=v` as well as `lgmtsc --set k=v rx`
+        leaf.add_argument("--config", dest="config_after", metavar="FILE", default=argparse.SUPPRESS,
+                          help="as before the command")
+        leaf.add_argument("--set", dest="set_after", metavar="SECTION.KEY=VALUE", action="append",
+                          default=argparse.SUPPRESS, help="as before the command (repeatable)")
+        leaf.add_argument("-v", "--verbose", dest="verbose_after", action="store_true", default=argparse.SUPPRESS,
+                          help="as before the command")
     return p
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers that run a command (no subcommands of their own), depth first."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [parser]
+    return [leaf for a in subs for child in dict.fromkeys(a.choices.values()) for leaf in _leaf_parsers(child)]
+
+
+def _merge_global_options(args: argparse.Namespace) -> argparse.Namespace:
+    """Global options given after the command join (``--set``) or override (``--config``, ``-v``) those before."""
+    args.set = list(args.set) + list(vars(args).pop("set_after", []))
+    if "config_after" in vars(args):
+        args.config = vars(args).pop("config_after")
+    args.verbose = args.verbose or vars(args).pop("verbose_after", False)
+    return args
 
 
 def _module_exists(name: str) -> bool:
@@ -119,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(var, value)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"google\.protobuf")  # mediapipe's protobuf
     warnings.filterwarnings("ignore", message="Unable to import Axes3D")  # Debian's and pip's matplotlib side by side
-    args = build_parser().parse_args(argv)
+    args = _merge_global_options(build_parser().parse_args(argv))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

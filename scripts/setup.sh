@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-command setup of LGM-TSC on Debian 12 / Ubuntu 22.04+ (run by `make setup`, `make demo`, `make test`).
+# One-command setup of LGM-TSC on Debian 12 / Ubuntu 24.04 (run by `make setup`, `make demo`, `make test`).
 #   1. Debian packages: GNU Radio 3.10, UHD, ffmpeg, espeak-ng, festival, build tools (apt, needs root or sudo).
 #   2. A venv from Debian's /usr/bin/python3 --system-site-packages (the only interpreter that imports
 #      GNU Radio), keyed by a hash of requirements/*.txt, with the pinned packages under numpy<2.
@@ -27,7 +27,7 @@ quiet_pip() { grep -v -e 'is ignored: it is neither a file nor a directory' -e '
 t0=$SECONDS
 
 # ------------------------------------------------------------------------------------------ 1. Debian packages
-[ -r /etc/debian_version ] || die "this setup needs a Debian-based system (Debian 12, Ubuntu 22.04+)" \
+[ -r /etc/debian_version ] || die "this setup needs a Debian-based system (Debian 12, Ubuntu 24.04)" \
   "elsewhere, install GNU Radio 3.10 with its Python bindings, then follow the steps in scripts/setup.sh by hand"
 APT_PKGS=(gnuradio gnuradio-dev python3-uhd uhd-host python3-venv python3-dev python3-zmq cmake pkg-config
           build-essential git ffmpeg espeak-ng festival festvox-us-slt-hts ${LGMTSC_EXTRA_APT:-})

@@ -32,3 +32,12 @@ def test_doctor_reports_a_healthy_setup():
     assert "FAIL" not in r.stdout, r.stdout
     assert r.returncode == 0 and "all checks passed" in r.stdout
     assert "USRP devices" in r.stdout
+
+
+def test_global_options_work_before_and_after_the_command():
+    r = run_cli("--set", "link.tx_address=tcp://10.0.0.1:5550", "config", "show",
+                "--set", "link.feedback_address=tcp://10.0.0.2:5553")
+    assert r.returncode == 0, r.stderr
+    assert 'tx_address = "tcp://10.0.0.1:5550"' in r.stdout and 'feedback_address = "tcp://10.0.0.2:5553"' in r.stdout
+    r = run_cli("config", "show", "--config", "/nonexistent/lgmtsc.toml")
+    assert r.returncode != 0 and "/nonexistent/lgmtsc.toml" in r.stderr and "Traceback" not in r.stderr

@@ -71,28 +71,3 @@ def register(subparsers, eval_subparsers) -> None:
     p.add_argument("--out", help="output folder for entropy.csv, entropy_summary.csv, entropy.png "
                    "(default <eval.results_dir>/entropy)")
     p.set_defaults(func=_entropy)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m host_pipeline.textcoder.cli eval entropy ...``: the same commands without the main CLI."""
-    import argparse
-    import warnings
-
-    from ..errors import LgmtscError
-
-    warnings.filterwarnings("ignore", message="Unable to import Axes3D")
-    p = argparse.ArgumentParser(prog="python -m host_pipeline.textcoder.cli")
-    p.add_argument("--config")
-    p.add_argument("--set", action="append", default=[])
-    sub = p.add_subparsers(dest="command", required=True)
-    register(sub, sub.add_parser("eval").add_subparsers(dest="evaluation", required=True))
-    args = p.parse_args(argv)
-    try:
-        return args.func(args)
-    except LgmtscError as e:
-        print(f"lgmtsc: error: {e.message}" + (f"\n  hint: {e.hint}" if e.hint else ""), file=sys.stderr)
-        return e.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
