@@ -82,12 +82,13 @@ def verify_semantic(key: bytes, meta: dict, cand_ids: np.ndarray, cand_probs: np
     ids = np.asarray(cand_ids)
     logp = np.log(np.clip(np.asarray(cand_probs, dtype=np.float64), 1e-30, 1.0))
     expect = int(meta["auth_tag"])
-    head = TAG_DOMAIN + header_bytes(meta)
+    keyed_head = hmac.new(key, TAG_DOMAIN + header_bytes(meta), hashlib.sha256)  # HMAC state after the header
     target = expect.to_bytes(8, "big")
 
     def tries(seq_ids: np.ndarray) -> bool:
-        digest = hashlib.sha256(token_bytes(seq_ids)).digest()
-        return hmac.compare_digest(hmac.new(key, head + digest, hashlib.sha256).digest()[:8], target)
+        mac = keyed_head.copy()
+        mac.update(hashlib.sha256(token_bytes(seq_ids)).digest())
+        return hmac.compare_digest(mac.digest()[:8], target)
 
     best = ids[:, 0].copy()
     if tries(best):
@@ -136,8 +137,9 @@ class KeyStore:
 
         self.path = Path(path).expanduser() if path else data_dir() / "keys.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        new = not self.path.exists()
-        try:
+        if not self.path.exists():  # created private before SQLite writes a key into it (or its -wal file)
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        try:  # SQLite gives the -wal and -shm files the database file's mode
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript("""
@@ -148,8 +150,6 @@ class KeyStore:
                                                      seen INTEGER NOT NULL);""")
         except sqlite3.DatabaseError as e:
             raise ConfigError(f"cannot open the key store {self.path}: {e}") from None
-        if new:
-            os.chmod(self.path, 0o600)
         self._lock = threading.RLock()  # one connection, used by a host's threads in turn
 
     def close(self) -> None:
@@ -205,11 +205,26 @@ class KeyStore:
         if len(parts) != 5 or parts[:2] != ["lgmtsc-key", "1"] or not parts[3].isdigit() or len(parts[4]) != 64:
             raise InputError("not an lgmtsc key line", hint="expected `lgmtsc-key 1 USER SENDER_ID HEX64` "
                              "as written by `lgmtsc keys export`")
-        user, sid, key = parts[2], int(parts[3]), bytes.fromhex(parts[4])
+        try:
+            user, sid, key = parts[2], int(parts[3]), bytes.fromhex(parts[4])
+        except ValueError:
+            raise InputError("the key in the key line is not 64 hexadecimal digits") from None
         other = self.by_sender_id(sid)
         if other and other.user != user:
             raise InputError(f"sender id {sid} already belongs to {other.user!r} in {self.path}")
-        self.db.execute("INSERT OR REPLACE INTO senders VALUES (?, ?, ?, ?)", (user, sid, key, time.time()))
+        before = self.get(user)
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("INSERT OR REPLACE INTO senders VALUES (?, ?, ?, ?)", (user, sid, key, time.time()))
+            if before is None or before.key != key or before.sender_id != sid:
+                # a new key starts a new sequence: old messages cannot verify under it, and keeping the old
+                # replay window would refuse the new sender's first messages
+                self.db.execute("DELETE FROM rx_state WHERE sender_id IN (?, ?)",
+                                (sid, before.sender_id if before else sid))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
         return self.get(user)
 
     # --- sequence state ---------------------------------------------------------------------------------

@@ -29,18 +29,25 @@ class PhyLink:
         """Connect the sockets whose address is given (None: not used by this host)."""
         self.ctx = context or zmq.Context.instance()
         self.tx = self.rx = self.snr = None
-        if tx_addr:
-            self.tx = self.ctx.socket(zmq.PUSH)
-            self.tx.setsockopt(zmq.LINGER, 1000)
-            self.tx.connect(tx_addr)
-        if rx_addr:
-            self.rx = self.ctx.socket(zmq.SUB)
-            self.rx.setsockopt(zmq.SUBSCRIBE, b"")
-            self.rx.connect(rx_addr)
-        if snr_addr:
-            self.snr = self.ctx.socket(zmq.SUB)
-            self.snr.setsockopt(zmq.SUBSCRIBE, b"")
-            self.snr.connect(snr_addr)
+        try:
+            if tx_addr:
+                self.tx = self.ctx.socket(zmq.PUSH)
+                self.tx.setsockopt(zmq.LINGER, 1000)
+                self.tx.connect(tx_addr)
+            if rx_addr:
+                self.rx = self.ctx.socket(zmq.SUB)
+                self.rx.setsockopt(zmq.SUBSCRIBE, b"")
+                self.rx.connect(rx_addr)
+            if snr_addr:
+                self.snr = self.ctx.socket(zmq.SUB)
+                self.snr.setsockopt(zmq.SUBSCRIBE, b"")
+                self.snr.connect(snr_addr)
+        except zmq.ZMQError as e:
+            self.close()
+            from ..errors import ConfigError
+
+            raise ConfigError(f"bad ZeroMQ address ({tx_addr}, {rx_addr}, {snr_addr}): {e}",
+                              hint="addresses look like tcp://HOST:PORT, e.g. tcp://127.0.0.1:5550") from None
 
     def send(self, meta, payload):
         """meta: dict with the TX keys (pdu_format.REQUIRED_TX_KEYS); payload: complex

@@ -174,6 +174,7 @@ def _report(args: argparse.Namespace) -> int:
 
         duration = probe(args.video).duration_s
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     report = merge_logs(Path(args.tx_log), Path(args.rx_log), {"input": args.video}, None, duration)
     print(f"report: {write_report(out, report, args.video)}")
     return 0
@@ -195,6 +196,10 @@ def _keys(args: argparse.Namespace) -> int:
     elif args.keys_cmd == "export":
         print(ks.export_line(args.user))
     else:
+        if args.file != "-" and not Path(args.file).is_file():
+            from ..errors import InputError
+
+            raise InputError(f"no such key file: {args.file}")
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
         for line in filter(None, (l.strip() for l in text.splitlines())):
             k = ks.import_line(line)

@@ -100,6 +100,15 @@ class SupervisedProcess:
             return "(no log)"
         return lines[-1] if lines else "(no output)"
 
+    def kill(self) -> None:
+        """SIGKILL the child's process group at once (no clean-up)."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+
     def stop(self, timeout_s: float = 5.0) -> int | None:
         """Stop the child (SIGINT, then SIGKILL after ``timeout_s``); its exit status."""
         if not self.proc:

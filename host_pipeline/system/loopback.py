@@ -11,7 +11,9 @@ At the end the two hosts' logs are merged into report.json / report.html and the
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -22,6 +24,10 @@ from .flowgraph import FlowgraphProcess, SupervisedProcess
 from .protocol import FileTail
 
 CHANNELS = ("awgn", "rayleigh", "none")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def flowgraph_args(channel: str, esn0_db: float, cfg: Config, seed: int) -> list[str]:
@@ -77,6 +83,16 @@ class Loopback:
 
     def run(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():  # SIGTERM/SIGHUP clean up as Ctrl-C does
+            handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        try:
+            self._run()
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+    def _run(self) -> None:
         try:
             for fg in self.fgs:
                 self.progress(f"starting the GNU Radio {fg.label}" + (f" ({self.channel}, Es/N0 {self.esn0_db:g} dB)"
@@ -89,10 +105,15 @@ class Loopback:
             self._write_pids()
             self._supervise()
         finally:
-            self.tx.stop()
-            self.rx.stop(timeout_s=120)  # SIGINT: it finishes what arrived, then exits
-            for fg in self.fgs:
-                fg.stop()
+            try:
+                self.tx.stop()
+                self.rx.stop(timeout_s=120)  # SIGINT: it finishes what arrived, then exits
+                for fg in self.fgs:
+                    fg.stop()
+            except KeyboardInterrupt:  # interrupted again while waiting: stop everything now
+                for proc in (self.tx, self.rx, *self.fgs):
+                    proc.kill()
+                raise
 
     def _supervise(self) -> None:
         tx_done_at: Optional[float] = None
@@ -109,6 +130,7 @@ class Loopback:
                 self._lose_in_flight()
                 self._restart(self.rx, "receiver", self.rx.last_error())
             if tx_done_at is None and not self.tx.alive():
+                self._follow_logs()  # what it wrote between the read above and its exit
                 if self.tx.proc.returncode == 0:
                     tx_done_at = time.time()
                 else:

@@ -20,13 +20,18 @@ def merge_logs(tx_log: Path, rx_log: Path, run: dict, events: list[dict] | None 
                input_duration_s: Optional[float] = None, lost_reasons: dict | None = None) -> dict:
     """One report from the two logs. A sent message with no receiver outcome is "lost"; a received message
     that the transmitter's log does not list is reported as an event, never attributed to a sent one."""
-    sent, done, arrived, notes = {}, {}, {}, []
+    sent, done, arrived, notes, duplicates = {}, {}, {}, [], []
     for e in (*read_log(rx_log), *read_log(tx_log)):
         key = (e.get("sender_id"), e.get("seq"))
         if e.get("event") == "sent":
             sent[key] = e
         elif e.get("event") == "done":
-            done[key] = e
+            if key in done:  # a replayed or repeated burst: the genuine outcome stays, the copy is an event
+                keep, extra = (done[key], e) if done[key]["status"] == "ok" else (e, done[key])
+                done[key] = keep
+                duplicates.append(extra)
+            else:
+                done[key] = e
         elif e.get("event") == "arrived":
             arrived.setdefault(key, e["t"])
         elif e.get("event") == "note":
@@ -35,6 +40,9 @@ def merge_logs(tx_log: Path, rx_log: Path, run: dict, events: list[dict] | None 
     ev = [{"t": round(n["t"] - t0, 3), "source": n["source"], "message": n["message"]} for n in notes]
     ev += [{"t": round(e["t"] - t0, 3) if "t" in e else None, "source": e["source"], "message": e["message"]}
            for e in events or []]
+    ev += [{"t": round(r["t_arrived"] - t0, 3), "source": "rx",
+            "message": f"another copy of sender {r['sender_id']} seq {r['seq']}: {r['status']} ({r.get('reason', '')})"}
+           for r in duplicates]
     for key in sorted(set(done) - set(sent), key=str):
         r = done[key]
         ev.append({"t": round(r["t_arrived"] - t0, 3), "source": "rx",
@@ -73,8 +81,8 @@ def merge_logs(tx_log: Path, rx_log: Path, run: dict, events: list[dict] | None 
 def _similarities(utts: list[dict]) -> None:
     """Sentence similarity (MiniLM cosine) of what the ASR heard and what the receiver restored."""
     pairs = [(u["transcript"], u["restored_text"]) for u in utts if u["restored_text"]]
-    for u in utts:
-        u["similarity"] = None
+    for u in utts:  # received as nothing at all: nothing of the meaning arrived
+        u["similarity"] = 0.0 if u["restored_text"] == "" else None
     if not pairs:
         return
     from ..codec.encoder import BertSemanticEncoder
@@ -99,7 +107,8 @@ def summarize(utts: list[dict], duration_s: Optional[float]) -> dict:
         "utterances": len(utts), "received": len(got), "verified": len(ok),
         "refused": sum(u["status"] in ("unverified", "replay", "unknown_sender") for u in utts),
         "lost": sum(u["status"] == "lost" for u in utts),
-        "mean_similarity": round(float(np.mean([u["similarity"] for u in got])), 4) if got else None,
+        "mean_similarity": round(float(np.mean(sims)), 4) if (sims := [u["similarity"] for u in got
+                                                                        if u["similarity"] is not None]) else None,
         "mean_snr_db": round(float(np.mean([u["snr_db"] for u in got if u["snr_db"] is not None])), 2)
         if any(u["snr_db"] is not None for u in got) else None,
         "input_duration_s": duration_s,

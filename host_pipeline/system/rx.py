@@ -82,12 +82,23 @@ class Receiver:
         self.note(f"listening on {self.cfg.link.rx_address}")
         handled = 0
         try:
-            while not (stop.is_set() and self.queue.empty() and not taker.is_alive()):
+            while True:
+                taker_done = not taker.is_alive()  # before looking at the queue: its last put is then visible
+                if taker_done and not stop.is_set():
+                    raise BackendError("the receiver's socket thread died; see the log above")
+                if taker_done and self.queue.empty():
+                    break
                 try:
                     meta, payload, t_arrived = self.queue.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                rec = self.handle(meta, payload, t_arrived)
+                try:
+                    rec = self.handle(meta, payload, t_arrived)
+                except Exception as e:  # one bad message must not end the service or lose its record
+                    rec = RxRecord(int(meta["seq"]), int(meta["sender_id"]), None, "undecodable",
+                                   t_arrived=round(t_arrived, 4))
+                    rec.reason = f"receiver error: {type(e).__name__}: {str(e)[:200]}"
+                    self.note(f"[{rec.seq}] {rec.reason}")
                 handled += 1
                 if self.log:
                     self.log.write("done", rec)
@@ -117,11 +128,14 @@ class Receiver:
             except (KeyError, TypeError, ValueError):
                 self.note("PDU without sender id or sequence number ignored")
                 continue
-            if self.log:
-                self.log.write("arrived", {"sender_id": sid, "seq": seq, "t": t})
-            if meta.get("snr_db") is not None:
-                self.feedback.send(snr_feedback(sid, seq, meta["snr_db"]))
-            self.queue.put((meta, payload, t))
+            self.queue.put((meta, payload, t))  # first: whatever fails below, the message is decoded and recorded
+            try:
+                if self.log:
+                    self.log.write("arrived", {"sender_id": sid, "seq": seq, "t": t})
+                if meta.get("snr_db") is not None:
+                    self.feedback.send(snr_feedback(sid, seq, float(meta["snr_db"])))
+            except Exception as e:
+                self.note(f"[{seq}] arrival not logged or fed back: {type(e).__name__}: {str(e)[:120]}")
 
     # ------------------------------------------------------------------------------------------- one PDU
     def handle(self, meta: dict, payload: np.ndarray, t_arrived: float) -> RxRecord:
@@ -155,17 +169,25 @@ class Receiver:
             return rec
         if self.kb is not None and text.strip():
             t = time.perf_counter()
-            res = self.kb.receive(sender.user, text, length_class=rec.prompt_class, word_confidences=words,
-                                  hotwords=self.hotwords)
+            try:
+                res = self.kb.receive(sender.user, text, length_class=rec.prompt_class, word_confidences=words,
+                                      hotwords=self.hotwords)
+                rec.restored_text, rec.kb = res.text, res.to_dict()
+            except Exception as e:  # the KB only improves the text: go on with the decoded one
+                self.note(f"[{seq}] private KB failed, decoded text kept: {type(e).__name__}: {str(e)[:160]}")
             rec.latency_s["kb_rx_s"] = round(time.perf_counter() - t, 3)
-            rec.restored_text, rec.kb = res.text, res.to_dict()
         if not rec.verified:
             rec.status = "unverified"
             rec.reason = (f"the tag did not verify for {sender.user} ({rec.candidates_tried} candidates tried): "
                           "forged, or too many channel errors; shown as text only")
             return rec
         rec.status = "ok"
-        self._render(sender.user, rec)
+        try:
+            self._render(sender.user, rec)
+        except Exception as e:  # authentic text stays "ok"; it is shown without face and voice
+            msg = e.message if isinstance(e, LgmtscError) else f"{type(e).__name__}: {str(e)[:160]}"
+            rec.reason = f"not rendered: {msg}; text only"
+            self.note(f"[{seq}] {rec.reason}")
         return rec
 
     def _decode(self, meta: dict, payload: np.ndarray, key: bytes, rec: RxRecord):

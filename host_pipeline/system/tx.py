@@ -16,7 +16,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from ..config import Config
-from ..errors import InputError
+from ..errors import BackendError, ConfigError, InputError
 from ..kb.anfis import CLASSES
 from ..link.auth import KeyStore, compute_tag, token_bytes
 from .protocol import QPSK_BITS_PER_USE, JsonlLog, TxRecord, parse_feedback
@@ -32,7 +32,11 @@ class FeedbackListener:
         self.sock = zmq.Context.instance().socket(zmq.SUB)
         self.sock.setsockopt(zmq.SUBSCRIBE, b"")
         self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(address)
+        try:
+            self.sock.connect(address)
+        except zmq.ZMQError as e:
+            self.sock.close()
+            raise ConfigError(f"bad feedback address {address}: {e}", hint="e.g. tcp://127.0.0.1:5553") from None
         self.latest: Optional[dict] = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="feedback", daemon=True)
@@ -43,12 +47,13 @@ class FeedbackListener:
             if self.sock.poll(200):
                 msg = parse_feedback(self.sock.recv())
                 if msg and msg["sender_id"] == self.sender_id:
+                    msg["t_received"] = time.time()  # freshness on this host's clock, not the receiver's
                     self.latest = msg
 
     def snr_db(self) -> Optional[float]:
         """The latest SNR the receiver measured on this sender's bursts, if fresh."""
         m = self.latest
-        if m is None or time.time() - m["t"] > self.stale_s:
+        if m is None or time.time() - m["t_received"] > self.stale_s:
             return None
         return m["snr_db"]
 
@@ -87,6 +92,7 @@ class LinkMonitor:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(1)
+        self.mon.close()
 
 
 class Transmitter:
@@ -144,13 +150,26 @@ class Transmitter:
                 if snr is None and sent >= 2 and not warned_feedback:
                     self.note("no fresh SNR feedback from the receiver: sending uncompressed (class high)")
                     warned_feedback = True
-                rec = self._send(link, seg, snr, t_speech_end)
+                try:
+                    rec, meta, payload = self._prepare(seg, snr, t_speech_end)
+                except InputError as e:  # this utterance cannot be sent; the next ones can
+                    self.note(f"utterance at {seg.start:.2f}-{seg.end:.2f} s not sent: {e.message}")
+                    continue
                 rec.latency_s["asr_s"] = round(asr_s, 3)
-                if self.log:
+                if self.log:  # logged before it leaves: a crash in between is a lost message, never an unknown one
                     self.log.write("sent", rec)
+                link.send(meta, payload)
                 sent += 1
                 self.progress(f"transmitter: [{rec.seq}] sent ({rec.prompt_class}, "
                               f"{rec.channel_uses} channel uses): {rec.sent_text!r}")
+            if monitor.up is False:  # queued while the flowgraph is away: give it time to come back
+                self.note(f"waiting up to {self.cfg.link.timeout_s:g} s for the flowgraph to take queued messages")
+                deadline = time.monotonic() + self.cfg.link.timeout_s
+                while monitor.up is False and time.monotonic() < deadline:
+                    time.sleep(0.2)
+            if monitor.up is False:
+                raise BackendError("the flowgraph was unreachable at the end: the messages queued for it are lost",
+                                   hint=f"is the flowgraph running at {self.cfg.link.tx_address}?")
         finally:
             time.sleep(0.2)  # let ZeroMQ hand over the last PDU
             feedback.close()
@@ -204,7 +223,8 @@ class Transmitter:
                 raise item
             yield item
 
-    def _send(self, link, seg, snr: Optional[float], t_speech_end: float) -> TxRecord:
+    def _prepare(self, seg, snr: Optional[float], t_speech_end: float) -> tuple[TxRecord, dict, np.ndarray]:
+        """The record, header fields (tag included) and payload of one utterance; its sequence number is used."""
         text, cls, kb_info, lat = seg.text, "high", {}, {}
         if self.kb is not None:
             t = time.perf_counter()
@@ -212,9 +232,8 @@ class Transmitter:
                    self.kb.transmit(self.user, seg.text, length_class="high", hotwords=self.hotwords))
             lat["kb_tx_s"] = round(time.perf_counter() - t, 3)
             text, cls, kb_info = res.text, res.length_class, res.to_dict()
-        seq = self.keys.next_seq(self.key.sender_id)
         t = time.perf_counter()
-        meta = {"version": self.format_version, "mode": self.mode, "sender_id": self.key.sender_id, "seq": seq,
+        meta = {"version": self.format_version, "mode": self.mode, "sender_id": self.key.sender_id,
                 "prompt_class": CLASSES.index(cls), "flags": 0}
         if self.mode == "semantic":
             enc = self.codec.encode(text)
@@ -228,13 +247,13 @@ class Transmitter:
             uses = self.frame.digital_n_symbols(len(data), self.cfg.link.modulation, self.cfg.link.fec)
             bits = uses * self.frame_mod.BITS_PER_SYMBOL[self.cfg.link.modulation]
         if n_items > 0xFFFF:
-            raise InputError(f"utterance {seq} is too long for one message ({n_items} tokens or bytes)",
+            raise InputError(f"too long for one message ({n_items} tokens or bytes)",
                              hint="lower vad.max_segment_s so utterances are split")
+        seq = meta["seq"] = self.keys.next_seq(self.key.sender_id)
         meta["n_tokens"] = n_items
         meta["auth_tag"] = compute_tag(self.key.key, meta, content)
         lat["encode_s"] = round(time.perf_counter() - t, 4)
-        link.send(meta, payload)
-        return TxRecord(seq, self.key.sender_id, self.mode, seg.start, seg.end, seg.text, text, cls, snr, n_items,
-                        uses, int(self.frame.burst_symbols(uses)), bits, int(self.frame.n_hdr),
-                        t_speech_end=round(t_speech_end, 4),
-                        t_sent=round(time.time(), 4), latency_s=lat, kb=kb_info)
+        rec = TxRecord(seq, self.key.sender_id, self.mode, seg.start, seg.end, seg.text, text, cls, snr, n_items,
+                       uses, int(self.frame.burst_symbols(uses)), bits, int(self.frame.n_hdr),
+                       t_speech_end=round(t_speech_end, 4), t_sent=round(time.time(), 4), latency_s=lat, kb=kb_info)
+        return rec, meta, payload

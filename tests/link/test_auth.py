@@ -70,12 +70,15 @@ def test_key_store_provisions_persists_and_exports(tmp_path):
     a, b = ks.provision("alice"), ks.provision("bob")
     assert (a.sender_id, b.sender_id) == (1, 2) and a.key != b.key and len(a.key) == 32
     assert ks.provision("alice") == a  # idempotent
-    assert (tmp_path / "keys.sqlite").stat().st_mode & 0o077 == 0  # secret keys: owner only
+    for f in tmp_path.glob("keys.sqlite*"):  # secret keys, also in SQLite's -wal and -shm files: owner only
+        assert f.stat().st_mode & 0o077 == 0, f.name
     line = ks.export_line("alice")
     other = KeyStore(tmp_path / "rx.sqlite")
     assert other.import_line(line) == a and other.by_sender_id(1) == a
     with pytest.raises(InputError, match="not an lgmtsc key line"):
         other.import_line("lgmtsc-key 1 alice 1 nothex")
+    with pytest.raises(InputError, match="hexadecimal"):
+        other.import_line("lgmtsc-key 1 alice 1 " + "zz" * 32)
     with pytest.raises(InputError, match="already belongs"):
         other.import_line(ks.export_line("bob").replace(" 2 ", " 1 "))
     assert [ks.next_seq(1) for _ in range(3)] == [1, 2, 3]
@@ -91,3 +94,15 @@ def test_replay_window(tmp_path):
     assert ks.is_replay(1, 5) and ks.is_replay(1, 4)  # below the window: refused
     assert ks.accept(2, 1)  # senders are independent
     assert KeyStore(tmp_path / "keys.sqlite").is_replay(1, 5 + REPLAY_WINDOW)  # persisted across restarts
+
+
+def test_a_new_key_starts_a_new_replay_window(tmp_path):
+    """A sender whose key store was re-created starts again at seq 1; the receiver imports the new key."""
+    tx, rx = KeyStore(tmp_path / "tx.sqlite"), KeyStore(tmp_path / "rx.sqlite")
+    rx.import_line(tx.export_line(tx.provision("alice").user))
+    assert rx.accept(1, 500)
+    rx.import_line(tx.export_line("alice"))  # the same key again: the window stays
+    assert rx.is_replay(1, 500) and rx.is_replay(1, 3)
+    (tmp_path / "tx.sqlite").unlink()
+    rx.import_line(KeyStore(tmp_path / "tx.sqlite").export_line(KeyStore(tmp_path / "tx.sqlite").provision("alice").user))
+    assert not rx.is_replay(1, 1) and rx.accept(1, 1)  # the old key's messages cannot verify under the new one
