@@ -137,7 +137,7 @@ class Transmitter:
         """Send every utterance of ``source`` (after ``start_after_s`` of it, when resuming); the count sent."""
         from ..link import PhyLink
 
-        segments = self._segments(source, realtime)
+        segments = self._segments(source, realtime, start_after_s)
         link = PhyLink(self.cfg.link.tx_address, None, None)
         monitor = LinkMonitor(link.tx, self.note)
         feedback = FeedbackListener(self.cfg.link.feedback_address, self.key.sender_id, self.cfg.link.feedback_stale_s)
@@ -177,20 +177,27 @@ class Transmitter:
             link.close()
         return sent
 
-    def _segments(self, source: str, realtime: bool) -> Iterator[tuple]:
-        """(segment, wall time of the end of speech, ASR seconds) from a thread that transcribes ahead."""
+    def _segments(self, source: str, realtime: bool, start_after_s: float | None = None) -> Iterator[tuple]:
+        """(segment, wall time of the end of speech, ASR seconds) from a thread that transcribes ahead.
+
+        Resuming a file (``start_after_s``): the audio before that point, already sent, is fed as silence and not
+        paced, so neither the ASR nor the clock spends time on it; segment times stay those of the file."""
         from ..media import is_live_source, iter_audio, iter_live_audio, probe
 
         live = is_live_source(source)
         if not live:
             probe(source)
         chunk_s = 0.5 if (live or realtime) else 30.0
-        t0 = time.time()
+        skip_s = 0.0 if live or start_after_s is None else max(0.0, start_after_s)
+        t0 = time.time() - skip_s  # the file's time 0 on the wall clock, as if it had been playing
 
         def audio() -> Iterator[np.ndarray]:
             it = iter_live_audio(source) if live else iter_audio(source, chunk_s=chunk_s)
             fed = 0.0
             for c in it:
+                if fed < skip_s:
+                    c = c.copy()
+                    c[: int(round((skip_s - fed) * 16000))] = 0.0
                 fed += c.size / 16000
                 if realtime and not live:  # pace a file like a live source: a chunk exists once its audio ended
                     time.sleep(max(0.0, t0 + fed - time.time()))
