@@ -54,6 +54,8 @@ def probe(path: str | Path) -> MediaInfo:
             raise InputError(f"{path}: has no audio track (it holds {', '.join(kinds)})",
                              hint="the transmitter needs the speech of the talking-face video")
         a = audio[0]
+        if a.codec_context is None:
+            raise InputError(f"{path}: no decoder for its audio codec", hint="convert it, e.g. ffmpeg -i IN -c:a aac OUT")
         duration = float(c.duration) / 1e6 if c.duration else None
         return MediaInfo(Path(path), duration, bool(c.streams.video), a.codec_context.sample_rate or 0,
                          a.codec_context.channels or 0, a.codec_context.name)
@@ -73,10 +75,22 @@ def iter_audio(path: str | Path, chunk_s: float = 30.0, sample_rate: int = SAMPL
     held = 0
     decoded = 0
     with _open(path) as c:
+        stream = c.streams.audio[0]  # its own duration: a container's may be the video's, or an estimate
+        declared = float(stream.duration * stream.time_base) if stream.duration else info.duration_s
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+
+        def resampled(frame):
+            nonlocal resampler
+            try:
+                return resampler.resample(frame)
+            except ValueError:  # the stream changed rate or layout mid-way: flush, then a new resampler
+                out = resampler.resample(None)
+                resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+                return out + resampler.resample(frame)
+
         try:
             for frame in c.decode(audio=0):
-                for out in resampler.resample(frame):
+                for out in resampled(frame):
                     a = out.to_ndarray().reshape(-1)
                     buf.append(a)
                     held += a.size
@@ -99,8 +113,8 @@ def iter_audio(path: str | Path, chunk_s: float = 30.0, sample_rate: int = SAMPL
     if decoded == 0:
         raise InputError(f"{path}: the audio track holds no decodable samples (empty or corrupt)")
     got = decoded / sample_rate
-    if info.duration_s and got < info.duration_s - max(0.5, 0.02 * info.duration_s):
-        raise InputError(f"{path}: truncated: the file declares {info.duration_s:.1f} s but only {got:.1f} s of audio decode")
+    if declared and got < declared - max(0.5, 0.02 * declared):
+        raise InputError(f"{path}: truncated: the file declares {declared:.1f} s of audio but only {got:.1f} s decode")
 
 
 def read_audio(path: str | Path, max_s: float = 3600.0, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

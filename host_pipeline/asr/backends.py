@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from ..config import AsrConfig
-from ..errors import ModelError
+from ..errors import ConfigError, ModelError
 from ..models import resolve_model_dir
 from ._quiet import quiet_logging
 
@@ -39,9 +39,11 @@ class WhisperAsr:
 
     def __init__(self, model_dir: Path, config: AsrConfig):
         self.config = config
+        _check_whisper_language(config.language)  # before the model loads, not at the first utterance
         self.model = _load_whisper(str(model_dir), config.compute_type, config.threads)
 
     def recognize(self, audio: np.ndarray, hotwords: list[str], language: str | None) -> Recognition:
+        _check_whisper_language(language)
         with quiet_logging():
             segments, info = self.model.transcribe(
                 audio, language=language, beam_size=self.config.beam_size, hotwords=" ".join(hotwords) or None,
@@ -68,6 +70,16 @@ def _load_whisper(model_dir: str, compute_type: str, threads: int):
     except Exception as e:  # noqa: BLE001
         raise ModelError(f"cannot load the Whisper model from {model_dir}: {e}",
                          hint="check it with `lgmtsc models list`, or point asr.model at a CTranslate2 Whisper directory") from None
+
+
+def _check_whisper_language(language: str | None) -> None:
+    if language is None:
+        return
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    if language not in _LANGUAGE_CODES:
+        raise ConfigError(f"Whisper does not know the language code {language!r}",
+                          hint="a two-letter code such as en, zh, de; or leave asr.language unset to detect it")
 
 
 PARAFORMER_HINT = (

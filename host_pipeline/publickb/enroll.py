@@ -99,16 +99,22 @@ class Enroller:
             total = vs.frames or int((float(c.duration or 0) / 1e6) * float(vs.average_rate or 25))
             stride = max(1, int(np.ceil(max(total, 1) / self.cfg.max_video_frames)))
             best, best_t, best_s = None, 0.0, -1.0
-            for i, frame in enumerate(c.decode(video=0)):
-                if i % stride:
-                    continue
-                rgb = frame.to_ndarray(format="rgb24")
-                face = self.faces.largest(rgb)
-                if face is None or face.height < MIN_FACE_PX:
-                    continue
-                s = self.frame_score(rgb, face)
-                if s > best_s:
-                    best, best_s, best_t = rgb, s, float(frame.time or 0.0)
+            try:
+                for i, frame in enumerate(c.decode(video=0)):
+                    if i % stride:
+                        continue
+                    rgb = frame.to_ndarray(format="rgb24")
+                    face = self.faces.largest(rgb)
+                    if face is None or face.height < MIN_FACE_PX:
+                        continue
+                    s = self.frame_score(rgb, face)
+                    if s > best_s:
+                        best, best_s, best_t = rgb, s, float(frame.time or 0.0)
+            except av.error.FFmpegError as e:  # corrupt or cut short: the best face before it, or a clear error
+                if best is None:
+                    raise InputError(f"{path}: the video is corrupt ({e.__class__.__name__}) before any usable "
+                                     "face frame") from None
+                log.warning("%s: the video is corrupt after %.1f s; using the best face before that", path, best_t)
         if best is None:
             raise InputError(f"{path}: no face found in any of its frames",
                              hint="the video must show the user's face (frontal, well lit)")

@@ -188,7 +188,10 @@ def load_image(path: str | Path) -> np.ndarray:
                 log.info("%s: converting %s image to RGB", p, im.mode)
                 im = im.convert("RGB")
             return np.asarray(im, dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError) as e:
+    except Image.DecompressionBombError:
+        raise InputError(f"{p}: the image is too large to be a portrait (over {Image.MAX_IMAGE_PIXELS:,} pixels)",
+                         hint="scale it down first") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:  # ValueError: a mode PIL cannot make RGB
         raise InputError(f"{p}: not a readable image ({e.__class__.__name__})") from None
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..paths import data_dir
 from .config import PublicKbConfig
 from .signing import Signer, add_trusted, read_trusted, verify
@@ -60,14 +60,16 @@ class PublicKb:
         self.cfg = cfg or PublicKbConfig()
         self.db_path, self.key_path, self.trusted_path = default_paths(self.cfg)
         self.objects = self.db_path.parent / "objects"
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.db_path))
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(
-            "CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, algorithm TEXT NOT NULL,"
-            " key_id TEXT NOT NULL, signature TEXT NOT NULL, updated REAL NOT NULL);"
-            "CREATE TABLE IF NOT EXISTS voice_matches (user_id TEXT, backend TEXT, key TEXT, plan TEXT NOT NULL,"
-            " PRIMARY KEY (user_id, backend, key));")
+        try:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.db_path), timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(
+                "CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, algorithm TEXT NOT NULL,"
+                " key_id TEXT NOT NULL, signature TEXT NOT NULL, updated REAL NOT NULL);")
+        except (sqlite3.Error, OSError) as e:
+            raise ConfigError(f"cannot open the public KB {self.db_path}: {e}",
+                              hint="set publickb.db_path to a writable SQLite file") from None
 
     def close(self) -> None:
         self._db.close()
@@ -113,7 +115,7 @@ class PublicKb:
             self._db.execute("INSERT OR REPLACE INTO profiles VALUES (?,?,?,?,?,?)",
                              (profile.user_id, json.dumps(doc, sort_keys=True), signer.algorithm, signer.key_id, sig,
                               time.time()))
-            self._db.execute("DELETE FROM voice_matches WHERE user_id=?", (profile.user_id,))
+            self._db.execute("DROP TABLE IF EXISTS voice_matches")  # an unsigned cache of earlier versions
         add_trusted(self.trusted_path, signer.trust_line)
         profile.signer = signer.trust_line
         return signer.trust_line
@@ -133,6 +135,9 @@ class PublicKb:
                              hint=f"enrolled: {known}; enroll with `lgmtsc enroll --user {user_id} --video FILE`")
         doc_text, alg, key_id, sig = row
         doc = json.loads(doc_text)
+        if doc.get("user_id") != user_id:  # a genuine profile of someone else, copied into this user's row
+            raise InputError(f"public KB entry {user_id!r} holds the signed profile of {doc.get('user_id')!r}",
+                             hint=f"re-enroll {user_id}; do not use this profile")
         signer = f"{alg}:{key_id}"
         if self.cfg.require_signature:
             secret = None
@@ -150,14 +155,3 @@ class PublicKb:
         lm = np.load(io.BytesIO(self._get_object(doc["face"]["landmarks_sha256"], "npy", user_id)))
         voice = VoiceFeatures(**doc["voice"])
         return Profile(user_id, img, lm, voice, doc.get("meta", {}), signer)
-
-    # --- receiver-side cache of the voice matched to a profile (not signed: derived data)
-    def voice_match(self, user_id: str, backend: str, key: str) -> dict | None:
-        r = self._db.execute("SELECT plan FROM voice_matches WHERE user_id=? AND backend=? AND key=?",
-                             (user_id, backend, key)).fetchone()
-        return json.loads(r[0]) if r else None
-
-    def save_voice_match(self, user_id: str, backend: str, key: str, plan: dict) -> None:
-        with self._db:
-            self._db.execute("INSERT OR REPLACE INTO voice_matches VALUES (?,?,?,?)",
-                             (user_id, backend, key, json.dumps(plan)))

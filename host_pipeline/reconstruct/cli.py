@@ -41,6 +41,23 @@ def _configs(args):
     return getattr(cfg, "reconstruct", ReconstructConfig()), getattr(cfg, "publickb", PublicKbConfig())
 
 
+def _check_video(path: str, need_audio: bool) -> None:
+    """A readable file with a video track (and an audio track when the speech comes from it), before models load."""
+    import av
+
+    from ..errors import InputError
+    from ..media import probe
+
+    if need_audio:
+        probe(path)
+    try:
+        with av.open(path) as c:
+            if not c.streams.video:
+                raise InputError(f"{path}: has no video track", hint="use --image FILE --audio FILE instead")
+    except (av.error.FFmpegError, OSError) as e:
+        raise InputError(f"{path}: not a readable video ({type(e).__name__})") from None
+
+
 def _enroll(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..media import probe
@@ -51,8 +68,10 @@ def _enroll(args: argparse.Namespace) -> int:
         raise InputError("enroll needs --video FILE, or --image FILE and --audio FILE")
     if args.image:
         load_image(args.image)  # bad input fails before models load
-    for m in filter(None, [args.video, args.audio]):
-        probe(m)
+    if args.audio:
+        probe(args.audio)  # the speech; the video then only needs a face
+    if args.video:
+        _check_video(args.video, need_audio=not args.audio)
     from ..publickb.enroll import Enroller
     from ..publickb.store import PublicKb
 

@@ -12,7 +12,6 @@ The rewritten model is cached beside the other derived files, keyed by the sourc
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import BackendError, InputError
 from .animator import frame_count
 from .tts import Speech
 
@@ -33,6 +33,24 @@ def write_mp4(path: str | Path, frames: Iterable[np.ndarray], speech: Speech, fp
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise InputError(f"{path.parent}: no such directory for the output video")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory; give a file name for the output video")
+    # written beside, then renamed: a reader of the output directory never sees a half-written clip
+    part = path.with_name(f".{path.stem}.part{path.suffix or '.mp4'}")
+    try:
+        n = _encode(part, frames, speech, fps, crf, on_frame)
+        part.replace(path)
+    except av.error.FFmpegError as e:
+        raise InputError(f"cannot write the output video {path}: {e}") from None
+    finally:
+        part.unlink(missing_ok=True)
+    return n
+
+
+def _encode(path: Path, frames: Iterable[np.ndarray], speech: Speech, fps: int, crf: int,
+            on_frame: Optional[Callable[[int, np.ndarray], None]]) -> int:
+    import av
+
     audio = padded_audio(speech, fps)
     expected = frame_count(speech.duration_s, fps)
     with av.open(str(path), "w", format="mp4") as c:
@@ -74,8 +92,9 @@ def write_mp4(path: str | Path, frames: Iterable[np.ndarray], speech: Speech, fp
         push_audio(pcm.size)
         for pkt in a_s.encode():
             c.mux(pkt)
-    if n != expected:
-        raise InputError(f"the animator produced {n} frames for {speech.duration_s:.2f} s of speech ({expected} expected)")
+    if n != expected:  # an internal fault, not the user's input
+        raise BackendError(f"the animator produced {n} frames for {speech.duration_s:.2f} s of speech "
+                           f"({expected} expected)")
     return n
 
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..errors import ConfigError, InputError
+from ..errors import BackendError, ConfigError, InputError
 
 _E2K = [  # longest first
     ("ʔˌn̩", "tᵊn"), ("ʔn̩", "tᵊn"), ("ʔn", "tᵊn"), ("a^ɪ", "I"), ("a^ʊ", "W"), ("d^ʒ", "ʤ"), ("e^ɪ", "A"),
@@ -37,8 +37,13 @@ def _espeak() -> str:
 
 
 def espeak_ipa(text: str, voice: str = "en-us") -> str:
-    out = subprocess.run([_espeak(), "-q", "--ipa=1", "--tie=^", "-v", voice, text], capture_output=True,
-                         text=True, timeout=30)
+    try:  # "--": text that starts with "-" ("-5 degrees") is text, not an option
+        out = subprocess.run([_espeak(), "-q", "--ipa=1", "--tie=^", "-v", voice, "--", text], capture_output=True,
+                             text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise BackendError(f"espeak-ng took over 30 s to phonemise {text[:40]!r}") from None
+    if out.returncode != 0:
+        raise BackendError(f"espeak-ng failed on {text[:40]!r}: {out.stderr.strip()[:200]}")
     return " ".join(out.stdout.split())
 
 

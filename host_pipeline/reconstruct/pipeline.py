@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import logging
 from pathlib import Path
 from typing import Callable, Iterator
@@ -31,6 +33,7 @@ class Reconstructor:
         self.kb = kb or PublicKb(kb_cfg)
         self.tts: TtsBackend = load_tts(self.cfg)
         self.animator: FaceAnimator = load_animator(self.cfg)
+        self._voices: dict[tuple, tuple[Voice, dict]] = {}
 
     def voice_for(self, profile: Profile) -> tuple[Voice, dict]:
         if self.cfg.voice != "auto":
@@ -38,13 +41,13 @@ class Reconstructor:
         from .voicematch import load_table, policy_key
 
         table = load_table() if self.tts.name == "kokoro" else []
-        key = f"{self.tts.name}:{','.join(self.tts.voices())}:{policy_key(self.cfg, table)}"
-        cached = self.kb.voice_match(profile.user_id, self.tts.name, key)
-        if cached:
-            return Voice(cached["voice"]["weights"], cached["voice"]["pitch"], cached["voice"]["speed"]), cached["report"]
-        voice, report = match_voice(self.tts, profile.voice, table, self.cfg)
-        self.kb.save_voice_match(profile.user_id, self.tts.name, key, {"voice": voice.to_dict(), "report": report})
-        return voice, report
+        # kept in this process only: a cache in the shared database would be unsigned, so anyone able to write
+        # it could choose a user's voice; matching is a few vector products
+        key = (profile.user_id, json.dumps(profile.voice.to_dict(), sort_keys=True), self.tts.name,
+               ",".join(self.tts.voices()), policy_key(self.cfg, table))
+        if key not in self._voices:
+            self._voices[key] = match_voice(self.tts, profile.voice, table, self.cfg)
+        return self._voices[key]
 
     def speak(self, user_id: str, text: str) -> tuple[Profile, Speech, Iterator[np.ndarray]]:
         """The profile, the synthesised speech, and a frame iterator (frames are rendered as it is consumed)."""

@@ -152,7 +152,8 @@ class KokoroTts(TtsBackend):
         out, cur = [], ""
         for piece in re.findall(r"[^.!?;]+[.!?;]*\s*", phonemes):
             while len(piece) > self.MAX_TOKENS:
-                cut = piece.rfind(" ", 0, self.MAX_TOKENS) or self.MAX_TOKENS
+                cut = piece.rfind(" ", 0, self.MAX_TOKENS)
+                cut = cut if cut > 0 else self.MAX_TOKENS  # no space to cut at: cut hard
                 out.append(piece[:cut])
                 piece = piece[cut:]
             if len(cur) + len(piece) > self.MAX_TOKENS:
@@ -216,7 +217,10 @@ class FestivalTts(TtsBackend):
             wav, segs = Path(d) / "out.wav", Path(d) / "out.segs"
             script = (f"(voice_{name})\n(Parameter.set 'Duration_Stretch {1.0 / (voice.speed * self.cfg.speed):.3f})\n"
                       f"(set! u (SynthText \"{clean}\"))\n(utt.save.wave u \"{wav}\" 'riff)\n(utt.save.segs u \"{segs}\")\n")
-            r = subprocess.run([self.exe, "--pipe"], input=script, capture_output=True, text=True, timeout=120)
+            try:
+                r = subprocess.run([self.exe, "--pipe"], input=script, capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                raise BackendError("festival took over 120 s to speak one message") from None
             if not wav.exists():
                 raise BackendError(f"festival produced no audio ({(r.stderr or r.stdout).strip()[:200]})",
                                    hint=f"is the voice {name} installed? (festvox-us-slt-hts)")

@@ -42,10 +42,20 @@ def test_tampered_entry_fails_signature(obama, kb):
     with sqlite3.connect(kb.db_path) as db:
         doc = json.loads(db.execute("SELECT doc FROM profiles WHERE user_id='obama'").fetchone()[0])
         doc["voice"]["f0_median_hz"] = 300.0
+        doc["user_id"] = "forged"
         db.execute("INSERT OR REPLACE INTO profiles SELECT 'forged', ?, algorithm, key_id, signature, updated FROM "
                    "profiles WHERE user_id='obama'", (json.dumps(doc),))
     with pytest.raises(InputError, match="signature"):
         kb.get("forged")
+
+
+def test_a_genuine_profile_copied_to_another_user_is_refused(obama, kb):
+    """Alice's signed face and voice must never be shown for messages from Mallory."""
+    with sqlite3.connect(kb.db_path) as db:
+        db.execute("INSERT OR REPLACE INTO profiles SELECT 'mallory', doc, algorithm, key_id, signature, updated "
+                   "FROM profiles WHERE user_id='obama'")
+    with pytest.raises(InputError, match="holds the signed profile of 'obama'"):
+        kb.get("mallory")
 
 
 def test_planted_profile_from_another_key_is_refused(obama, kb, tmp_path):

@@ -227,3 +227,13 @@ def test_float_convolutions_give_the_same_speech_in_less_cpu_time(kokoro, tmp_pa
     assert audio[0].size == audio[1].size and audio[0].size > 24000
     assert np.linalg.norm(audio[1] - audio[0]) <= 1e-3 * np.linalg.norm(audio[0])
     assert cpu[1] < cpu[0] / 1.5, f"CPU s: int8 {cpu[0]:.2f}, float convs {cpu[1]:.2f}"
+
+
+def test_text_starting_with_a_dash_is_spoken_not_taken_for_an_option():
+    assert len(phonemize("-5 degrees outside, stay warm")) > len(phonemize("outside, stay warm")) + 5
+
+
+def test_phoneme_runs_without_spaces_are_cut_to_the_model_limit(kokoro):
+    run = "hˈɛloʊ-wˈɜːld-ɐɡˈɛn-" * 60  # one clause, no space to cut at
+    chunks = kokoro._chunks(run)
+    assert all(len(c) <= kokoro.MAX_TOKENS for c in chunks) and "".join(chunks) == run.strip()
