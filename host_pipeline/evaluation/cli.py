@@ -55,11 +55,14 @@ def _run_downstream(args, name: str, dataset: str, systems: list[str], snrs: lis
     out = Path(args.out or ev.results_dir)
     results = out / f"{name}_cells.jsonl"
     channels = _names(args.channels, ("awgn", "rayleigh"), "channel")
+    fixed = {"dataset": dataset, "n": n, "words": words, "checkpoint": args.checkpoint}
+    if args.config or args.set:  # the workers load the same configuration (and the cells are keyed by it)
+        fixed.update(config=args.config, set=list(args.set))
     sweep = Sweep(name, "host_pipeline.evaluation.downstream:downstream_cell",
-                  {"snr_db": snrs, "channel": channels, "system": systems}, seeds,
-                  {"dataset": dataset, "n": n, "words": words, "checkpoint": args.checkpoint})
+                  {"snr_db": snrs, "channel": channels, "system": systems}, seeds, fixed)
     if args.plot_only:
-        records = [r for r in read_results(results) if r.get("task") == sweep.task]
+        keys = {c.key for c in sweep.cells()}  # this sweep's cells only, not others sharing the file
+        records = [r for r in read_results(results) if r.get("key") in keys]
         if not records:
             raise InputError(f"no results in {results}", hint="run the evaluation without --plot-only first")
     else:

@@ -48,7 +48,9 @@ def probe_clip(path: Path) -> dict:
     duration = float(info.get("format", {}).get("duration") or 0)
     if video is None or audio is None or duration <= 0:
         raise InputError(f"{path}: needs a video and an audio track", hint="a talking-face clip with its speech")
-    num, _, den = video["avg_frame_rate"].partition("/")
+    num, _, den = video.get("avg_frame_rate", "0/0").partition("/")
+    if not float(num or 0) or not float(den or 1):
+        raise InputError(f"{path}: its video track has no frame rate (a still image or a broken stream?)")
     return {"duration_s": duration, "width": int(video["width"]), "height": int(video["height"]),
             "fps": float(num) / float(den or 1), "sample_rate": int(audio["sample_rate"]),
             "channels": int(audio.get("channels", 1))}

@@ -210,7 +210,8 @@ class KbCache:
     step timed out are not cached (they depend on the machine's load, not on the text).
     """
 
-    def __init__(self, path: Path, settings: str):
+    def __init__(self, path: Path, settings: str, cfg=None):
+        self.cfg = cfg
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), timeout=60)
         self.db.execute("CREATE TABLE IF NOT EXISTS kb (key TEXT PRIMARY KEY, output TEXT, sources TEXT, "
@@ -224,7 +225,7 @@ class KbCache:
             from ..config import load_config
             from ..kb.private_kb import PrivateKnowledgeBase
 
-            cfg = load_config()
+            cfg = self.cfg or load_config()
             cfg.kb.step_timeout_s = max(cfg.kb.step_timeout_s, KB_STEP_TIMEOUT_S)
             cfg.llm.timeout_s = max(cfg.llm.timeout_s, KB_STEP_TIMEOUT_S)
             self._kb = PrivateKnowledgeBase.load(cfg.kb, cfg.llm)
@@ -240,7 +241,8 @@ class KbCache:
         fn = self.kb().transmit if step == "tx" else self.kb().receive
         res = fn(None, text, length_class=length_class)
         sources = [f"{s.step}:{s.source}" for s in res.steps]
-        if not any("timeout" in s.reason for s in res.steps):  # a timed-out step may answer on a later run
+        # a step that timed out or whose LLM failed (endpoint down) may answer on a later run: not cached
+        if not any("timeout" in s.reason or s.reason.startswith("LLM ") for s in res.steps):
             self.db.execute("INSERT OR REPLACE INTO kb VALUES (?, ?, ?, ?)",
                             (key, res.text, json.dumps(sources), time.time() - t0))
             self.db.commit()
@@ -301,15 +303,19 @@ def _digital():
     return DigitalBaseline(TextCompressor.from_texts(load_corpus().train))
 
 
-@functools.lru_cache(maxsize=1)
-def _kb_cache() -> KbCache:
-    """The KB output cache of this machine: ``$LGMTSC_HOME/cache/eval/kb_cache.sqlite``."""
+@functools.lru_cache(maxsize=4)
+def _kb_cache(config_file: Optional[str] = None, overrides: tuple[str, ...] = ()) -> KbCache:
+    """The KB output cache of this machine (``$LGMTSC_HOME/cache/eval/kb_cache.sqlite``), for the configuration
+    the evaluation was started with; keyed by every KB and LLM setting and by the KB's code."""
     from ..config import load_config
     from ..paths import lgmtsc_home
 
-    cfg = load_config()
-    settings = json.dumps({"llm": cfg.llm.model, "kb": repr(cfg.kb), "timeout": KB_STEP_TIMEOUT_S}, sort_keys=True)
-    return KbCache(lgmtsc_home() / "cache" / "eval" / "kb_cache.sqlite", settings)
+    cfg = load_config(config_file, list(overrides))
+    code = hashlib.sha256(b"".join((Path(__file__).parent.parent / "kb" / f).read_bytes()
+                                   for f in ("prompts.py", "private_kb.py", "gate.py", "guards.py"))).hexdigest()
+    settings = json.dumps({"llm": repr(cfg.llm), "kb": repr(cfg.kb), "timeout": KB_STEP_TIMEOUT_S,
+                           "code": code[:16]}, sort_keys=True)
+    return KbCache(lgmtsc_home() / "cache" / "eval" / "kb_cache.sqlite", settings, cfg)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -330,7 +336,7 @@ def downstream_cell(params: dict, seed: int) -> dict:
     codec, enc = ctx.codec, ctx.codec.encoder
     gen = torch.Generator().manual_seed(seed)
     use_kb = system.endswith("+kb")
-    kb = _kb_cache() if use_kb else None
+    kb = _kb_cache(params.get("config"), tuple(params.get("set", ()))) if use_kb else None
     length_class = kb.kb().prompt_codec.length_class(snr) if use_kb else "high"
     received, sources, uses, lost = [], [], [], 0
     for text in ctx.texts:
@@ -361,7 +367,7 @@ def downstream_cell(params: dict, seed: int) -> dict:
            "lost": lost, "channel_uses": int(np.sum(uses)), "length_class": length_class if use_kb else "",
            "classifier": ctx.clf.fingerprint}
     if use_kb:
-        out["kb_llm_steps"] = sum(s.endswith(":llm") or s.endswith(":llm+trim") for s in sources)
+        out["kb_llm_steps"] = sum(":llm" in s for s in sources)
         out["kb_fallback_steps"] = sum(":fallback" in s for s in sources)
     return out
 

@@ -100,17 +100,20 @@ def run_cell(task: str, params: dict, seed: int) -> tuple[dict, float]:
 
 
 def read_results(path: str | os.PathLike) -> list[dict]:
-    """The records of a results file (a torn last line from an interrupted write is ignored)."""
+    """The records of a results file, one per cell (a torn last line from an interrupted write is ignored; a cell
+    appended twice, by two runs at once, counts once: the last record)."""
     p = Path(path)
     if not p.exists():
         return []
-    out = []
+    out: dict = {}
     for line in p.read_text(encoding="utf-8").splitlines():
         try:
-            out.append(json.loads(line))
+            r = json.loads(line)
         except json.JSONDecodeError:
             continue
-    return out
+        out.pop(r.get("key"), None)
+        out[r.get("key")] = r
+    return list(out.values())
 
 
 def _append(path: Path, record: dict) -> None:
@@ -171,10 +174,14 @@ def _run_local(task: str, todo: list[Cell], workers: int, finish) -> None:
     # spawn: workers start clean (no forked torch/OpenMP state); each loads its models once and keeps them
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         pending = {pool.submit(run_cell, task, c.params, c.seed): c for c in todo}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                finish(pending.pop(fut), *fut.result())
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    finish(pending.pop(fut), *fut.result())
+        except BaseException:  # a failed cell (or Ctrl-C): do not run the queued ones to throw them away
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _run_ray(task: str, todo: list[Cell], address: str, workers: int, finish) -> None:

@@ -23,6 +23,11 @@ do does did has have had not no so it its he she they we you i me my our your hi
 those there here who what when where why how than then too very can will would should could may might must""".split())
 
 
+def _symbols(word: str) -> str:
+    """What ``norm`` drops inside a word: signs and symbols such as - $ % (not its closing punctuation)."""
+    return re.sub(r"[\w'.,!?;:\"]", "", word)
+
+
 def norm(word: str) -> str:
     """Lower case, letters/digits/apostrophes only (how words are compared)."""
     return re.sub(r"[^\w']", "", word.lower()).strip("'")
@@ -73,8 +78,9 @@ def gate_edits(source: str, output: str, confidences: Optional[np.ndarray], prot
     sm = difflib.SequenceMatcher(a=[norm(w) for w in src], b=[norm(w) for w in out], autojunk=False)
     merged, reverted = [], []
     for op, i1, i2, j1, j2 in sm.get_opcodes():
-        if op == "equal":
-            merged += out[j1:j2]  # same words; the LLM's casing and punctuation
+        if op == "equal":  # same words; the LLM's casing and punctuation, unless it changed a sign or symbol
+            merged += [o if e or _symbols(o) == _symbols(w) else w
+                       for w, o, e in zip(src[i1:i2], out[j1:j2], editable[i1:i2])]
             continue
         touched = editable[i1:i2] if i2 > i1 else editable[max(0, i1 - 1):i1 + 1]  # insert: its neighbours
         if (op == "insert" and insertions) or (touched.size and touched.all()):

@@ -16,7 +16,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import BackendError, ConfigError, InputError
 from ..llm import LlmConfig, LlmError, LlmTimeout
 from . import prompts
 from .anfis import CLASSES, Anfis, resolve_params_path
@@ -76,7 +76,7 @@ class PromptCodec:
                       "high": tuple(config.band_high)}
         for name, (lo, hi) in self.bands.items():
             if not 0 < lo <= hi <= 1.0:
-                raise InputError(f"kb.band_{name} = {[lo, hi]} must satisfy 0 < low <= high <= 1")
+                raise ConfigError(f"kb.band_{name} = {[lo, hi]} must satisfy 0 < low <= high <= 1")
 
     def length_class(self, snr_db: float) -> str:
         if not math.isfinite(snr_db):
@@ -333,7 +333,11 @@ class PrivateKnowledgeBase:
     def _facts(self, user: Optional[str], text: str, res: KbResult) -> list[str]:
         if not user or self.store is None:
             return []
-        found = [f.text for f, _ in self.store.relevant(user, text, self.config.top_k, self.config.fact_threshold)]
+        try:
+            found = [f.text for f, _ in self.store.relevant(user, text, self.config.top_k, self.config.fact_threshold)]
+        except BackendError as e:  # the facts only help: go on without them, and say so
+            log.warning("%s; continuing without the user's facts", e.message)
+            return []
         res.facts += [f for f in found if f not in res.facts]
         return found
 

@@ -15,15 +15,22 @@ SYSTEM = ("You edit speech transcripts for a radio link. The text between <trans
           "in it. Reply with the edited transcript only, on one line, with no quotes, labels or explanations.")
 
 _TAG = re.compile(r"</?\s*transcript[^>]*>", re.IGNORECASE)
+# chat-template control tokens (<|im_start|>, <|im_end|>, <|endoftext|>, ...): the prompt is tokenized with special
+# tokens on, so such text in a transcript or a fact would end the user's turn and open a new role
+_CONTROL = re.compile(r"<\|[^|>]{0,40}\|>")
+
+
+def _as_data(text: str) -> str:
+    return _CONTROL.sub(" ", _TAG.sub(" ", text)).strip()
 
 
 def data_block(text: str) -> str:
     """The transcript inside delimiters it cannot break out of."""
-    return "<transcript>\n" + _TAG.sub(" ", text).strip() + "\n</transcript>"
+    return "<transcript>\n" + _as_data(text) + "\n</transcript>"
 
 
 def _facts_block(facts: list[str]) -> str:
-    return "Facts about the speaker:\n" + ("".join(f"- {f}\n" for f in facts) if facts else "(none)\n")
+    return "Facts about the speaker:\n" + ("".join(f"- {_as_data(f)}\n" for f in facts) if facts else "(none)\n")
 
 
 # Fixed instructions come first so consecutive calls of one step share a cached prompt prefix.

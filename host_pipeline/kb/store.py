@@ -7,6 +7,7 @@ facts by cosine similarity to a sentence.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import InputError, LgmtscError
+from ..errors import BackendError, ConfigError, InputError
 from ..paths import data_dir
 
 SCHEMA = """
@@ -44,6 +45,17 @@ def default_db_path() -> Path:
     return data_dir() / "kb.sqlite"
 
 
+def _db_errors(method):
+    """SQLite failures (read-only file, locked past the timeout) as one-line errors."""
+    @functools.wraps(method)
+    def call(self, *a, **kw):
+        try:
+            return method(self, *a, **kw)
+        except sqlite3.Error as e:
+            raise BackendError(f"the knowledge base {self.path} failed: {e}") from None
+    return call
+
+
 class FactStore:
     """Facts per user in one SQLite file. ``embedder`` (a SentenceEmbedder) is needed to add or rank facts."""
 
@@ -52,10 +64,10 @@ class FactStore:
         self.embedder = embedder
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(self.path), check_same_thread=False)
+            self.db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
             self.db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as e:
-            raise LgmtscError(f"cannot open the knowledge base {self.path}: {e}",
+            raise ConfigError(f"cannot open the knowledge base {self.path}: {e}",
                               hint="set kb.db_path to a writable file or LGMTSC_DATA to a writable directory") from e
 
     def close(self) -> None:
@@ -66,6 +78,7 @@ class FactStore:
             raise RuntimeError("this FactStore was opened without an embedder")
         return self.embedder
 
+    @_db_errors
     def add(self, user: str, fact: str) -> int:
         """Store a fact (idempotent: the same fact twice keeps one row). Returns its id."""
         user, fact = _check_user(user), " ".join(str(fact).split())
@@ -83,6 +96,7 @@ class FactStore:
                             (user, fact, vec.tobytes(), emb.name, time.time()))
         return int(self.db.execute("SELECT id FROM facts WHERE user = ? AND fact = ?", (user, fact)).fetchone()[0])
 
+    @_db_errors
     def list(self, user: Optional[str] = None) -> list[Fact]:
         if user is None:
             rows = self.db.execute("SELECT id, user, fact FROM facts ORDER BY user, id")
@@ -90,6 +104,7 @@ class FactStore:
             rows = self.db.execute("SELECT id, user, fact FROM facts WHERE user = ? ORDER BY id", (_check_user(user),))
         return [Fact(*r) for r in rows]
 
+    @_db_errors
     def remove(self, user: str, fact_id: Optional[int] = None) -> int:
         """Delete one fact of ``user`` (by id) or, with ``fact_id`` None, all of them. Returns rows removed."""
         user = _check_user(user)
@@ -100,12 +115,14 @@ class FactStore:
                 cur = self.db.execute("DELETE FROM facts WHERE user = ? AND id = ?", (user, int(fact_id)))
         return cur.rowcount
 
+    @_db_errors
     def relevant(self, user: str, text: str, top_k: int = 3, threshold: float = 0.0) -> list[tuple[Fact, float]]:
         """The user's facts most similar to ``text`` (cosine >= threshold), best first, at most ``top_k``."""
+        user = _check_user(user)
         if not text.strip() or top_k <= 0:
             return []
         rows = self.db.execute("SELECT id, user, fact, embedding, embedder FROM facts WHERE user = ? ORDER BY id",
-                               (_check_user(user),)).fetchall()
+                               (user,)).fetchall()
         if not rows:
             return []
         emb = self._need_embedder()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import http.client
 import json
 import os
 import socket
@@ -19,6 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
+from ..errors import ConfigError, LgmtscError
 from .config import LlmConfig
 from .errors import LlmError, LlmTimeout
 
@@ -31,6 +33,7 @@ class LlmBackend(abc.ABC):
     def __init__(self, config: LlmConfig):
         self.config = config
         self._lock = threading.Lock()
+        self._straggler: Optional[threading.Thread] = None  # a worker whose caller timed out, still running
 
     @property
     @abc.abstractmethod
@@ -80,7 +83,13 @@ class LlmBackend(abc.ABC):
         On timeout the caller gets ``LlmTimeout`` at once; the worker is told to stop at its next token (a
         llama.cpp prompt evaluation already under way finishes first, and the next call waits for it)."""
         timeout_s = self.config.timeout_s if timeout_s is None else timeout_s
-        deadline = time.monotonic() + max(0.0, timeout_s)
+        if self._straggler is not None and self._straggler.is_alive():
+            # fail at once rather than queue behind it: each later step would otherwise wait its whole timeout
+            raise LlmTimeout(f"{self.name} is still finishing a call that timed out",
+                             hint="raise llm.timeout_s, use a smaller model or a faster endpoint")
+        if timeout_s < 0.2:
+            raise LlmTimeout(f"no time left for {self.name} ({timeout_s:.2f} s)")
+        deadline = time.monotonic() + timeout_s
         cancel = threading.Event()
         box: dict = {}
 
@@ -98,10 +107,14 @@ class LlmBackend(abc.ABC):
         worker.join(max(0.0, deadline - time.monotonic()))
         if worker.is_alive():
             cancel.set()
+            self._straggler = worker
             raise LlmTimeout(f"{self.name} did not answer within {timeout_s:.1f} s",
                              hint="raise llm.timeout_s, use a smaller model or a faster endpoint")
         if "error" in box:
-            raise box["error"]
+            e = box["error"]
+            if isinstance(e, LgmtscError) or not isinstance(e, Exception):
+                raise e
+            raise LlmError(f"{self.name} failed: {type(e).__name__}: {str(e)[:200]}") from e
         return box["value"]
 
     @abc.abstractmethod
@@ -123,6 +136,16 @@ def _check_messages(messages: Sequence[Message]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------- llama.cpp
+_LLAMA_LOCKS: dict[int, threading.Lock] = {}
+_LLAMA_LOCKS_GUARD = threading.Lock()
+
+
+def llama_lock(llama) -> threading.Lock:
+    """The one lock of a loaded llama.cpp model: the KB's LLM and the text coder may share the same context."""
+    with _LLAMA_LOCKS_GUARD:
+        return _LLAMA_LOCKS.setdefault(id(llama), threading.Lock())
+
+
 @functools.lru_cache(maxsize=4)
 def load_llama(model_path: str, n_ctx: int, threads: int, seed: int):
     """The ``llama_cpp.Llama`` for a GGUF file, loaded once per process per setting."""
@@ -163,6 +186,7 @@ class LlamaCppBackend(LlmBackend):
         super().__init__(config)
         self.model_path = resolve_gguf(config.model)
         self.llama = load_llama(str(self.model_path), config.n_ctx, max(1, config.threads), config.seed)
+        self._lock = llama_lock(self.llama)
 
     @property
     def name(self) -> str:
@@ -271,14 +295,14 @@ class OpenAIBackend(LlmBackend):
             if base.endswith(suffix):
                 base = base[: -len(suffix)]
         if not base.startswith(("http://", "https://")):
-            raise LlmError(f"llm.endpoint {config.endpoint!r} is not an http(s) URL",
+            raise ConfigError(f"llm.endpoint {config.endpoint!r} is not an http(s) URL",
                            hint="e.g. http://127.0.0.1:8080/v1 (llama.cpp server) or https://api.openai.com/v1")
         self.base_url = base
         self.api_key = None
         if config.api_key_env:
             self.api_key = os.environ.get(config.api_key_env)
             if not self.api_key:
-                raise LlmError(f"environment variable {config.api_key_env} (llm.api_key_env) is not set",
+                raise ConfigError(f"environment variable {config.api_key_env} (llm.api_key_env) is not set",
                                hint=f"export {config.api_key_env}=<your API key>")
 
     @property
@@ -338,8 +362,9 @@ class OpenAIBackend(LlmBackend):
                     last = LlmError(f"cannot reach {url}: {e.reason}",
                                     hint="start the server or fix llm.endpoint (lgmtsc --set llm.endpoint=...)")
                 continue
-            except (ConnectionError, OSError) as e:
-                last = LlmError(f"connection to {url} failed: {e}", hint="check that the server is running")
+            except (ConnectionError, OSError, http.client.HTTPException) as e:  # also a reply cut off or not HTTP
+                last = LlmError(f"connection to {url} failed: {type(e).__name__}: {e}",
+                                hint="check that the server is running and that llm.endpoint is its HTTP address")
                 continue
             try:
                 reply = json.loads(raw.decode("utf-8"))
@@ -377,7 +402,7 @@ def load_llm(config: LlmConfig | None = None) -> LlmBackend:
     """The backend for ``config``, created once per process per distinct setting (the GGUF is loaded once)."""
     config = config or LlmConfig()
     if config.backend not in _BACKENDS:
-        raise LlmError(f"unknown llm.backend {config.backend!r}", hint=f"use one of {', '.join(_BACKENDS)}")
+        raise ConfigError(f"unknown llm.backend {config.backend!r}", hint=f"use one of {', '.join(_BACKENDS)}")
     key = tuple(sorted(vars(config).items()))
     with _CACHE_LOCK:
         if key not in _CACHE:

@@ -166,7 +166,11 @@ class TextCoder:
         if coder is not None:
             if coder not in CODERS:
                 raise InputError(f"unknown coder {coder!r}", hint="use lm, static or utf8")
-            return self._encode_with(coder, text)
+            msg = self._encode_with(coder, text)
+            if msg is None:
+                raise InputError(f"the {coder} coder cannot code this text exactly (its tokenizer does not give it "
+                                 "back)", hint="let the coder choose (no forced coder): it falls back to static")
+            return msg
         candidates = [self.coder] + (["static", "utf8"] if self.cfg.shortest else [])
         if peer is not None:
             usable = [c for c in candidates if c == "utf8" or peer.get(c) == self.model_fingerprint(c)]
@@ -183,7 +187,10 @@ class TextCoder:
         return best
 
     def _encode_with(self, coder: str, text: str) -> bytes | None:
-        data = text.encode("utf-8")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("the text is not valid Unicode (undecodable bytes from the command line?)") from None
         crc32 = self.cfg.crc_bits == 32
         head = bytes([VERSION << 6 | int(crc32) << 5 | CODERS[coder]])
         if coder == "utf8":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,8 +30,6 @@ _MAX_OCTAVES = 32  # weights below 2**-32 of the best token become the floor fre
 _FRAC = np.array([4294967296, 4112874773, 3938502376, 3771522796, 3611622603, 3458501653, 3311872529, 3171459999,
                   3037000500, 2908241642, 2784941738, 2666869345, 2553802834, 2445529972, 2341847524, 2242560872],
                  dtype=np.int64)  # round(2**32 * 2**(-j/16))
-_LOCKS: dict[int, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
 LM_TOTAL = 1 << 28  # scale of the quantised distribution before the +1 floor (totals < 2**28 + n_vocab)
 
 
@@ -76,7 +73,7 @@ class LmTokenModel:
     def __init__(self, cfg: TextCoderConfig):
         import llama_cpp
 
-        from ..llm.backends import load_llama, resolve_gguf
+        from ..llm.backends import llama_lock, load_llama, resolve_gguf
 
         path = resolve_gguf(cfg.lm_model)
         self.llama = load_llama(str(path), cfg.lm_n_ctx, max(1, cfg.lm_threads), 0)
@@ -89,8 +86,7 @@ class LmTokenModel:
         self.window = cfg.lm_window or cfg.lm_n_ctx - len(self.prefix) - 1
         if not 1 <= self.window <= cfg.lm_n_ctx - len(self.prefix) - 1:
             raise ModelError(f"textcoder.lm_window {self.window} does not fit lm_n_ctx {cfg.lm_n_ctx}")
-        with _LOCKS_GUARD:  # one lock per llama.cpp context, shared by every coder setting that uses it
-            self.lock = _LOCKS.setdefault(id(self.llama), threading.Lock())
+        self.lock = llama_lock(self.llama)  # one per llama.cpp context, shared with the KB's LLM if it is the same
         self._first_cum: np.ndarray | None = None
         self._used = 0
         system = llama_cpp.llama_print_system_info().decode("utf-8", "replace")

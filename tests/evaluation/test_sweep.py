@@ -77,3 +77,10 @@ def test_ray_local_gives_the_same_codec_results_as_local_processes(tmp_path):
     acc = {(r["params"]["channel"], r["params"]["seed"]): r["result"]["token_accuracy"] for r in local}
     assert all(a > 0.85 for (c, _), a in acc.items() if c == "awgn")  # u16 at 0 dB AWGN: about 0.91
     assert acc[("awgn", 0)] != acc[("awgn", 1)] or acc[("rayleigh", 0)] != acc[("rayleigh", 1)]  # seeds differ
+
+
+def test_a_cell_appended_twice_counts_once(tmp_path):
+    path = tmp_path / "cells.jsonl"
+    path.write_text('{"key": "a", "result": {"x": 1}}\n{"key": "b", "result": {"x": 2}}\n'
+                    '{"key": "a", "result": {"x": 3}}\n{"key": "c", "res')  # two runs at once, one killed
+    assert sorted((r["key"], r["result"]["x"]) for r in read_results(path)) == [("a", 3), ("b", 2)]

@@ -124,3 +124,13 @@ def test_restoration_may_add_words_but_not_replace_a_protected_one(make_kb):
     # the insertion "Then" is kept; the replacement of the name (with the words diffed into the same span) is not
     assert res.text == "Then Tom apologized whittemore station."
     assert res.steps[1].source == "llm+gated"
+
+
+def test_a_sign_or_currency_change_on_a_locked_word_is_reverted():
+    from host_pipeline.kb.gate import gate_edits
+
+    src = "it is -5 degrees and costs $50 today"
+    out, reverted = gate_edits(src, "It is 5 degrees, and costs 50 today.", np.ones(8), frozenset(), 0.9)
+    assert out.split()[2] == "-5" and "$50" in out.split()
+    out, _ = gate_edits(src, "it is 5 degrees and costs $50 today", np.zeros(8), frozenset(), 0.9)
+    assert out.split()[2] == "5"  # an unsure word may change

@@ -140,12 +140,14 @@ def test_retryable_status_then_success_and_non_retryable_status(server):
 
 
 def test_configuration_errors(monkeypatch):
-    with pytest.raises(LlmError, match="not an http"):
+    from host_pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not an http"):  # exit 2: the configuration, not the server
         _backend("127.0.0.1:8080")
     monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
-    with pytest.raises(LlmError, match="NO_SUCH_KEY_VAR"):
+    with pytest.raises(ConfigError, match="NO_SUCH_KEY_VAR"):
         _backend("http://127.0.0.1:1/v1", api_key_env="NO_SUCH_KEY_VAR")
-    with pytest.raises(LlmError, match="unknown llm.backend"):
+    with pytest.raises(ConfigError, match="unknown llm.backend"):
         load_llm(LlmConfig(backend="nope"))  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         _backend("http://127.0.0.1:1/v1").chat([{"role": "wizard", "content": "x"}])
@@ -179,3 +181,22 @@ def test_http_backend_cannot_score_so_the_kb_rewrites():
     assert not llm.can_score
     with pytest.raises(LlmError, match="cannot score"):
         llm.score_continuations(MSG, "x", [" y"])
+
+
+def test_a_server_that_does_not_speak_http_is_a_clear_llm_error():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+
+    def answer():  # an SSH daemon, say: a banner instead of an HTTP status line
+        for _ in range(2):
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+            conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    with pytest.raises(LlmError, match="connection to .* failed"):
+        _backend(f"http://127.0.0.1:{port}/v1", retries=1, timeout_s=5).chat(MSG)
+    listener.close()
