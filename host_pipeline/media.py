@@ -166,20 +166,31 @@ def iter_live_audio(source: str, chunk_s: float = 0.5, idle_timeout_s: float = 5
         raise InputError("ffmpeg is not installed", hint="`apt-get install ffmpeg` (or `make setup`)")
     cmd = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", *inputs, "-vn", "-ac", "1", "-ar", str(sample_rate),
            "-f", "s16le", "pipe:1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    import tempfile
+
+    errlog = tempfile.TemporaryFile()  # not a pipe: an undrained pipe would stall ffmpeg after 64 KiB of messages
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errlog)
     nbytes = 2 * max(1, int(chunk_s * sample_rate))
-    got = 0
+    got, ended = 0, False
     try:
         while True:
             data = proc.stdout.read(nbytes)
             if not data:
+                ended = True
                 break
             got += len(data)
             yield np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
     finally:
-        proc.kill()
-        proc.wait()
-        err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+        if proc.poll() is None:
+            proc.kill()
+        rc = proc.wait()
+        proc.stdout.close()
+        errlog.seek(0)
+        err = errlog.read().decode(errors="replace").strip()
+        errlog.close()
     if got == 0:
         raise InputError(f"live source {source} gave no audio" + (f": {err.splitlines()[-1]}" if err else ""),
                          hint="check the device name (arecord -L) or that the file is being written")
+    if ended and rc != 0 and kind != "follow":  # a microphone that failed mid-way, not the caller stopping
+        raise InputError(f"live source {source} stopped after {got / 2 / sample_rate:.1f} s"
+                         + (f": {err.splitlines()[-1]}" if err else f" (ffmpeg status {rc})"))
