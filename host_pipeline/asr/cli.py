@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def register(sub, eval_sub) -> None:
@@ -27,6 +28,10 @@ def _transcribe(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, overrides)
     live = is_live_source(args.input)
     check_live_source(args.input) if live else probe(args.input)  # bad input fails before any model loads
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        from ..errors import InputError
+
+        raise InputError(f"{args.output}: no such directory for the transcript")
     from .extractor import SpeechExtractor
 
     extractor = SpeechExtractor(cfg.asr, cfg.vad)
@@ -46,8 +51,17 @@ def _transcribe(args: argparse.Namespace) -> int:
     elif not t.segments:
         print("(no speech found)")
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            json.dump(doc, f, ensure_ascii=False, indent=1)
+        out = Path(args.output)
+        tmp = out.with_name(f".{out.name}.part")
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(doc, f, ensure_ascii=False, indent=1)
+            tmp.replace(out)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            from ..errors import InputError
+
+            raise InputError(f"cannot write {out}: {e.strerror}") from None
     rtf = t.processing_s / t.duration_s if t.duration_s else 0.0
     print(f"{len(t.segments)} utterance(s), {t.duration_s:.1f} s of audio in {t.processing_s:.1f} s (RTF {rtf:.2f})",
           file=sys.stderr)

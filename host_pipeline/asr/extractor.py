@@ -68,9 +68,11 @@ class SpeechExtractor:
     def transcribe_live(self, source: str, hotwords: list[str] | None = None,
                         on_segment: Callable[[Segment], None] | None = None) -> Transcript:
         """A live source (``follow:FILE``, ``alsa:DEVICE``, ``pulse:DEVICE``), utterances reported as they end."""
-        return self._collect(source, iter_live_audio(source), hotwords, on_segment)
+        return self._collect(source, iter_live_audio(source), hotwords, on_segment, until_interrupted=True)
 
-    def _collect(self, source: str, chunks: Iterable[np.ndarray], hotwords, on_segment) -> Transcript:
+    def _collect(self, source: str, chunks: Iterable[np.ndarray], hotwords, on_segment,
+                 until_interrupted: bool = False) -> Transcript:
+        """``until_interrupted``: a live source ends when the user stops it (Ctrl-C); what was said is kept."""
         t0 = time.perf_counter()
         seen = [0]
 
@@ -80,8 +82,12 @@ class SpeechExtractor:
                 yield c
 
         segments = []
-        for seg in self.stream(counted(), hotwords):
-            segments.append(seg)
-            if on_segment:
-                on_segment(seg)
+        try:
+            for seg in self.stream(counted(), hotwords):
+                segments.append(seg)
+                if on_segment:
+                    on_segment(seg)
+        except KeyboardInterrupt:
+            if not until_interrupted:
+                raise
         return Transcript(source, seen[0] / SAMPLE_RATE, segments, time.perf_counter() - t0)
