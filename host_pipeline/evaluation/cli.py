@@ -16,16 +16,22 @@ from ..errors import ConfigError, InputError
 
 def _floats(text: str) -> list[float]:
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise ConfigError(f"bad number list {text!r}", hint="use a comma-separated list, e.g. -4,0,4") from None
+        values = []
+    if not values:
+        raise ConfigError(f"bad number list {text!r}", hint="use a comma-separated list, e.g. -4,0,4")
+    return values
 
 
 def _ints(text: str) -> list[int]:
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
+        values = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise ConfigError(f"bad integer list {text!r}", hint="use a comma-separated list, e.g. 0,1,2") from None
+        values = []
+    if not values:
+        raise ConfigError(f"bad integer list {text!r}", hint="use a comma-separated list, e.g. 0,1,2")
+    return values
 
 
 def _names(text: str, allowed: tuple[str, ...], what: str) -> list[str]:

@@ -67,9 +67,15 @@ class Sweep:
         unknown = set(data) - {"name", "task", "grid", "seeds", "fixed"}
         if unknown or "task" not in data:
             raise ConfigError(f"sweep description {path}: needs 'task'; unknown keys: {sorted(unknown)}")
-        grid = {k: (v if isinstance(v, list) else [v]) for k, v in data.get("grid", {}).items()}
-        return cls(data.get("name", Path(path).stem), data["task"], grid, list(data.get("seeds", [0])),
-                   dict(data.get("fixed", {})))
+        seeds, grid, fixed = data.get("seeds", [0]), data.get("grid", {}), data.get("fixed", {})
+        if not isinstance(seeds, list) or not seeds or not all(isinstance(x, int) for x in seeds):
+            raise ConfigError(f"sweep description {path}: seeds must be a non-empty list of integers, e.g. [0, 1]")
+        if not isinstance(grid, dict) or not isinstance(fixed, dict):
+            raise ConfigError(f"sweep description {path}: [grid] and [fixed] must be tables")
+        grid = {k: (v if isinstance(v, list) else [v]) for k, v in grid.items()}
+        if any(not v for v in grid.values()):
+            raise ConfigError(f"sweep description {path}: a grid entry is an empty list (no cells)")
+        return cls(data.get("name", Path(path).stem), data["task"], grid, seeds, dict(fixed))
 
 
 def cell_key(task: str, params: dict) -> str:
