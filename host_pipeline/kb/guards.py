@@ -9,6 +9,11 @@ from typing import Optional
 from .text import words
 
 _TAGLIKE = re.compile(r"</?\s*transcript", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|no|never|nobody|nothing|none|neither|nor|without)\b|n't\b", re.IGNORECASE)
+
+
+def _negations(*texts: str) -> set[str]:
+    return {"not" if m.group(0).lower() == "n't" else m.group(0).lower() for t in texts for m in _NEGATION.finditer(t)}
 
 
 @dataclass
@@ -44,6 +49,9 @@ def check_output(output: str, source: str, embedder, *, min_similarity: float,
         n = len(words(output))
         if not counts[0] <= n <= counts[1]:
             return Verdict(False, f"length {n} words outside [{counts[0]}, {counts[1]}]")
+    flipped = _negations(output) - _negations(source, *known_texts)
+    if flipped:  # a rewrite may drop or add small words, never turn the meaning round
+        return Verdict(False, f"adds a negation the input does not have ({', '.join(sorted(flipped))})")
     if max_novel is not None:
         nov = novel_fraction(output, [source, *known_texts])
         if nov > max_novel:

@@ -138,15 +138,30 @@ def restore(text: str, n_in: int, n_target: int, facts: list[str]) -> list[dict]
                  + data_block(text))
 
 
-_LABEL = re.compile(r"^\s*(?:here is[^:]*:|edited transcript:|transcript:|output:|answer:|corrected[^:]*:|"
-                    r"shortened[^:]*:|rewritten[^:]*:)\s*", re.IGNORECASE)
+_LABEL = re.compile(r"^\s*(?:(?:sure|okay|ok)[,!.]?\s*)?(?:here(?:'s| is)[^:]*:|edited transcript:|transcript:|"
+                    r"output:|answer:|corrected[^:]*:|shortened[^:]*:|rewritten[^:]*:)\s*", re.IGNORECASE)
+
+
+def _unwrap_json(t: str) -> str:
+    """A code model's JSON reply ({"transcript": "..."} or "...") -> its one string value; else ``t``."""
+    import json
+
+    if not t[:1] in "{\"":
+        return t
+    try:
+        v = json.loads(t)
+    except ValueError:
+        return t
+    if isinstance(v, dict) and len(v) == 1:
+        v = next(iter(v.values()))
+    return v if isinstance(v, str) else t
 
 
 def parse_reply(reply: str) -> str:
     """The transcript inside an LLM reply: code fences, echoed tags, labels and wrapping quotes removed."""
     t = reply.strip()
     t = re.sub(r"^```[a-zA-Z]*\s*|\s*```$", "", t).strip()
-    t = _TAG.sub(" ", t).strip()
+    t = _unwrap_json(_TAG.sub(" ", t).strip())
     lines = [l.strip() for l in t.splitlines() if l.strip()]
     if not lines:
         return ""

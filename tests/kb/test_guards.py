@@ -34,7 +34,9 @@ def test_transcripts_and_facts_cannot_open_a_chat_role():
 @pytest.mark.parametrize("reply, want", [
     ("```\nA child slides.\n```", "A child slides."), ('"A child slides."', "A child slides."),
     ("Shortened transcript: A child slides.", "A child slides."), ("<transcript>\nA child\n</transcript>", "A child"),
-    ("   ", "")])
+    ("   ", ""), ("Sure! Here's the edited transcript:\nA child slides.", "A child slides."),
+    ('{"transcript": "A child slides."}', "A child slides."), ('```json\n{"text": "A child slides."}\n```',
+                                                             "A child slides.")])
 def test_parse_reply(reply, want):
     assert prompts.parse_reply(reply) == want
 
@@ -164,3 +166,10 @@ def test_an_unexpected_backend_error_is_an_llm_error():
     llm = ScriptedLlm(fail=KeyError("choices"))
     with pytest.raises(LlmError, match="KeyError"):
         llm.chat([{"role": "user", "content": "hi"}])
+
+
+def test_a_rewrite_that_adds_a_negation_is_rejected(embedder):
+    v = check_output("I did not like the film at all", "I liked the film", embedder, min_similarity=0.0)
+    assert not v.ok and "negation" in v.reason
+    assert check_output("I did not like the film", "I didn't like film", embedder, min_similarity=0.0).ok
+    assert check_output("I really did not like the film", "I did not like the film", embedder, min_similarity=0.0).ok
