@@ -14,6 +14,19 @@ from .store import Profile
 from .voice import VoiceAnalyzer
 
 log = logging.getLogger(__name__)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # undecodable bytes of a file name or argument (surrogate escapes)
+        return False
+
+
+def _printable(name: str) -> str:
+    """A file name as signable text (undecodable bytes replaced)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 PROFILE_SIZE = 512  # side of the stored face image P
 MIN_FACE_PX = 40  # smaller faces carry too little detail to animate
 
@@ -125,7 +138,7 @@ class Enroller:
         """A profile from ``video`` (face and speech) or ``image`` + ``audio`` (``audio`` may also be a video)."""
         from ..media import read_audio
 
-        if not user_id or any(ch in user_id for ch in "/\\\0"):
+        if not user_id or any(ch in user_id for ch in "/\\\0") or not _is_utf8(user_id):
             raise InputError(f"bad user id {user_id!r}", hint="use a short name without slashes")
         self.warnings = []
         meta: dict = {}
@@ -133,17 +146,17 @@ class Enroller:
             speech_src = audio or video
             rgb, t = self.best_video_frame(video)
             img_name = f"{video} (frame at {t:.2f} s)"
-            meta["source_video"] = str(Path(video).name)
+            meta["source_video"] = _printable(Path(video).name)
             meta["frame_time_s"] = round(t, 3)
         elif image is not None and audio is not None:
             rgb, img_name, speech_src = load_image(image), str(image), audio
-            meta["source_image"] = str(Path(image).name)
+            meta["source_image"] = _printable(Path(image).name)
         else:
             raise InputError("enrollment needs --video FILE, or --image FILE and --audio FILE")
         pcm = read_audio(speech_src, max_s=600)
         voice = self.voices.analyze(pcm, min_speech_s=self.cfg.min_speech_s, name=str(speech_src))
         p_img, lm, fmeta = self.face_from_image(rgb, img_name)
         meta.update(fmeta)
-        meta["source_audio"] = str(Path(speech_src).name)
+        meta["source_audio"] = _printable(Path(speech_src).name)
         meta["warnings"] = list(self.warnings)
         return Profile(user_id, p_img, lm, voice, meta)
