@@ -27,6 +27,9 @@ from .errors import LlmError, LlmTimeout
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 
 
+STRAGGLER_GRACE_S = 2.0  # how long a call waits for an earlier, timed-out call to wind down
+
+
 class LlmBackend(abc.ABC):
     """One loaded LLM. Thread-safe: calls are serialised per backend."""
 
@@ -84,9 +87,14 @@ class LlmBackend(abc.ABC):
         llama.cpp prompt evaluation already under way finishes first, and the next call waits for it)."""
         timeout_s = self.config.timeout_s if timeout_s is None else timeout_s
         if self._straggler is not None and self._straggler.is_alive():
-            # fail at once rather than queue behind it: each later step would otherwise wait its whole timeout
-            raise LlmTimeout(f"{self.name} is still finishing a call that timed out",
-                             hint="raise llm.timeout_s, use a smaller model or a faster endpoint")
+            # a cancelled generation stops at its next token; a prompt evaluation cannot be stopped. Give it a
+            # moment, then fail rather than queue behind it: every later step would wait its whole timeout
+            grace = min(STRAGGLER_GRACE_S, timeout_s / 4)
+            self._straggler.join(grace)
+            if self._straggler.is_alive():
+                raise LlmTimeout(f"{self.name} is still finishing a call that timed out",
+                                 hint="raise llm.timeout_s, use a smaller model or a faster endpoint")
+            timeout_s -= grace
         if timeout_s < 0.2:
             raise LlmTimeout(f"no time left for {self.name} ({timeout_s:.2f} s)")
         deadline = time.monotonic() + timeout_s
