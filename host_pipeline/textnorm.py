@@ -82,7 +82,10 @@ def british_to_american() -> dict[str, str]:
     """Whisper's British -> American spelling list, read from FunASR's copy without importing FunASR."""
     spec = importlib.util.find_spec("funasr")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("FunASR is not installed; it carries the spelling list the WER normalisation uses")
+        from .errors import ConfigError
+
+        raise ConfigError("FunASR is not installed; it carries the spelling list the WER normalisation uses",
+                          hint="run `make setup`")
     path = Path(next(iter(spec.submodule_search_locations))) / "models/sense_voice/whisper_lib/normalizers/english.json"
     with open(path, encoding="utf-8") as f:
         return json.load(f)

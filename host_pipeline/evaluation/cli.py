@@ -14,24 +14,23 @@ from pathlib import Path
 from ..errors import ConfigError, InputError
 
 
-def _floats(text: str) -> list[float]:
+def _numbers(text: str, kind: type, example: str) -> list:
     try:
-        values = [float(x) for x in text.split(",") if x.strip()]
+        values = [kind(x) for x in text.split(",") if x.strip()]
     except ValueError:
         values = []
     if not values:
-        raise ConfigError(f"bad number list {text!r}", hint="use a comma-separated list, e.g. -4,0,4")
+        raise ConfigError(f"bad {'integer' if kind is int else 'number'} list {text!r}",
+                          hint=f"use a comma-separated list, e.g. {example}")
     return values
+
+
+def _floats(text: str) -> list[float]:
+    return _numbers(text, float, "-4,0,4")
 
 
 def _ints(text: str) -> list[int]:
-    try:
-        values = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        values = []
-    if not values:
-        raise ConfigError(f"bad integer list {text!r}", hint="use a comma-separated list, e.g. 0,1,2")
-    return values
+    return _numbers(text, int, "0,1,2")
 
 
 def _names(text: str, allowed: tuple[str, ...], what: str) -> list[str]:

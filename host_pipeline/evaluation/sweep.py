@@ -117,7 +117,6 @@ def read_results(path: str | os.PathLike) -> list[dict]:
             r = json.loads(line)
         except json.JSONDecodeError:
             continue
-        out.pop(r.get("key"), None)
         out[r.get("key")] = r
     return list(out.values())
 

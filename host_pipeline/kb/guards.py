@@ -13,7 +13,8 @@ _NEGATION = re.compile(r"\b(?:not|no|never|nobody|nothing|none|neither|nor|witho
 
 
 def _negations(*texts: str) -> set[str]:
-    return {"not" if m.group(0).lower() == "n't" else m.group(0).lower() for t in texts for m in _NEGATION.finditer(t)}
+    found = {m.group(0).lower() for t in texts for m in _NEGATION.finditer(t)}
+    return {"not" if w == "n't" else w for w in found}
 
 
 @dataclass

@@ -7,6 +7,7 @@ is data, never instructions. The system message is identical for every step so l
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Optional
 
@@ -144,9 +145,7 @@ _LABEL = re.compile(r"^\s*(?:(?:sure|okay|ok)[,!.]?\s*)?(?:here(?:'s| is)[^:]*:|
 
 def _unwrap_json(t: str) -> str:
     """A code model's JSON reply ({"transcript": "..."} or "...") -> its one string value; else ``t``."""
-    import json
-
-    if not t[:1] in "{\"":
+    if t[:1] not in "{\"":
         return t
     try:
         v = json.loads(t)

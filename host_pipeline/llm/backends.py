@@ -84,7 +84,8 @@ class LlmBackend(abc.ABC):
         """Run ``work(deadline, cancel)`` in a worker thread and return within ``timeout_s`` whatever happens.
 
         On timeout the caller gets ``LlmTimeout`` at once; the worker is told to stop at its next token (a
-        llama.cpp prompt evaluation already under way finishes first, and the next call waits for it)."""
+        llama.cpp prompt evaluation already under way finishes first). The next call waits for such a straggler
+        at most ``STRAGGLER_GRACE_S``, then fails at once instead of spending its whole timeout queued behind it."""
         timeout_s = self.config.timeout_s if timeout_s is None else timeout_s
         if self._straggler is not None and self._straggler.is_alive():
             # a cancelled generation stops at its next token; a prompt evaluation cannot be stopped. Give it a
@@ -304,14 +305,14 @@ class OpenAIBackend(LlmBackend):
                 base = base[: -len(suffix)]
         if not base.startswith(("http://", "https://")):
             raise ConfigError(f"llm.endpoint {config.endpoint!r} is not an http(s) URL",
-                           hint="e.g. http://127.0.0.1:8080/v1 (llama.cpp server) or https://api.openai.com/v1")
+                              hint="e.g. http://127.0.0.1:8080/v1 (llama.cpp server) or https://api.openai.com/v1")
         self.base_url = base
         self.api_key = None
         if config.api_key_env:
             self.api_key = os.environ.get(config.api_key_env)
             if not self.api_key:
                 raise ConfigError(f"environment variable {config.api_key_env} (llm.api_key_env) is not set",
-                               hint=f"export {config.api_key_env}=<your API key>")
+                                  hint=f"export {config.api_key_env}=<your API key>")
 
     @property
     def name(self) -> str:

@@ -66,7 +66,8 @@ class PublicKb:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(
                 "CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, algorithm TEXT NOT NULL,"
-                " key_id TEXT NOT NULL, signature TEXT NOT NULL, updated REAL NOT NULL);")
+                " key_id TEXT NOT NULL, signature TEXT NOT NULL, updated REAL NOT NULL);"
+                "DROP TABLE IF EXISTS voice_matches;")  # an unsigned voice cache of earlier versions
         except (sqlite3.Error, OSError) as e:
             raise ConfigError(f"cannot open the public KB {self.db_path}: {e}",
                               hint="set publickb.db_path to a writable SQLite file") from None
@@ -115,7 +116,6 @@ class PublicKb:
             self._db.execute("INSERT OR REPLACE INTO profiles VALUES (?,?,?,?,?,?)",
                              (profile.user_id, json.dumps(doc, sort_keys=True), signer.algorithm, signer.key_id, sig,
                               time.time()))
-            self._db.execute("DROP TABLE IF EXISTS voice_matches")  # an unsigned cache of earlier versions
         add_trusted(self.trusted_path, signer.trust_line)
         profile.signer = signer.trust_line
         return signer.trust_line

@@ -80,8 +80,11 @@ class JsonlLog:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._f = open(self.path, "a", encoding="utf-8")
-        if self._f.tell() and not self.path.read_bytes().endswith(b"\n"):
-            self._f.write("\n")  # a writer killed mid-line: end its torn line so ours stays whole
+        if self._f.tell():
+            with open(self.path, "rb") as f:
+                f.seek(-1, 2)
+                if f.read(1) != b"\n":
+                    self._f.write("\n")  # a writer killed mid-line: end its torn line so ours stays whole
         self._lock = threading.Lock()
 
     def write(self, event: str, obj) -> None:

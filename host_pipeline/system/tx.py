@@ -182,7 +182,7 @@ class Transmitter:
 
         Resuming a file (``start_after_s``): the audio before that point, already sent, is fed as silence and not
         paced, so neither the ASR nor the clock spends time on it; segment times stay those of the file."""
-        from ..media import is_live_source, iter_audio, iter_live_audio, probe
+        from ..media import SAMPLE_RATE, is_live_source, iter_audio, iter_live_audio, probe
 
         live = is_live_source(source)
         if not live:
@@ -197,8 +197,8 @@ class Transmitter:
             for c in it:
                 if fed < skip_s:
                     c = c.copy()
-                    c[: int(round((skip_s - fed) * 16000))] = 0.0
-                fed += c.size / 16000
+                    c[: int(round((skip_s - fed) * SAMPLE_RATE))] = 0.0
+                fed += c.size / SAMPLE_RATE
                 if realtime and not live:  # pace a file like a live source: a chunk exists once its audio ended
                     time.sleep(max(0.0, t0 + fed - time.time()))
                 yield c
