@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """WER and real-time factor of the configured ASR (default: Whisper base int8) on the 39 real utterances
-in ../shared/data/speech, through the full extractor (PyAV decode, FSMN-VAD, ASR), models loaded once.
+in data/speech, through the full extractor (PyAV decode, FSMN-VAD, ASR), models loaded once.
 
     python benchmarks/asr_wer.py [--out out/bench/asr] [--set asr.model=whisper-tiny-en] [--limit N]
 
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from host_pipeline.asr import SpeechExtractor  # noqa: E402
 from host_pipeline.config import load_config  # noqa: E402
-from host_pipeline.paths import shared_data_dir  # noqa: E402
+from host_pipeline.paths import real_data_dir  # noqa: E402
 from host_pipeline.textnorm import word_errors  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="only the first N utterances")
     args = ap.parse_args()
     cfg = load_config(None, args.set)
-    data = shared_data_dir() / "speech"
+    data = real_data_dir() / "speech"
     rows = list(csv.DictReader(open(data / "transcripts.tsv", encoding="utf-8"), delimiter="\t"))
     if args.limit:
         rows = rows[: args.limit]

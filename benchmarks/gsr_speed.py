@@ -34,7 +34,7 @@ def main() -> int:
     args = ap.parse_args()
     import cv2
 
-    from host_pipeline.paths import shared_data_dir
+    from host_pipeline.paths import real_data_dir
     from host_pipeline.publickb.enroll import Enroller
     from host_pipeline.reconstruct.animator import EmbeddedAnimator
     from host_pipeline.reconstruct.config import ReconstructConfig
@@ -44,7 +44,7 @@ def main() -> int:
     cv2.setNumThreads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    data = shared_data_dir()
+    data = real_data_dir()
     cfg = ReconstructConfig(size=args.size, threads=1)
     enr = Enroller()
     rows = []

@@ -32,14 +32,14 @@ def main() -> int:
     from host_pipeline.asr.backends import load_asr
     from host_pipeline.config import AsrConfig
     from host_pipeline.media import read_audio
-    from host_pipeline.paths import shared_data_dir
+    from host_pipeline.paths import real_data_dir
     from host_pipeline.reconstruct.evaluate import USERS, read_transcripts
     from host_pipeline.reconstruct.tts import KokoroTts, Voice, _resample
     from host_pipeline.textnorm import word_errors
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    data = shared_data_dir()
+    data = real_data_dir()
     tts, asr = KokoroTts(), load_asr(AsrConfig())
     if args.matched:
         from host_pipeline.publickb.voice import VoiceAnalyzer

@@ -17,7 +17,7 @@ from host_pipeline.kb.private_kb import PrivateKnowledgeBase  # noqa: E402
 from host_pipeline.kb.store import FactStore  # noqa: E402
 from host_pipeline.kb.text import n_words  # noqa: E402
 from host_pipeline.llm import LlmConfig, load_llm  # noqa: E402
-from host_pipeline.paths import shared_data_dir  # noqa: E402
+from host_pipeline.paths import real_data_dir  # noqa: E402
 
 
 def add_llm_args(ap) -> None:
@@ -42,7 +42,7 @@ _SPLIT = re.compile(r"(?<=[.!?])\s+")
 def corpus_sentences(per_source: int, seed: int = 0, min_words: int = 8, max_words: int = 40) -> list[tuple[str, str]]:
     """(source, sentence) pairs: ``per_source`` each from SMS Spam, IMDB (single sentences) and the speech
     transcripts, with min_words..max_words words, sampled with a fixed seed."""
-    d = shared_data_dir()
+    d = real_data_dir()
     rng = random.Random(seed)
     sms = [line.split("\t", 1)[1].strip() for line in open(d / "text" / "SMSSpamCollection", encoding="utf-8")
            if "\t" in line]

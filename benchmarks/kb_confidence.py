@@ -3,7 +3,7 @@
 
     python benchmarks/kb_confidence.py [--snr -3,0,3,6,9,12,15] [--seed 0]
 
-Every speech transcript in shared/data is sent through the shipped codec over AWGN at each SNR; per token, the
+Every speech transcript in data/speech is sent through the shipped codec over AWGN at each SNR; per token, the
 confidence p1/(p1+p2) of ``SemanticCodec.decode_with_confidence`` is compared with whether the token is right.
 Prints, per threshold, the share of tokens at or above it, their accuracy, and the share of wrong tokens below it
 (the ones the receiver's LLM may correct).
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from host_pipeline.codec import SemanticCodec, channel  # noqa: E402
 from host_pipeline.codec.config import CodecConfig  # noqa: E402
-from host_pipeline.paths import shared_data_dir  # noqa: E402
+from host_pipeline.paths import real_data_dir  # noqa: E402
 
 
 def main() -> int:
@@ -32,7 +32,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     codec = SemanticCodec.load(CodecConfig(unknown_chars="replace"))
-    sents = [r["transcript"] for r in csv.DictReader(open(shared_data_dir() / "speech" / "transcripts.tsv",
+    sents = [r["transcript"] for r in csv.DictReader(open(real_data_dir() / "speech" / "transcripts.tsv",
                                                           encoding="utf-8"), delimiter="\t")]
     g = torch.Generator().manual_seed(args.seed)
     conf, right = [], []

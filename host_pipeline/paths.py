@@ -25,7 +25,8 @@ def data_dir() -> Path:
     return Path(env).expanduser() if env else lgmtsc_home() / "data"
 
 
-def shared_data_dir() -> Path:
-    """The real speech/face/text data beside the checkout (``../shared/data``), or ``$LGMTSC_SHARED_DATA``."""
-    env = os.environ.get("LGMTSC_SHARED_DATA")
-    return Path(env).expanduser() if env else REPO_ROOT.parent / "shared" / "data"
+def real_data_dir() -> Path:
+    """The real speech, face, video and text data the repo carries (``data/``, see ``data/PROVENANCE.tsv``),
+    or ``$LGMTSC_REAL_DATA``."""
+    env = os.environ.get("LGMTSC_REAL_DATA")
+    return Path(env).expanduser() if env else REPO_ROOT / "data"

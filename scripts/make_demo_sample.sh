@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Rebuild samples/demo/talking_face_demo.mp4 from public-domain/free data in ../shared/data:
+# Rebuild samples/demo/talking_face_demo.mp4 from public-domain/free data in data/:
 # the official White House portrait of Barack Obama (US government work, public domain), cropped to the
 # face, shown as a still 25 fps video, with three CMU ARCTIC utterances of speaker aew (BSD-style free
 # licence) separated by 0.7 s pauses. See samples/README.md for attribution.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DATA="${LGMTSC_SHARED_DATA:-$REPO/../shared/data}"
+DATA="${LGMTSC_REAL_DATA:-$REPO/data}"
 OUT="$REPO/samples/demo"
 mkdir -p "$OUT"
 ffmpeg -loglevel error -y \
@@ -21,7 +21,7 @@ ffmpeg -loglevel error -y -loop 1 -framerate 25 -t "$DUR" -i "$DATA/faces/face_r
   -metadata comment="Portrait: official White House photo (public domain). Speech: CMU ARCTIC aew a0001-a0003 (BSD-style licence)." \
   "$OUT/talking_face_demo.mp4"
 printf 'start_s\tend_s\ttranscript\n' > "$OUT/transcript.tsv"
-# Ground truth: the utterances' transcripts (shared/data/speech/transcripts.tsv) at their positions in the audio.
+# Ground truth: the utterances' transcripts (data/speech/transcripts.tsv) at their positions in the audio.
 /usr/bin/python3 - "$DATA" >> "$OUT/transcript.tsv" <<'PY'
 import csv, sys, wave
 data = sys.argv[1]

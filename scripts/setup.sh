@@ -30,7 +30,10 @@ t0=$SECONDS
 [ -r /etc/debian_version ] || die "this setup needs a Debian-based system (Debian 12, Ubuntu 24.04)" \
   "elsewhere, install GNU Radio 3.10 with its Python bindings, then follow the steps in scripts/setup.sh by hand"
 APT_PKGS=(gnuradio gnuradio-dev python3-uhd uhd-host python3-venv python3-dev python3-zmq cmake pkg-config
-          build-essential git ffmpeg espeak-ng festival festvox-us-slt-hts ${LGMTSC_EXTRA_APT:-})
+          build-essential git ffmpeg espeak-ng festival festvox-us-slt-hts xvfb x11-apps chromium
+          ${LGMTSC_EXTRA_APT:-})
+# npm packs the Kokoro voice tables (kokoro-js); a Node.js that brings its own npm is kept
+command -v npm >/dev/null || APT_PKGS+=(npm)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -65,6 +68,9 @@ if [ ! -f "$VENV/.complete" ]; then
   say "installing pinned Python packages (requirements/host.txt)"
   "${PIP[@]}" -r "$REPO/requirements/host.txt" 2>&1 | quiet_pip
   [ "${PIPESTATUS[0]}" -eq 0 ] || die "pip could not install requirements/host.txt" "see the messages above"
+  # Resemblyzer declares the 2016 'typing' backport, which shadows the standard library's typing module
+  # (Debian's python3 breaks when the venv's site-packages is on its path): it is never kept.
+  "$VENV/bin/python" -m pip uninstall -y -q typing 2>&1 | quiet_pip
   say "installing llama-cpp-python (compiled once, then cached by pip)"
   CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "${PIP[@]}" -r "$REPO/requirements/llm.txt" 2>&1 | quiet_pip
   [ "${PIPESTATUS[0]}" -eq 0 ] || die "pip could not build llama-cpp-python" "it needs build-essential and cmake"

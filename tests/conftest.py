@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from host_pipeline.paths import REPO_ROOT, shared_data_dir
+from host_pipeline.paths import REPO_ROOT, real_data_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    d = shared_data_dir()
+def real_data() -> Path:
+    d = real_data_dir()
     if not (d / "speech" / "transcripts.tsv").exists():
-        pytest.fail(f"the real test data is missing: expected {d} (../shared/data beside the checkout, or $LGMTSC_SHARED_DATA)")
+        pytest.fail(f"the real test data is missing: expected {d} (the repo's data/ folder, or $LGMTSC_REAL_DATA)")
     return d
 
 

@@ -27,7 +27,7 @@ def main() -> int:
     corpus = training_text().encode("utf-8")
     tables = count_ngrams(corpus, args.order, args.min_count)
     path = TABLE_DIR / f"{args.name or f'order{args.order}'}.npz"
-    card = {"corpus": "IMDB reviews 500-999 + SMS messages 2787-5573 (../shared/data/text)",
+    card = {"corpus": "IMDB reviews 500-999 + SMS messages 2787-5573 (data/text)",
             "corpus_bytes": len(corpus), "min_count": args.min_count,
             "ngrams": [int(len(k)) for k, _ in tables], "script": "calibration/textcoder/train_static.py"}
     sha = save_table(path, tables, card)

@@ -1,4 +1,4 @@
-"""The codec's text corpus: real sentences from the shared data, with a stable held-out split.
+"""The codec's text corpus: real sentences from the repo's data/, with a stable held-out split.
 
 Sources: SMS Spam Collection (one message per item), an IMDB review sample (split into sentences) and the
 speech transcripts. An item goes to the held-out split when the SHA-256 of its lower-cased text falls in
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from ..paths import shared_data_dir
+from ..paths import real_data_dir
 
 SOURCES = {
     "sms": "text/SMSSpamCollection",
@@ -79,14 +79,14 @@ def is_held_out(text: str, test_percent: int = 10) -> bool:
 
 
 def load_corpus(data_dir: str | Path | None = None, test_percent: int = 10) -> Corpus:
-    """Assemble the corpus from the shared data directory (default ``paths.shared_data_dir()``)."""
-    root = Path(data_dir) if data_dir else shared_data_dir()
+    """Assemble the corpus from the real data directory (default ``paths.real_data_dir()``)."""
+    root = Path(data_dir) if data_dir else real_data_dir()
     files, items, seen = {}, [], set()
     total = hashlib.sha256()
     for name, rel in SOURCES.items():
         p = root / rel
         if not p.is_file():
-            raise InputError(f"corpus source missing: {p}", hint="set LGMTSC_SHARED_DATA to the shared data directory")
+            raise InputError(f"corpus source missing: {p}", hint="the repo's data/ folder is incomplete: restore it with git checkout data, or set LGMTSC_REAL_DATA")
         data = p.read_bytes()
         files[name] = hashlib.sha256(data).hexdigest()
         total.update(name.encode() + b"\0" + data)

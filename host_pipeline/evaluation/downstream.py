@@ -1,6 +1,6 @@
 """Downstream accuracy of received text (Figs. 9 and 11): one fixed classifier on what each system delivers.
 
-Datasets (``../shared/data/text``): ``sms_spam`` (UCI SMS Spam Collection, spam = 1) and ``imdb`` (1,000 IMDB
+Datasets (``data/text``): ``sms_spam`` (UCI SMS Spam Collection, spam = 1) and ``imdb`` (1,000 IMDB
 reviews, positive = 1; the first ``words`` words of each review, HTML removed). The split is the codec corpus's
 rule (SHA-256 of the lower-cased text mod 100 < 10 is held out): the classifier is trained on the other 90 %,
 the evaluation draws from the held-out 10 % (SMS messages are then also unseen by the codec; IMDB sentences of
@@ -34,7 +34,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import InputError, ModelError
-from ..paths import REPO_ROOT, shared_data_dir
+from ..paths import REPO_ROOT, real_data_dir
 
 DATASETS = ("sms_spam", "imdb")
 SYSTEMS = ("semantic", "semantic+kb", "digital", "digital+kb")
@@ -46,7 +46,7 @@ _HTML = re.compile(r"<[^>]+>")
 # ---------------------------------------------------------------------------------------------- data
 def load_dataset(name: str, words: Optional[int] = None) -> list[tuple[str, int]]:
     """(text, label) pairs of a dataset; IMDB reviews cut to their first ``words`` words (None = whole)."""
-    root = shared_data_dir() / "text"
+    root = real_data_dir() / "text"
     if name == "sms_spam":
         p = root / "SMSSpamCollection"
         _need(p)
@@ -71,7 +71,7 @@ def load_dataset(name: str, words: Optional[int] = None) -> list[tuple[str, int]
 
 def _need(p: Path) -> None:
     if not p.is_file():
-        raise InputError(f"dataset file missing: {p}", hint="set LGMTSC_SHARED_DATA to the shared data directory")
+        raise InputError(f"dataset file missing: {p}", hint="the repo's data/ folder is incomplete: restore it with git checkout data, or set LGMTSC_REAL_DATA")
 
 
 def split(pairs: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..paths import shared_data_dir
+from ..paths import real_data_dir
 from ..publickb.config import PublicKbConfig
 from .config import ReconstructConfig
 
@@ -80,9 +80,9 @@ def run_gsr(out: Path, limit: int = 6, cfg: ReconstructConfig | None = None, dat
     from .tts import _resample
 
     cfg = cfg or ReconstructConfig()
-    data = data or shared_data_dir()
+    data = data or real_data_dir()
     if not (data / "speech" / "transcripts.tsv").exists():
-        raise InputError(f"{data}: the real test data is missing", hint="set $LGMTSC_SHARED_DATA")
+        raise InputError(f"{data}: the real test data is missing", hint="set $LGMTSC_REAL_DATA")
     out.mkdir(parents=True, exist_ok=True)
     cv2.setNumThreads(1)
     kb = PublicKb(PublicKbConfig(db_path=str(out / "kb" / "publickb.sqlite")))

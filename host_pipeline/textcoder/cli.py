@@ -64,7 +64,7 @@ def register(subparsers, eval_subparsers) -> None:
     p = eval_subparsers.add_parser("entropy", help="bits per character and bit/s of UTF-8, gzip, zstd and the "
                                    "static and LM text coders")
     p.add_argument("files", nargs="*", metavar="FILE", help="text files (one message per line) or TSV files with "
-                   "a transcript column; default: ../shared/data/speech/transcripts.tsv")
+                   "a transcript column; default: data/speech/transcripts.tsv")
     p.add_argument("--coders", default=",".join(BASELINES + CODERS),
                    help="comma-separated subset of utf8,gzip,zstd,static,lm")
     p.add_argument("--limit", type=int, help="only the first N messages")

@@ -1,4 +1,4 @@
-"""The real text the coder is trained and evaluated on (``../shared/data``), split so the two never overlap.
+"""The real text the coder is trained and evaluated on (``data/``), split so the two never overlap.
 
 - ``train``: IMDB reviews 500-999 and SMS messages 2787-5573 (the static table is counted on these only);
 - ``eval``: IMDB reviews 0-499 cut into sentences, SMS messages 0-2786, and the 39 speech transcripts.
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..paths import shared_data_dir
+from ..paths import real_data_dir
 
 IMDB_SPLIT = 500
 SMS_SPLIT = 2787
@@ -29,16 +29,16 @@ class Sentence:
 
 
 def _file(rel: str) -> Path:
-    p = shared_data_dir() / rel
+    p = real_data_dir() / rel
     if not p.is_file():
-        raise InputError(f"real data file {p} is missing", hint="set $LGMTSC_SHARED_DATA to the shared data folder")
+        raise InputError(f"real data file {p} is missing", hint="the repo's data/ folder is incomplete: restore it with git checkout data, or set $LGMTSC_REAL_DATA")
     return p
 
 
 def transcripts() -> list[Sentence]:
     """The speech transcripts with their audio durations (from PROVENANCE.tsv)."""
     durations = {}
-    prov = shared_data_dir() / "PROVENANCE.tsv"
+    prov = real_data_dir() / "PROVENANCE.tsv"
     if prov.is_file():
         with open(prov, encoding="utf-8") as f:
             for row in csv.DictReader(f, delimiter="\t"):

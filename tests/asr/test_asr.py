@@ -25,8 +25,8 @@ def extractor():
 
 
 @pytest.fixture(scope="module")
-def transcripts(shared_data):
-    return {r["file"]: r["transcript"] for r in csv.DictReader(open(shared_data / "speech" / "transcripts.tsv"), delimiter="\t")}
+def transcripts(real_data):
+    return {r["file"]: r["transcript"] for r in csv.DictReader(open(real_data / "speech" / "transcripts.tsv"), delimiter="\t")}
 
 
 def _ffmpeg(*args):
@@ -34,10 +34,10 @@ def _ffmpeg(*args):
 
 
 @pytest.mark.slow
-def test_wer_on_real_speech(extractor, shared_data, transcripts):
+def test_wer_on_real_speech(extractor, real_data, transcripts):
     """The issue's target: WER <= 6 % over all 39 real utterances (benchmarks/asr_wer.py gives per speaker)."""
     files = list(transcripts)
-    hyps = [extractor.transcribe_file(shared_data / "speech" / f).text for f in files]
+    hyps = [extractor.transcribe_file(real_data / "speech" / f).text for f in files]
     assert wer([transcripts[f] for f in files], hyps) <= 0.06
 
 
@@ -52,8 +52,8 @@ def test_demo_sample_segments_match_ground_truth(extractor, demo_video):
     assert wer([r["transcript"] for r in truth], [s.text for s in t.segments]) <= 0.05
 
 
-def test_hotword_fixes_a_rare_name(extractor, shared_data):
-    path = shared_data / "speech" / "cmu_arctic_us_aew_a0002.wav"  # "... Tom, apologized Whittemore."
+def test_hotword_fixes_a_rare_name(extractor, real_data):
+    path = real_data / "speech" / "cmu_arctic_us_aew_a0002.wav"  # "... Tom, apologized Whittemore."
     assert "whittemore" not in extractor.transcribe_file(path).text.lower()
     assert "whittemore" in extractor.transcribe_file(path, hotwords=["Whittemore"]).text.lower()
 
@@ -66,27 +66,27 @@ def test_silence_gives_an_empty_transcript(extractor, tmp_path):
 
 
 @pytest.mark.parametrize("rate, channels", [(8000, 1), (48000, 2)])
-def test_telephone_and_stereo_audio(extractor, shared_data, transcripts, tmp_path, rate, channels):
+def test_telephone_and_stereo_audio(extractor, real_data, transcripts, tmp_path, rate, channels):
     name = "cmu_arctic_us_aew_a0003.wav"
     f = tmp_path / f"x_{rate}_{channels}.wav"
-    _ffmpeg("-i", str(shared_data / "speech" / name), "-ar", str(rate), "-ac", str(channels), str(f))
+    _ffmpeg("-i", str(real_data / "speech" / name), "-ar", str(rate), "-ac", str(channels), str(f))
     assert wer([transcripts[name]], [extractor.transcribe_file(f).text]) <= 0.1
 
 
-def test_resampling_is_faithful(shared_data):
+def test_resampling_is_faithful(real_data):
     """A 16 kHz mono file comes back sample for sample (int16 scaled to float)."""
     import soundfile
 
-    f = shared_data / "speech" / "cmu_arctic_us_aew_a0001.wav"
+    f = real_data / "speech" / "cmu_arctic_us_aew_a0001.wav"
     ref, sr = soundfile.read(f, dtype="float32")
     assert sr == 16000
     got = read_audio(f)
     assert got.shape == ref.shape and np.max(np.abs(got - ref)) < 1e-4
 
 
-def test_bad_inputs_fail_clearly(tmp_path, demo_video, shared_data):
+def test_bad_inputs_fail_clearly(tmp_path, demo_video, real_data):
     no_audio = tmp_path / "no_audio.mp4"
-    _ffmpeg("-loop", "1", "-t", "1", "-i", str(shared_data / "faces" / "face_recognition_obama.jpg"),
+    _ffmpeg("-loop", "1", "-t", "1", "-i", str(real_data / "faces" / "face_recognition_obama.jpg"),
             "-vf", "scale=128:128", "-c:v", "libx264", str(no_audio))
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(demo_video.read_bytes()[:120_000])

@@ -22,9 +22,9 @@ def kb(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def obama(enroller, kb, shared_data):
-    p = enroller.enroll("obama", image=shared_data / "faces" / "face_recognition_obama.jpg",
-                        audio=shared_data / "speech" / "cmu_arctic_us_aew_a0001.wav")
+def obama(enroller, kb, real_data):
+    p = enroller.enroll("obama", image=real_data / "faces" / "face_recognition_obama.jpg",
+                        audio=real_data / "speech" / "cmu_arctic_us_aew_a0001.wav")
     kb.put(p)
     return kb.get("obama")
 

@@ -30,16 +30,16 @@ def _no_native_log(stderr: str) -> None:
     assert not noise, noise
 
 
-def test_enroll_without_a_face_fails_cleanly(tmp_path, env, shared_data):
+def test_enroll_without_a_face_fails_cleanly(tmp_path, env, real_data):
     img = tmp_path / "wall.png"
     Image.fromarray((np.random.default_rng(0).random((200, 200, 3)) * 255).astype(np.uint8)).save(img)
-    r = run_cli("enroll", "--user", "u", "--image", str(img), "--audio", str(shared_data / "speech" / "LJ001-0002.wav"),
+    r = run_cli("enroll", "--user", "u", "--image", str(img), "--audio", str(real_data / "speech" / "LJ001-0002.wav"),
                 env=env)
     _clean_failure(r, 4, "wall.png: no face found")
     assert len(r.stderr.strip().splitlines()) <= 2, r.stderr  # the error and its hint, nothing else
 
 
-def test_enroll_with_missing_or_silent_input_fails_cleanly(tmp_path, env, shared_data):
+def test_enroll_with_missing_or_silent_input_fails_cleanly(tmp_path, env, real_data):
     import wave
 
     r = run_cli("enroll", "--user", "u", "--image", str(tmp_path / "none.jpg"), "--audio", "x.wav", env=env)
@@ -52,7 +52,7 @@ def test_enroll_with_missing_or_silent_input_fails_cleanly(tmp_path, env, shared
         w.setsampwidth(2)
         w.setframerate(16000)
         w.writeframes(np.zeros(48000, np.int16).tobytes())
-    r = run_cli("enroll", "--user", "u", "--image", str(shared_data / "faces" / "face_recognition_obama.jpg"),
+    r = run_cli("enroll", "--user", "u", "--image", str(real_data / "faces" / "face_recognition_obama.jpg"),
                 "--audio", str(silent), env=env)
     _clean_failure(r, 4, "no usable speech")
 

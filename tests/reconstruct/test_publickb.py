@@ -102,8 +102,8 @@ def test_unknown_user_names_the_enrolled_ones(obama, kb):
 
 
 @pytest.fixture(scope="module")
-def portrait(shared_data):
-    return Image.open(shared_data / "faces" / "face_recognition_obama.jpg")
+def portrait(real_data):
+    return Image.open(real_data / "faces" / "face_recognition_obama.jpg")
 
 
 def test_no_face_names_the_file(enroller, tmp_path):
@@ -115,11 +115,11 @@ def test_no_face_names_the_file(enroller, tmp_path):
         enroller.face_from_image(load_image(p), str(p))
 
 
-def test_several_faces_take_the_largest_with_a_warning(enroller, shared_data):
+def test_several_faces_take_the_largest_with_a_warning(enroller, real_data):
     from host_pipeline.publickb.face import load_image
 
-    a = load_image(shared_data / "faces" / "face_recognition_obama.jpg")
-    b = np.asarray(Image.fromarray(load_image(shared_data / "faces" / "face_recognition_biden2.jpg")).resize((500, 500)))
+    a = load_image(real_data / "faces" / "face_recognition_obama.jpg")
+    b = np.asarray(Image.fromarray(load_image(real_data / "faces" / "face_recognition_biden2.jpg")).resize((500, 500)))
     canvas = np.zeros((a.shape[0], a.shape[1] + 500, 3), np.uint8)
     canvas[:, :a.shape[1]] = a
     canvas[:500, a.shape[1]:] = b

@@ -59,13 +59,13 @@ def test_pitch_factor_shifts_f0_and_keeps_duration(kokoro):
 
 
 @pytest.mark.slow
-def test_round_trip_wer_of_real_transcripts(kokoro, shared_data):
+def test_round_trip_wer_of_real_transcripts(kokoro, real_data):
     from host_pipeline.asr.backends import load_asr
     from host_pipeline.config import AsrConfig
     from host_pipeline.reconstruct.tts import _resample
     from host_pipeline.textnorm import word_errors
 
-    rows = list(csv.DictReader(open(shared_data / "speech" / "transcripts.tsv", encoding="utf-8"), delimiter="\t"))
+    rows = list(csv.DictReader(open(real_data / "speech" / "transcripts.tsv", encoding="utf-8"), delimiter="\t"))
     texts = [r["transcript"] for r in rows if r["speaker"].startswith("arctic")][1:4]
     asr = load_asr(AsrConfig())
     errs = refs = 0
@@ -80,7 +80,7 @@ def test_round_trip_wer_of_real_transcripts(kokoro, shared_data):
 
 @pytest.mark.skipif(not shutil.which("festival"), reason="festival is not installed (apt-get install festival festvox-us-slt-hts)")
 @pytest.mark.slow
-def test_matched_voice_stays_intelligible(kokoro, obama, shared_data):
+def test_matched_voice_stays_intelligible(kokoro, obama, real_data):
     """The voice matched to a real enrolled speaker keeps round-trip WER within the 5 % target on real text."""
     from host_pipeline.asr.backends import load_asr
     from host_pipeline.config import AsrConfig
@@ -90,7 +90,7 @@ def test_matched_voice_stays_intelligible(kokoro, obama, shared_data):
 
     voice, report = match_voice(kokoro, obama.voice)
     assert report["harvard_wer"] <= ReconstructConfig().voice_max_wer
-    rows = list(csv.DictReader(open(shared_data / "speech" / "transcripts.tsv", encoding="utf-8"), delimiter="\t"))
+    rows = list(csv.DictReader(open(real_data / "speech" / "transcripts.tsv", encoding="utf-8"), delimiter="\t"))
     plain = {"LJ001-0009.wav", "LJ001-0011.wav", "LJ001-0016.wav"}  # no names, numbers or spelling variants
     texts = [r["transcript"] for r in rows if r["file"] in plain]
     asr = load_asr(AsrConfig())

@@ -99,7 +99,7 @@ def test_forged_replayed_and_foreign_messages_are_refused_never_rendered(tmp_pat
     assert sorted(p.name for p in (tmp_path / "out").glob("*.mp4")) == [e["video"] for e in ok]
 
 
-def _speech_file(shared_data, tmp_path, n=6):
+def _speech_file(real_data, tmp_path, n=6):
     """n real utterances (LJ Speech) with 1.5 s pauses, as one WAV file."""
     import soundfile as sf
 
@@ -107,15 +107,15 @@ def _speech_file(shared_data, tmp_path, n=6):
 
     parts = []
     for i in range(1, n + 1):
-        parts += [read_audio(shared_data / "speech" / f"LJ001-{i:04d}.wav"), np.zeros(24000, np.float32)]
+        parts += [read_audio(real_data / "speech" / f"LJ001-{i:04d}.wav"), np.zeros(24000, np.float32)]
     path = tmp_path / "six_utterances.wav"
     sf.write(path, np.concatenate(parts), 16000)
     return path
 
 
 @pytest.mark.slow
-def test_killed_flowgraph_and_receiver_are_restarted_and_no_message_is_misattributed(tmp_path, shared_data):
-    wav = _speech_file(shared_data, tmp_path)
+def test_killed_flowgraph_and_receiver_are_restarted_and_no_message_is_misattributed(tmp_path, real_data):
+    wav = _speech_file(real_data, tmp_path)
     tx, rx, snr, fb = _free_ports(4)
     out = tmp_path / "run"
     sets = [f"link.tx_address=tcp://127.0.0.1:{tx}", f"link.rx_address=tcp://127.0.0.1:{rx}",
