@@ -17,7 +17,7 @@ Chains:
 - ``proxy`` (used when no codec checkpoint is installed): each WordPiece token is a 15-bit index sent uncoded
   on Gray QPSK over AWGN; a token is replaced by a uniformly random vocabulary token with probability
   1 - (1 - Pb)^15, Pb = 0.5 erfc(sqrt(Es/N0 / 2)) (the closed form the PHY is tested against).
-``auto`` picks codec when it loads, else proxy. Writes compressions.csv, fit_data.csv, anfis_params.json,
+``auto`` picks codec when it loads, else proxy. Writes the parameters to host_pipeline/kb/anfis_params.json (the shipped ones; --params elsewhere) and compressions.csv, fit_data.csv,
 memberships.png and similarity_vs_snr.png beside this script (or --out).
 """
 
@@ -36,7 +36,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from host_pipeline.kb.anfis import CLASSES, Anfis, plot_memberships  # noqa: E402
+from host_pipeline.kb.anfis import CLASSES, SHIPPED_PARAMS, Anfis, plot_memberships  # noqa: E402
 from host_pipeline.kb.config import KbConfig  # noqa: E402
 from host_pipeline.kb.embed import load_embedder  # noqa: E402
 
@@ -126,6 +126,7 @@ def main() -> int:
     ap.add_argument("--realisations", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--params", default=str(SHIPPED_PARAMS), help="where the fitted parameters go")
     ap.add_argument("--from-data", help="refit on a fit_data.csv recorded by an earlier run (no chain runs)")
     args = ap.parse_args()
     out = Path(args.out)
@@ -133,10 +134,10 @@ def main() -> int:
     if args.from_data:
         rows = _read_rows(Path(args.from_data))
         snrs = np.array(sorted({r["snr_db"] for r in rows}))
-        old = json.loads((out / "anfis_params.json").read_text()).get("meta", {}) \
-            if (out / "anfis_params.json").exists() else {}
+        params = Path(args.params)
+        old = json.loads(params.read_text()).get("meta", {}) if params.exists() else {}
         _fit_and_save(rows, snrs, old.get("chain", "recorded data"), len(set(r["sentence"] for r in rows)),
-                      old.get("realisations", 0), out)
+                      old.get("realisations", 0), out, params)
         return 0
     cfg = KbConfig()
     src = Path(args.compressions)
@@ -171,12 +172,12 @@ def main() -> int:
         print(f"sentence {j + 1}/{len(sentences)} done", flush=True)
     _write_rows(out / "fit_data.csv", sorted(rows, key=lambda r: (int(r["sentence"]), r["snr_db"])))
     partial.unlink()
-    _fit_and_save(rows, snrs, chain.name, len(sentences), args.realisations, out)
+    _fit_and_save(rows, snrs, chain.name, len(sentences), args.realisations, out, Path(args.params))
     return 0
 
 
 def _fit_and_save(rows: list[dict], snrs: np.ndarray, chain_name: str, n_sentences: int, realisations: int,
-                  out: Path) -> None:
+                  out: Path, params: Path) -> None:
     """Hybrid-learn the ANFIS on the labelled rows and write the parameters and plots."""
     s = float(snrs[1] - snrs[0]) if len(snrs) > 1 else 1.0
     x = np.array([r["snr_db"] for r in rows])
@@ -194,7 +195,7 @@ def _fit_and_save(rows: list[dict], snrs: np.ndarray, chain_name: str, n_sentenc
                   "final_squared_error": round(hist[-1], 6), "epochs": len(hist),
                   "energy_model": "fixed message energy: m tokens sent at Es/N0 + 10log10(n_full/m)",
                   "script": "calibration/anfis/fit_anfis.py"}
-    model.save(out / "anfis_params.json")
+    model.save(params)
     plot_memberships(model, out / "memberships.png", (float(snrs[0]) - 5, float(snrs[-1]) + 5),
                      f"ANFIS prompt encoder fitted on {chain_name} ({len(rows)} samples, label accuracy {acc:.1%})")
     _plot_similarity(rows, snrs, out / "similarity_vs_snr.png", chain_name)

@@ -6,7 +6,7 @@ Rayleigh channel (SNR drawn per message) -> channel decoder -> tied semantic dec
 
 Frozen-BERT features of the corpus are computed once and cached ($LGMTSC_HOME/cache/codec). Everything is
 seeded: re-running gives the same checkpoint up to floating-point non-determinism. Writes
-calibration/codec/checkpoints/<name>.safetensors (fp16) and <name>.json (model card with its SHA-256).
+host_pipeline/codec/checkpoints/<name>.safetensors (fp16) and <name>.json (model card with its SHA-256).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
     python calibration/textcoder/train_static.py [--order 4] [--min-count 2] [--name order4]
 
 The training split (IMDB reviews 500-999, SMS messages 2787-5573) never overlaps the evaluation sentences
-(host_pipeline/textcoder/corpus.py). Writes calibration/textcoder/<name>.npz and its JSON card (SHA-256).
+(host_pipeline/textcoder/corpus.py). Writes host_pipeline/textcoder/tables/<name>.npz and its JSON card (SHA-256).
 """
 
 from __future__ import annotations

@@ -16,13 +16,12 @@ import numpy as np
 import torch
 
 from ..errors import InputError, ModelError
-from ..paths import REPO_ROOT
 from . import channel as ch
 from .config import CodecConfig
 from .encoder import BertSemanticEncoder
 from .model import CodecModel, load_checkpoint
 
-CHECKPOINT_DIR = REPO_ROOT / "calibration" / "codec" / "checkpoints"
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"  # package data
 
 
 @dataclass
@@ -37,7 +36,7 @@ class EncodedMessage:
 
 
 def resolve_checkpoint(name_or_path: str) -> Path:
-    """A shipped checkpoint name (``calibration/codec/checkpoints/<name>.safetensors``) or a file path."""
+    """A shipped checkpoint name (``host_pipeline/codec/checkpoints/<name>.safetensors``) or a file path."""
     p = Path(name_or_path).expanduser()
     if p.suffix == ".safetensors" or p.is_file():
         return p

@@ -161,11 +161,12 @@ class Anfis:
             raise ModelError(f"{path} holds no valid ANFIS parameters: {e}") from None
 
 
-def resolve_params_path(p: str) -> Path:
-    from ..paths import REPO_ROOT
+SHIPPED_PARAMS = Path(__file__).resolve().parent / "anfis_params.json"  # package data (calibration/anfis/fit_anfis.py)
 
-    path = Path(p).expanduser()
-    return path if path.is_absolute() else REPO_ROOT / path
+
+def resolve_params_path(p: str) -> Path:
+    """``kb.anfis_params``: empty for the shipped parameters, else a file path."""
+    return Path(p).expanduser() if p else SHIPPED_PARAMS
 
 
 def plot_memberships(anfis: Anfis, path: str | Path, snr_range: tuple[float, float] = (-10.0, 30.0),

@@ -16,7 +16,7 @@ class TextCoderConfig:
     lm_n_ctx: int = 1024  # llama.cpp context of the coder's own context (separate from the KB's)
     lm_window: int = 0  # tokens of context before the coder restarts from the prefix; 0 = lm_n_ctx - 2
     lm_prefix: str = "<|endoftext|>"  # fixed context before every message (special tokens allowed)
-    static_table: str = "order4"  # a shipped table (calibration/textcoder/<name>.npz) or a .npz path
+    static_table: str = "order4"  # a shipped table (host_pipeline/textcoder/tables/<name>.npz) or a .npz path
     shortest: bool = True  # also try static and utf8 and send whichever message is shortest
     fallback_static: bool = True  # if the LM cannot load, encode with the static coder instead of failing
     crc_bits: int = 16  # 16 or 32: CRC over header, payload and the decoded text (catches flips and model drift)

@@ -1,7 +1,7 @@
 """Static byte model: order-0..k byte contexts counted on a training corpus, Witten-Bell interpolation in integers.
 
 Works on UTF-8 bytes, so any text (Chinese, emoji) codes. The table is a compressed ``.npz`` (per order, sorted
-n-gram keys ``context << 8 | byte`` and their counts) shipped in ``calibration/textcoder/`` with a JSON card
+n-gram keys ``context << 8 | byte`` and their counts) shipped in ``host_pipeline/textcoder/tables/`` with a JSON card
 holding its SHA-256; ``calibration/textcoder/train_static.py`` rebuilds it.
 """
 
@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from ..paths import REPO_ROOT
 from .arith import cumulative
 
-TABLE_DIR = REPO_ROOT / "calibration" / "textcoder"
+TABLE_DIR = Path(__file__).resolve().parent / "tables"  # package data
 TOTAL = 1 << 24  # probability scale before the +1 floor; totals stay < 2**24 + 256
 START = b"\n"  # the context before a message (training lines are preceded by it too)
 
@@ -62,7 +61,7 @@ def resolve_table(name_or_path: str) -> Path:
     if p.is_file():
         return p
     raise ModelError(f"static text-coder table {name_or_path!r} not found",
-                     hint="use a table in calibration/textcoder/ (e.g. order4) or a .npz path")
+                     hint="use a table in host_pipeline/textcoder/tables/ (e.g. order4) or a .npz path")
 
 
 class StaticByteModel:
