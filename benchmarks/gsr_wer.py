@@ -30,7 +30,7 @@ def main() -> int:
     ap.add_argument("--matched", action="store_true", help="the evaluation users' matched voices and the default")
     args = ap.parse_args()
     from host_pipeline.asr.backends import load_asr
-    from host_pipeline.config import AsrConfig
+    from host_pipeline.asr.config import AsrConfig
     from host_pipeline.media import read_audio
     from host_pipeline.paths import real_data_dir
     from host_pipeline.reconstruct.evaluate import USERS, read_transcripts

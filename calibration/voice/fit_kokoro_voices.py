@@ -99,7 +99,7 @@ def main() -> int:
     ap.add_argument("--shard", default="0/1", help="K/N: measure candidates K, K+N, ... (run N processes)")
     args = ap.parse_args()
     from host_pipeline.asr.backends import load_asr
-    from host_pipeline.config import AsrConfig
+    from host_pipeline.asr.config import AsrConfig
 
     out = Path(args.out)
     k, n = (int(x) for x in args.shard.split("/"))

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..config import AsrConfig
+from .config import AsrConfig
 from ..errors import ConfigError, ModelError
 from ..models import resolve_model_dir
 from ._quiet import quiet_logging

@@ -9,7 +9,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..config import AsrConfig, VadConfig
+from .config import AsrConfig, VadConfig
 from ..media import SAMPLE_RATE, iter_audio, iter_live_audio, probe
 from .backends import AsrBackend, load_asr
 from .vad import FsmnVad

@@ -9,7 +9,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from ..config import VadConfig
+from .config import VadConfig
 from ..errors import ModelError
 from ..media import SAMPLE_RATE
 from ..models import resolve_model_dir

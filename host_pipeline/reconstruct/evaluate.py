@@ -68,7 +68,7 @@ def run_gsr(out: Path, limit: int = 6, cfg: ReconstructConfig | None = None, dat
     from PIL import Image
 
     from ..asr.backends import load_asr
-    from ..config import AsrConfig
+    from ..asr.config import AsrConfig
     from ..media import read_audio
     from ..publickb.enroll import Enroller
     from ..publickb.face import FaceAnalyzer

@@ -11,7 +11,7 @@ import pytest
 
 from host_pipeline.asr import SpeechExtractor
 from host_pipeline.asr.backends import ParaformerAsr, load_asr
-from host_pipeline.config import AsrConfig, VadConfig
+from host_pipeline.asr.config import AsrConfig, VadConfig
 from host_pipeline.errors import InputError, ModelError
 from host_pipeline.media import read_audio
 from host_pipeline.textnorm import wer
@@ -122,7 +122,7 @@ def test_hours_long_input_keeps_memory_bounded(tmp_path):
     code = (
         "import resource, sys\n"
         "from host_pipeline.asr import SpeechExtractor\n"
-        "from host_pipeline.config import AsrConfig, VadConfig\n"
+        "from host_pipeline.asr.config import AsrConfig, VadConfig\n"
         "ex = SpeechExtractor(AsrConfig(), VadConfig())\n"
         "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         f"t = ex.transcribe_file({str(long)!r})\n"

@@ -61,7 +61,7 @@ def test_pitch_factor_shifts_f0_and_keeps_duration(kokoro):
 @pytest.mark.slow
 def test_round_trip_wer_of_real_transcripts(kokoro, real_data):
     from host_pipeline.asr.backends import load_asr
-    from host_pipeline.config import AsrConfig
+    from host_pipeline.asr.config import AsrConfig
     from host_pipeline.reconstruct.tts import _resample
     from host_pipeline.textnorm import word_errors
 
@@ -83,7 +83,7 @@ def test_round_trip_wer_of_real_transcripts(kokoro, real_data):
 def test_matched_voice_stays_intelligible(kokoro, obama, real_data):
     """The voice matched to a real enrolled speaker keeps round-trip WER within the 5 % target on real text."""
     from host_pipeline.asr.backends import load_asr
-    from host_pipeline.config import AsrConfig
+    from host_pipeline.asr.config import AsrConfig
     from host_pipeline.reconstruct.tts import _resample
     from host_pipeline.reconstruct.voicematch import match_voice
     from host_pipeline.textnorm import word_errors
