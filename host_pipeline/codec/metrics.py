@@ -22,12 +22,6 @@ def bleu(hyps: list[str], refs: list[str], max_order: int) -> float:
     return metric.corpus_score(hyps, [refs]).score / 100.0
 
 
-def sentence_bleu(hyp: str, ref: str, max_order: int) -> float:
-    from sacrebleu.metrics import BLEU
-
-    return BLEU(max_ngram_order=max_order, effective_order=True).sentence_score(hyp, [ref]).score / 100.0
-
-
 def word_error_rate(hyps: list[str], refs: list[str]) -> float:
     """Corpus WER (jiwer); an empty hypothesis counts every reference word as deleted."""
     import jiwer

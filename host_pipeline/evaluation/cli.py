@@ -53,7 +53,8 @@ def _command() -> str:
 
 def _run_downstream(args, name: str, dataset: str, systems: list[str], snrs: list[float], seeds: list[int],
                     n: int, words, title: str) -> int:
-    from .downstream import paired_differences, plot, repo_relative, summarise, write_csv
+    from .plots import plot, repo_relative, write_csv
+    from .stats import paired_differences, summarise
     from .sweep import Sweep, read_results, run_sweep
 
     ev = _eval_config(args)
@@ -91,7 +92,8 @@ def _run_downstream(args, name: str, dataset: str, systems: list[str], snrs: lis
 
 
 def _downstream(args) -> int:
-    from .downstream import DATASETS, SYSTEMS
+    from .datasets import DATASETS
+    from .downstream import SYSTEMS
 
     if args.dataset not in DATASETS:
         raise InputError(f"unknown dataset {args.dataset!r}", hint=f"one of {', '.join(DATASETS)}")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from host_pipeline.errors import InputError, ModelError
+from host_pipeline.evaluation import classifier, datasets, stats
 from host_pipeline.evaluation import downstream as ds
 
 
@@ -23,20 +24,20 @@ def test_logistic_fit_recovers_known_weights():
     w_true = np.array([2.0, -1.0, 0.5])
     x = rng.normal(size=(20000, 3))
     y = (rng.random(20000) < 1 / (1 + np.exp(-(x @ w_true - 0.3)))).astype(float)
-    w = ds.fit_logistic(x, y, l2=1e-3)
+    w = classifier.fit_logistic(x, y, l2=1e-3)
     assert np.allclose(w[:-1], w_true, atol=0.08) and abs(w[-1] + 0.3) < 0.08
 
 
 def test_wilson_interval_matches_hand_computed_values():
-    lo, hi = ds.wilson(5, 10)
+    lo, hi = stats.wilson(5, 10)
     assert abs(lo - 0.2366) < 1e-3 and abs(hi - 0.7634) < 1e-3
-    assert ds.wilson(0, 20)[0] == pytest.approx(0.0, abs=1e-12)
+    assert stats.wilson(0, 20)[0] == pytest.approx(0.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("dataset, words, threshold", [("sms_spam", None, 0.95), ("imdb", 40, 0.62)])
 def test_shipped_classifier_is_accurate_on_clean_held_out_text(encoder, dataset, words, threshold):
-    clf = ds.load_classifier(dataset, encoder, words, train_if_missing=False)
-    train, test = ds.split(ds.load_dataset(dataset, words))
+    clf = classifier.load_classifier(dataset, encoder, words, train_if_missing=False)
+    train, test = datasets.split(datasets.load_dataset(dataset, words))
     assert not {t.lower() for t, _ in train} & {t.lower() for t, _ in test}  # kept apart
     pred = clf.predict(encoder, [encoder.canonical(t) for t, _ in test])
     acc = float((pred == np.array([l for _, l in test])).mean())
@@ -44,14 +45,14 @@ def test_shipped_classifier_is_accurate_on_clean_held_out_text(encoder, dataset,
 
 
 def test_tampered_classifier_is_refused(encoder, tmp_path, monkeypatch):
-    for f in ds.CLASSIFIER_DIR.glob("imdb.*"):
+    for f in classifier.CLASSIFIER_DIR.glob("imdb.*"):
         shutil.copy(f, tmp_path / f.name)
     z = dict(np.load(tmp_path / "imdb.npz"))
     z["weights"][0] += 0.1
     np.savez(tmp_path / "imdb.npz", **z)
-    monkeypatch.setattr(ds, "CLASSIFIER_DIR", tmp_path)
+    monkeypatch.setattr(classifier, "CLASSIFIER_DIR", tmp_path)
     with pytest.raises(ModelError, match="weights"):
-        ds.load_classifier("imdb", encoder, 40, train_if_missing=False)
+        classifier.load_classifier("imdb", encoder, 40, train_if_missing=False)
 
 
 def test_cells_deliver_clean_text_at_high_snr_and_lose_digital_at_low_snr():
@@ -66,7 +67,7 @@ def test_cells_deliver_clean_text_at_high_snr_and_lose_digital_at_low_snr():
 
 def test_unknown_dataset_and_system_are_input_errors():
     with pytest.raises(InputError, match="unknown dataset"):
-        ds.load_dataset("mnist")
+        datasets.load_dataset("mnist")
     with pytest.raises(InputError, match="unknown system"):
         ds.downstream_cell({"dataset": "imdb", "n": 2, "words": 40, "channel": "awgn", "system": "analog",
                             "snr_db": 0.0}, seed=0)
