@@ -3,6 +3,12 @@
 Kokoro's English symbols follow misaki (diphthongs as single letters: A=eɪ, I=aɪ, W=aʊ, Y=ɔɪ, O=oʊ;
 ʤ, ʧ, ᵊ). espeak-ng's IPA (``--ipa=1 --tie=^``) is mapped onto them; symbols outside the vocabulary
 are dropped. Clause punctuation is kept (espeak drops it) because Kokoro uses it for prosody.
+
+Mandarin (``language="zh"``) follows the convention Kokoro v1.0's Mandarin voices were trained with: per word
+(pypinyin's maximum-matching segmentation), each syllable's pinyin as IPA with the tone as an arrow right after
+the nucleus (1 →, 2 ↗, 3 ↓, 4 ↘, neutral none), affricates as single letters (ʦ ʨ ꭧ), no tone sandhi beyond
+what the pinyin dictionary carries. Pinyin comes from pypinyin's phrase dictionary; a polyphonic character that
+stands alone (no phrase decides it) takes g2pM's neural prediction in its sentence.
 """
 
 from __future__ import annotations
@@ -56,10 +62,10 @@ def ipa_to_kokoro(ipa: str) -> str:
 
 def phonemize(text: str, language: str = "en") -> str:
     """Kokoro phoneme string of ``text`` (clauses phonemised separately, their punctuation kept)."""
+    if language == "zh":
+        return phonemize_zh(text)
     if language not in ("en", "en-us", "en-gb"):
-        raise ConfigError(f"reconstruct.language = {language!r} has no working phonemiser here",
-                          hint="espeak-ng's Mandarin (cmn) voice on this system reads Chinese as digits; use 'en', "
-                               "or the bert_vits2 backend for Mandarin")
+        raise ConfigError(f"reconstruct.language = {language!r} has no phonemiser here", hint="use 'en' or 'zh'")
     text = " ".join(text.replace("\u2019", "'").split())
     if not text:
         raise InputError("nothing to say: the text is empty")
@@ -70,6 +76,134 @@ def phonemize(text: str, language: str = "en") -> str:
             ph = ipa_to_kokoro(espeak_ipa(words, voice))
             parts.append(ph + (punct[:1] if punct else ""))
     return " ".join(p for p in parts if p).strip()
+
+
+# ------------------------------------------------------------------------------------------------- Mandarin
+_ZH_INITIAL = {"b": "p", "p": "pʰ", "m": "m", "f": "f", "d": "t", "t": "tʰ", "n": "n", "l": "l", "g": "k",
+               "k": "kʰ", "h": "x", "j": "ʨ", "q": "ʨʰ", "x": "ɕ", "zh": "ꭧ", "ch": "ꭧʰ", "sh": "ʂ", "r": "ɻ",
+               "z": "ʦ", "c": "ʦʰ", "s": "s"}
+# final -> (before the tone mark, after it): the tone follows the nucleus, a nasal coda comes after the tone
+_ZH_FINAL = {"a": ("a", ""), "ai": ("ai", ""), "an": ("a", "n"), "ang": ("a", "ŋ"), "ao": ("au", ""),
+             "e": ("ɤ", ""), "ei": ("ei", ""), "en": ("ə", "n"), "eng": ("ə", "ŋ"), "er": ("ɚ", ""),
+             "i": ("i", ""), "ia": ("ja", ""), "ian": ("jɛ", "n"), "iang": ("ja", "ŋ"), "iao": ("jau", ""),
+             "ie": ("je", ""), "in": ("i", "n"), "iou": ("jou", ""), "ing": ("i", "ŋ"), "iong": ("jʊ", "ŋ"),
+             "ong": ("ʊ", "ŋ"), "ou": ("ou", ""), "u": ("u", ""), "uei": ("wei", ""), "ua": ("wa", ""),
+             "uai": ("wai", ""), "uan": ("wa", "n"), "uen": ("wə", "n"), "uang": ("wa", "ŋ"), "ueng": ("wə", "ŋ"),
+             "uo": ("wo", ""), "o": ("wo", ""), "ü": ("y", ""), "üe": ("ɥe", ""), "üan": ("ɥɛ", "n"),
+             "ün": ("y", "n"), "ê": ("ɛ", "")}
+_ZH_SYLLABIC = {"m": "m", "n": "n", "ng": "ŋ", "hm": "hm", "hng": "hŋ"}
+_ZH_TONE = {"1": "→", "2": "↗", "3": "↓", "4": "↘", "5": ""}
+_ZH_PUNCT = {"，": ",", "、": ",", "。": ".", "．": ".", "！": "!", "？": "?", "：": ":", "；": ";", "…": "…",
+             ",": ",", ".": ".", "!": "!", "?": "?", ":": ":", ";": ";"}
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+_DIGITS = "零一二三四五六七八九"
+
+
+def _zh_number(m: re.Match) -> str:
+    """Arabic numerals as Chinese numerals (integers up to 10^12 read as numbers, decimals digit by digit)."""
+    whole, _, frac = m.group(0).partition(".")
+    n = int(whole)
+    if n >= 10**12:
+        out = "".join(_DIGITS[int(d)] for d in whole)
+    elif n == 0:
+        out = "零"
+    else:
+        def below_10k(k: int) -> str:
+            s, zero = "", False
+            for unit, p in (("千", 1000), ("百", 100), ("十", 10), ("", 1)):
+                d = k // p % 10
+                if d:
+                    s += ("零" if zero and s else "") + _DIGITS[d] + unit
+                    zero = False
+                else:
+                    zero = True
+            return s
+        out, zero = "", False
+        for unit, p in (("亿", 10**8), ("万", 10**4), ("", 1)):
+            k = n // p % 10**4
+            if k:
+                out += ("零" if (zero or k < 1000) and out else "") + below_10k(k) + unit
+            zero = not k
+        if out.startswith("一十"):
+            out = out[1:]
+    if frac:
+        out += "点" + "".join(_DIGITS[int(d)] for d in frac)
+    return out
+
+
+def pinyin_to_kokoro(syllable: str) -> str:
+    """One pinyin syllable with a tone number (``zhong1``, ``lü4``, ``lv4``, ``de5``) -> Kokoro zh phonemes."""
+    from pypinyin.contrib.tone_convert import to_finals, to_initials
+
+    syl = syllable.strip().lower().replace("u:", "ü").replace("v", "ü")
+    tone = syl[-1] if syl[-1:] in _ZH_TONE else "5"
+    base = syl.rstrip("012345")
+    mark = _ZH_TONE[tone]
+    if base in _ZH_SYLLABIC:
+        return _ZH_SYLLABIC[base] + mark
+    if base in ("er", "ê", "o"):
+        return {"er": "ɚ", "ê": "ɛ", "o": "ɔ"}[base] + mark
+    ini = to_initials(base, strict=True)
+    fin = to_finals(base, strict=True, v_to_u=True)
+    if fin not in _ZH_FINAL or (ini and ini not in _ZH_INITIAL):
+        raise InputError(f"{syllable!r} is not a pinyin syllable")
+    nucleus, coda = _ZH_FINAL[fin]
+    if fin == "i" and ini in ("zh", "ch", "sh", "r", "z", "c", "s"):
+        nucleus = "ɨ"  # the apical vowel of zhi chi shi ri zi ci si
+    return _ZH_INITIAL.get(ini, "") + nucleus + mark + coda
+
+
+@lru_cache(maxsize=1)
+def _g2pm():
+    from g2pM import G2pM
+
+    return G2pM()
+
+
+def zh_pinyin(text: str, context: str | None = None, offset: int = 0) -> list[list[str]]:
+    """Words of a run of Chinese characters, each a list of tone-numbered syllables (pypinyin + g2pM).
+
+    ``context`` is the whole sentence the run starts at ``offset`` of (g2pM reads the sentence)."""
+    from pypinyin import Style, lazy_pinyin, pinyin
+    from pypinyin.seg.mmseg import seg
+
+    context = context if context is not None else text
+    words = list(seg.cut(text))
+    neural = None
+    out, pos = [], offset
+    for w in words:
+        syl = lazy_pinyin(w, style=Style.TONE3, neutral_tone_with_five=True)
+        readings = pinyin(w, style=Style.TONE3, heteronym=True, neutral_tone_with_five=True)[0]
+        if len(w) == 1 and len(readings) > 1:
+            if neural is None:  # g2pM keeps one item per character when every non-Chinese one is a Chinese comma
+                neural = _g2pm()(re.sub(r"[^\u4e00-\u9fff]", "，", context), tone=True, char_split=False)
+            guess = neural[pos].replace("u:", "ü") if len(neural) == len(context) else ""
+            if guess in readings:
+                syl = [guess]
+        out.append(syl)
+        pos += len(w)
+    return out
+
+
+def phonemize_zh(text: str) -> str:
+    """Kokoro phoneme string of Mandarin ``text``: words separated by spaces, punctuation kept."""
+    text = re.sub(r"\d+(?:\.\d+)?", _zh_number, " ".join(text.split()))
+    if not text:
+        raise InputError("nothing to say: the text is empty")
+    parts: list[str] = []
+    for m in re.finditer(r"[\u4e00-\u9fff]+|[A-Za-z][A-Za-z' -]*|.", text):
+        piece = m.group(0)
+        if _HAN.fullmatch(piece):
+            parts += ["".join(pinyin_to_kokoro(s) for s in word) for word in zh_pinyin(piece, text, m.start())]
+        elif piece[0].isascii() and piece[0].isalpha():  # Latin words inside Chinese text: English phonemes
+            parts.append(ipa_to_kokoro(espeak_ipa(piece.strip())))
+        elif piece in _ZH_PUNCT:
+            if parts:
+                parts[-1] += _ZH_PUNCT[piece]
+    out = " ".join(p for p in parts if p).strip()
+    if not out:
+        raise InputError(f"nothing to say: {text[:40]!r} has no speakable Chinese")
+    return out
 
 
 # Visemes: mouth opening (0 closed .. 1 wide open) and lip rounding (0 spread .. 1 rounded) per symbol.

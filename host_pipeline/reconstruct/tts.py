@@ -1,14 +1,17 @@
 """TTS backends behind one interface: ``TtsBackend.synthesize(text, voice) -> Speech`` (audio + phoneme timings).
 
 - ``KokoroTts``: Kokoro-82M int8 ONNX from the verified model cache (embedded default), its ``ConvInteger``
-  nodes rewritten as float convolutions (``onnx_rewrite``). Style vectors of the shipped voices are blended;
-  pitch is shifted by synthesising slower and resampling (no extra dependency).
+  nodes rewritten as float convolutions (``onnx_rewrite``). Its 54 v1.0 voices (``kokoro-voices``, from the npm
+  package kokoro-js) are blended: the first 128 style dimensions (decoder: timbre) and the last 128 (predictor:
+  prosody) may take different weights, or a voice carries its own (510, 256) style table (a matched, enrolled
+  voice). Pitch is shifted by synthesising slower and resampling (no extra dependency).
 - ``FestivalTts``: festival + an HTS voice (Debian), segment times from festival itself.
 - ``BertVits2Tts``: a BERT-VITS2 HTTP API server (``hiyoriUI.py``) on loopback.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import ipaddress
 import json
@@ -40,14 +43,25 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Voice:
-    """What the TTS should sound like: a blend of the backend's voices, a pitch factor and a rate factor."""
+    """What the TTS should sound like: a blend of the backend's voices, a pitch factor and a rate factor.
+
+    For Kokoro, ``prosody_weights`` (when given) blend the last 128 style dimensions separately, and ``style``
+    (a (510, 256) table, row = phoneme count) replaces the blend altogether: a matched voice is stored that way.
+    """
 
     weights: dict[str, float] = field(default_factory=dict)  # backend voice name -> weight (sum 1)
     pitch: float = 1.0  # F0 (and formant) factor
     speed: float = 1.0  # speaking-rate factor
+    prosody_weights: dict[str, float] | None = None  # Kokoro: weights of the prosody half; None = ``weights``
+    style: np.ndarray | None = field(default=None, repr=False)  # Kokoro: the resolved (510, 256) style table
 
     def to_dict(self) -> dict:
-        return {"weights": self.weights, "pitch": self.pitch, "speed": self.speed}
+        d = {"weights": self.weights, "pitch": self.pitch, "speed": self.speed}
+        if self.prosody_weights is not None:
+            d["prosody_weights"] = self.prosody_weights
+        if self.style is not None:
+            d["style_sha256"] = hashlib.sha256(np.ascontiguousarray(self.style, np.float32).tobytes()).hexdigest()
+        return d
 
     @classmethod
     def parse(cls, text: str) -> "Voice":
@@ -110,13 +124,16 @@ class KokoroTts(TtsBackend):
     SAMPLE_RATE = 24000
     MAX_TOKENS = 510
 
-    def __init__(self, cfg: ReconstructConfig | None = None, model_dir: str | Path | None = None):
+    def __init__(self, cfg: ReconstructConfig | None = None, model_dir: str | Path | None = None,
+                 voices_dir: str | Path | None = None):
         import onnxruntime as ort
 
         from ..models import ModelCache
 
         self.cfg = cfg or ReconstructConfig()
         d = Path(model_dir) if model_dir else ModelCache().path("kokoro-82m")
+        self._voices_dir = Path(voices_dir) if voices_dir else None
+        self._all: dict[str, np.ndarray] | None = None
         try:
             model = fast_kokoro_model(d / "model.onnx") if self.cfg.tts_float_conv else d / "model.onnx"
             threads = self.cfg.tts_threads or os.cpu_count() or 1
@@ -129,23 +146,57 @@ class KokoroTts(TtsBackend):
             self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
             self.vocab: dict[str, int] = json.loads((d / "vocab.json").read_text())["vocab"]
             z = np.load(d / "voices_ja.npz")
-            self.styles = {k: z[k].astype(np.float32) for k in z.files}
+            self._ja = {k: z[k].astype(np.float32).reshape(-1, 256) for k in z.files}
         except Exception as e:  # noqa: BLE001
             raise ModelError(f"the Kokoro TTS model cannot load from {d} ({e})",
                              hint="run `lgmtsc models install kokoro-82m`") from None
+
+    @property
+    def styles(self) -> dict[str, np.ndarray]:
+        """Every voice's (510, 256) style table: the 54 v1.0 voices (verified at first use) and the Japanese five."""
+        if self._all is None:
+            from ..models import ModelCache
+
+            vd = self._voices_dir or ModelCache().path("kokoro-voices")  # ModelError naming the fix if not ok
+            out = dict(self._ja)
+            for f in sorted(vd.glob("*.bin")):
+                out[f.stem] = np.fromfile(f, np.float32).reshape(-1, 256)
+            self._all = out
+        return self._all
 
     def voices(self) -> list[str]:
         return sorted(self.styles)
 
     def default_voice(self) -> Voice:
+        if self.cfg.language == "zh":
+            return Voice({"zf_xiaoxiao": 1.0})
         return Voice({"jm_kumo": 1.0})  # round-trip WER 2 % on English (MODELS.md)
 
-    def _style(self, voice: Voice, n: int) -> np.ndarray:
-        unknown = [k for k in voice.weights if k not in self.styles]
+    def style_table(self, voice: Voice) -> np.ndarray:
+        """The (510, 256) style table of ``voice``: its own, or the blend of its timbre and prosody weights."""
+        if voice.style is not None:
+            t = np.asarray(voice.style, np.float32)
+            if t.ndim != 2 or t.shape[1] != 256 or len(t) < 1:
+                raise ConfigError(f"a Kokoro style table must be (rows, 256), not {t.shape}")
+            return t
+        pw = voice.prosody_weights if voice.prosody_weights is not None else voice.weights
+        names = set(voice.weights) | set(pw)
+        styles = self.styles if any(k not in self._ja for k in names) else self._ja
+        unknown = [k for k in names if k not in styles]
         if unknown:
             raise ConfigError(f"unknown Kokoro voice {unknown[0]!r}", hint=f"voices: {', '.join(self.voices())}")
-        s = sum(w * self.styles[k][min(n, len(self.styles[k]) - 1)] for k, w in voice.weights.items())
-        return np.asarray(s, np.float32).reshape(1, 256)
+        if not voice.weights:
+            raise ConfigError("a Kokoro voice needs at least one voice name")
+        t = np.zeros((510, 256), np.float32)
+        for k, w in voice.weights.items():
+            t[:, :128] += w * styles[k][:510, :128]
+        for k, w in pw.items():
+            t[:, 128:] += w * styles[k][:510, 128:]
+        return t
+
+    def _style(self, voice: Voice, n: int) -> np.ndarray:
+        t = self.style_table(voice)
+        return t[min(n, len(t) - 1)].reshape(1, 256).astype(np.float32)
 
     def _chunks(self, phonemes: str) -> list[str]:
         """Phoneme strings of at most MAX_TOKENS symbols, cut after sentence punctuation or spaces."""
@@ -170,12 +221,13 @@ class KokoroTts(TtsBackend):
         phonemes = phonemize(text, self.cfg.language)
         speed = float(voice.speed * self.cfg.speed / voice.pitch)  # slower by the pitch factor, resampled below
         audio_parts, timings, offset = [], [], 0.0
+        table = self.style_table(voice)
         for chunk in self._chunks(phonemes):
             ids = [self.vocab[c] for c in chunk if c in self.vocab]
             if not ids:
                 continue
             out = self.session.run(None, {"tokens": np.array([[0, *ids, 0]], np.int64),
-                                          "style": self._style(voice, len(ids)),
+                                          "style": table[min(len(ids), len(table) - 1)].reshape(1, 256),
                                           "speed": np.array([speed], np.float32)})[0].reshape(-1)
             a = _resample(out.astype(np.float32), 1.0 / voice.pitch)
             timings += [PhonemeTiming(p.symbol, p.start + offset, p.end + offset, p.opening, p.rounding)
