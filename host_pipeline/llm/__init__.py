@@ -9,10 +9,10 @@ token-level access (e.g. arithmetic coding of text); it is the same object for t
 from __future__ import annotations
 
 from .config import LlmConfig
-from .errors import LlmError, LlmTimeout
+from .errors import LlmError, LlmRejected, LlmTimeout
 
-__all__ = ["LlmBackend", "LlmConfig", "LlmError", "LlmTimeout", "LlamaCppBackend", "OpenAIBackend", "load_llm",
-           "load_llama"]
+__all__ = ["LlmBackend", "LlmConfig", "LlmError", "LlmRejected", "LlmTimeout", "LlamaCppBackend", "OpenAIBackend",
+           "load_llm", "load_llama"]
 
 
 def __getattr__(name: str):

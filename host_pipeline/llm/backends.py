@@ -11,7 +11,9 @@ import abc
 import functools
 import http.client
 import json
+import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -22,7 +24,9 @@ from typing import Iterable, Optional, Sequence
 
 from ..errors import ConfigError, LgmtscError
 from .config import LlmConfig
-from .errors import LlmError, LlmTimeout
+from .errors import LlmError, LlmRejected, LlmTimeout
+
+log = logging.getLogger(__name__)
 
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
 
@@ -295,6 +299,11 @@ class OpenAIBackend(LlmBackend):
 
     Standard library only (urllib). ``retries`` extra attempts follow a connection error, a timeout, HTTP
     408/429/5xx or a malformed reply, with a short exponential back-off, all within the call's deadline.
+    A reply cut off at the token limit (``finish_reason: "length"``) is an ``LlmError``, not an answer. With
+    ``llm.llama_cpp_fields`` the request also carries llama.cpp's ``cache_prompt: false`` (its server otherwise
+    reuses the previous request's KV cache, and a warm cache changes greedy replies) and ``repeat_penalty: 1``
+    (llama-cpp-python's server defaults to 1.1); a server that rejects them with HTTP 400/422 is asked again
+    without them, and is never sent them again.
     """
 
     def __init__(self, config: LlmConfig):
@@ -307,6 +316,7 @@ class OpenAIBackend(LlmBackend):
             raise ConfigError(f"llm.endpoint {config.endpoint!r} is not an http(s) URL",
                               hint="e.g. http://127.0.0.1:8080/v1 (llama.cpp server) or https://api.openai.com/v1")
         self.base_url = base
+        self.send_llama_cpp_fields = config.llama_cpp_fields  # turned off once a server rejects them
         self.api_key = None
         if config.api_key_env:
             self.api_key = os.environ.get(config.api_key_env)
@@ -319,20 +329,72 @@ class OpenAIBackend(LlmBackend):
         return f"openai:{self.config.model}@{self.base_url}"
 
     def _body(self, max_tokens: int, stop: list[str]) -> dict:
-        body = {"model": self.config.model, "temperature": 0, "seed": self.config.seed, "max_tokens": max_tokens,
+        cfg = self.config
+        body = {"model": cfg.model, "seed": cfg.seed, cfg.token_limit_field: max_tokens + max(0, cfg.reasoning_tokens),
                 "stream": False}
+        if cfg.send_temperature:
+            body["temperature"] = 0
+        if cfg.reasoning_effort:
+            body["reasoning_effort"] = cfg.reasoning_effort
         if stop:
             body["stop"] = stop
         return body
 
     def _chat(self, messages, max_tokens, stop, deadline, cancel):
-        reply = self._post("/chat/completions", {**self._body(max_tokens, stop), "messages": messages}, deadline,
-                           cancel)
+        body = {**self._body(max_tokens, stop), "messages": messages}
+        reply = self._send("/chat/completions", body, deadline, cancel)
+        self._check_finish(reply, body, lambda r: r["choices"][0]["message"]["content"])
         return _field(reply, lambda r: r["choices"][0]["message"]["content"], self.name)
 
     def _complete(self, prompt, max_tokens, stop, deadline, cancel):
-        reply = self._post("/completions", {**self._body(max_tokens, stop), "prompt": prompt}, deadline, cancel)
+        body = {**self._body(max_tokens, stop), "prompt": prompt}
+        reply = self._send("/completions", body, deadline, cancel)
+        self._check_finish(reply, body, lambda r: r["choices"][0]["text"])
         return _field(reply, lambda r: r["choices"][0]["text"], self.name)
+
+    def _check_finish(self, reply: dict, body: dict, get) -> None:
+        """A reply the server stopped at the token limit (or withheld) is an error, not a complete answer."""
+        try:
+            reason = reply["choices"][0].get("finish_reason")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return  # a malformed reply: _field says so
+        if reason == "length":
+            limit = body[self.config.token_limit_field]
+            try:
+                text = get(reply) or ""
+            except (KeyError, IndexError, TypeError):
+                text = ""
+            if self.config.reasoning_tokens or not text.strip():
+                hint = ("a reasoning model spends tokens before it answers: raise llm.reasoning_tokens "
+                        "(or set llm.reasoning_effort)")
+            else:
+                hint = "raise the call's max_tokens (llm.max_tokens for calls without one)"
+            raise LlmError(f"{self.name} stopped at the token limit ({limit} tokens): the reply is cut off "
+                           f"({_one_line(text, 60)!r})", hint=hint)
+        if reason == "content_filter":
+            raise LlmError(f"{self.name} withheld the reply (finish_reason content_filter)",
+                           hint="the hosted API's content filter refused this text")
+
+    def _send(self, path: str, body: dict, deadline: float, cancel: threading.Event) -> dict:
+        """``_post`` with llama.cpp's own fields while the server takes them; a server that rejects the request
+        with them (HTTP 400/422) is asked once more without them, and if that succeeds never gets them again."""
+        if not self.send_llama_cpp_fields:
+            return self._post(path, body, deadline, cancel)
+        try:
+            return self._post(path, {**body, **LLAMA_CPP_FIELDS}, deadline, cancel)
+        except LlmRejected as first:
+            if first.status not in (400, 422):
+                raise
+            try:
+                reply = self._post(path, body, deadline, cancel)
+            except LlmRejected as second:
+                raise second from None
+            except LlmError:
+                raise first from None
+            self.send_llama_cpp_fields = False
+            log.info("%s rejected %s (%s); sending them no more", self.name, ", ".join(LLAMA_CPP_FIELDS),
+                     first.message)
+            return reply
 
     def _post(self, path: str, body: dict, deadline: float, cancel: threading.Event) -> dict:
         url = self.base_url + path
@@ -353,11 +415,14 @@ class OpenAIBackend(LlmBackend):
                 with urllib.request.urlopen(req, timeout=timeout_s) as resp:
                     raw = resp.read()
             except urllib.error.HTTPError as e:
-                detail = e.read()[:300].decode("utf-8", "replace")
-                last = LlmError(f"{url} answered HTTP {e.code}: {detail}",
-                                hint="check llm.model, llm.endpoint and the API key")
+                try:
+                    detail = _error_detail(e.read(4096))
+                except (OSError, http.client.HTTPException):
+                    detail = ""
                 if e.code not in _RETRY_STATUS:
-                    raise last from None
+                    raise self._rejected(url, e.code, detail, body) from None
+                last = LlmError(f"{url} answered HTTP {e.code}: {detail or e.reason}",
+                                hint="the server is busy or failing: try again later or raise llm.retries")
                 continue
             except (socket.timeout, TimeoutError) as e:
                 last = LlmTimeout(f"{url} did not answer within {timeout_s:.1f} s ({e})",
@@ -384,6 +449,64 @@ class OpenAIBackend(LlmBackend):
                 last = LlmError(f"{url} replied with malformed JSON ({e}): {raw[:120]!r}",
                                 hint="is llm.endpoint an OpenAI-compatible API?")
         raise last or LlmTimeout(f"{url}: no time left for another attempt")
+
+    def _rejected(self, url: str, status: int, detail: str, body: dict) -> LlmRejected:
+        """The error for a 4xx reply, naming the setting to change when the server's message points at one."""
+        cfg, low = self.config, detail.lower()
+        refused = lambda field: field in low and any(w in low for w in _REFUSAL_WORDS)  # noqa: E731
+        fix = None
+        if status in (401, 403):
+            hint = (f"check the API key in ${cfg.api_key_env}" if cfg.api_key_env else
+                    "the server wants an API key: set llm.api_key_env to the variable holding it")
+        elif status == 404:
+            hint = "check llm.endpoint (the base URL ending in /v1) and llm.model"
+        elif cfg.token_limit_field == "max_tokens" and refused("max_tokens"):
+            fix = "llm.token_limit_field=max_completion_tokens"
+        elif cfg.token_limit_field == "max_completion_tokens" and refused("max_completion_tokens"):
+            fix = "llm.token_limit_field=max_tokens"
+        elif "temperature" in body and refused("temperature"):
+            fix = "llm.send_temperature=false"
+        elif "reasoning_effort" in body and refused("reasoning"):
+            hint = "this model takes no reasoning_effort (or not this value): change or unset llm.reasoning_effort"
+        elif "context" in low or "too long" in low or "too many tokens" in low:
+            hint = "shorten the input or use a server with a larger context window"
+        elif "model" in low:
+            hint = "check llm.model: the model name the server serves"
+        else:
+            hint = "check llm.model, llm.endpoint and the other llm.* request settings (docs/kb.md)"
+        if fix:
+            setting, value = fix.split("=", 1)
+            return LlmRejected(f"{url} rejected the request (HTTP {status}: {detail}); set {setting} = {value}",
+                               status=status, hint=f"lgmtsc --set {fix} ... (or [llm] in the config file)")
+        return LlmRejected(f"{url} rejected the request (HTTP {status}: {detail or 'no detail'})", status=status,
+                           hint=hint)
+
+
+LLAMA_CPP_FIELDS = {"cache_prompt": False, "repeat_penalty": 1.0}
+_REFUSAL_WORDS = ("unsupported", "not supported", "does not support", "unrecognized", "unknown", "not allowed",
+                  "not permitted", "extra", "invalid", "use 'max_completion_tokens'")
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` on one line (whitespace runs collapsed), cut to ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _error_detail(raw: bytes) -> str:
+    """The message of an error reply (OpenAI's ``{"error": {"message": ...}}``, FastAPI's ``{"detail": ...}``,
+    or the text itself), on one line."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return _one_line(re.sub(r"<[^>]+>", " ", text), 240)
+    if isinstance(obj, dict):
+        err = obj.get("error", obj.get("detail", obj.get("message", obj)))
+        if isinstance(err, dict):
+            err = err.get("message", err)
+        obj = err
+    return _one_line(obj if isinstance(obj, str) else json.dumps(obj), 240)
 
 
 def _field(reply: dict, get, name: str, kind: type = str):

@@ -20,3 +20,11 @@ class LlmConfig:
     threads: int = 2  # llama.cpp CPU threads
     n_ctx: int = 2048  # llama.cpp context window in tokens
     max_tokens: int = 256  # upper bound on generated tokens per call
+    # openai backend, for servers and hosted models that differ from the OpenAI defaults (docs/kb.md):
+    token_limit_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"  # reasoning models (OpenAI
+    # o-series, gpt-5) take only max_completion_tokens; llama-cpp-python's server takes only max_tokens
+    send_temperature: bool = True  # send temperature 0 (greedy); false for models that accept only their default
+    llama_cpp_fields: bool = True  # also send cache_prompt false and repeat_penalty 1 (llama.cpp servers: the
+    # reply must not depend on earlier requests); a server that rejects them (HTTP 400/422) is asked without them
+    reasoning_tokens: int = 0  # added to every call's token limit: a reasoning model's hidden reasoning counts
+    reasoning_effort: str | None = None  # sent as reasoning_effort when set (e.g. "minimal", "low")

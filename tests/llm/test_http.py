@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from host_pipeline.llm import LlmConfig, LlmError, LlmTimeout, load_llm
+from host_pipeline.llm import LlmConfig, LlmError, LlmRejected, LlmTimeout, load_llm
 from host_pipeline.llm.backends import OpenAIBackend
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -39,6 +39,14 @@ class _Server:
                     self.end_headers()
                     self.wfile.write(b'{"error": "busy"}')
                     return
+                if kind == "reject":  # (status, error JSON) as OpenAI's API sends it
+                    data = arg[1] if isinstance(arg[1], bytes) else json.dumps(arg[1]).encode()
+                    self.send_response(arg[0])
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 data = json.dumps(arg).encode() if kind == "json" else arg
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -56,9 +64,15 @@ class _Server:
         self.httpd.server_close()
 
 
-def _reply(text):
-    return {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant",
-                                                                                         "content": text}}]}
+def _reply(text, finish_reason="stop"):
+    return {"id": "x", "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}]}
+
+
+def _openai_error(message, param=None):
+    """The body of an HTTP 400 from OpenAI's API."""
+    return {"error": {"message": message, "type": "invalid_request_error", "param": param,
+                      "code": "unsupported_parameter"}}
 
 
 @pytest.fixture
@@ -87,7 +101,7 @@ def test_request_format_and_reply(server, monkeypatch):
     req = s.requests[0]
     assert req["path"] == "/v1/chat/completions"
     assert req["body"] == {"model": "qwen-plus", "temperature": 0, "seed": 7, "max_tokens": 12, "stream": False,
-                           "stop": ["\n"], "messages": MSG}
+                           "stop": ["\n"], "messages": MSG, "cache_prompt": False, "repeat_penalty": 1.0}
     assert req["headers"]["Authorization"] == "Bearer sk-test"
     s2 = server(("json", {"choices": [{"text": "Paris"}]}))
     assert _backend(s2.url + "/chat/completions").complete("The capital of France is") == "Paris"
@@ -134,8 +148,8 @@ def test_retryable_status_then_success_and_non_retryable_status(server):
     assert _backend(s.url, retries=1).chat(MSG) == "ok"
     assert len(s.requests) == 2
     s = server(("status", 400))
-    with pytest.raises(LlmError, match="HTTP 400"):
-        _backend(s.url, retries=3).chat(MSG)
+    with pytest.raises(LlmRejected, match="HTTP 400: busy"):
+        _backend(s.url, retries=3, llama_cpp_fields=False).chat(MSG)
     assert len(s.requests) == 1
 
 
@@ -200,3 +214,77 @@ def test_a_server_that_does_not_speak_http_is_a_clear_llm_error():
     with pytest.raises(LlmError, match="connection to .* failed"):
         _backend(f"http://127.0.0.1:{port}/v1", retries=1, timeout_s=5).chat(MSG)
     listener.close()
+
+
+def test_a_reply_cut_at_the_token_limit_is_an_error(server):
+    s = server(("json", _reply("The weather will be sunny and", "length")))
+    with pytest.raises(LlmError, match=r"stopped at the token limit \(12 tokens\)") as e:
+        _backend(s.url, retries=3).chat(MSG, max_tokens=12)
+    assert len(s.requests) == 1  # not retried: the same request would be cut again
+    assert "\n" not in e.value.message and "llm.max_tokens" in e.value.hint
+    s = server(("json", {"choices": [{"text": "Paris is the cap", "finish_reason": "length"}]}))
+    with pytest.raises(LlmError, match="token limit"):
+        _backend(s.url).complete("The capital of France is", max_tokens=4)
+    # a reasoning model that spent the whole budget thinking: no content at all
+    s = server(("json", _reply("", "length")))
+    with pytest.raises(LlmError, match="token limit") as e:
+        _backend(s.url, token_limit_field="max_completion_tokens", reasoning_tokens=64).chat(MSG, max_tokens=8)
+    assert s.requests[0]["body"]["max_completion_tokens"] == 72 and "llm.reasoning_tokens" in e.value.hint
+    s = server(("json", _reply("", "content_filter")))
+    with pytest.raises(LlmError, match="content_filter"):
+        _backend(s.url).chat(MSG)
+
+
+def test_settings_for_hosted_reasoning_models(server):
+    s = server(("json", _reply("ok")))
+    llm = _backend(s.url, token_limit_field="max_completion_tokens", send_temperature=False, llama_cpp_fields=False,
+                   reasoning_effort="minimal")
+    assert llm.chat(MSG, max_tokens=20) == "ok"
+    assert s.requests[0]["body"] == {"model": "qwen-plus", "seed": 0, "max_completion_tokens": 20, "stream": False,
+                                     "reasoning_effort": "minimal", "messages": MSG}
+
+
+@pytest.mark.parametrize("message,param,setting", [
+    ("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+     "max_tokens", "llm.token_limit_field = max_completion_tokens"),
+    ("Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value is supported.",
+     "temperature", "llm.send_temperature = false"),
+])
+def test_http_400_names_the_setting_to_change(server, message, param, setting):
+    s = server(("reject", (400, _openai_error(message, param))))
+    llm = _backend(s.url, retries=3)
+    with pytest.raises(LlmRejected) as e:
+        llm.chat(MSG)
+    assert e.value.status == 400 and e.value.message.endswith("set " + setting)
+    assert "\n" not in e.value.message and message[:40] in e.value.message
+    # asked with and then without the llama.cpp fields (the 400 might have been about them), never retried more
+    assert len(s.requests) == 2 and "cache_prompt" in s.requests[0]["body"] and "cache_prompt" not in \
+        s.requests[1]["body"]
+    assert llm.send_llama_cpp_fields  # the request without them failed too: they were not the problem
+
+
+def test_http_400_without_a_known_setting(server):
+    s = server(("reject", (400, _openai_error("This model's maximum context length is 512 tokens. However, you "
+                                              "requested 2300 tokens.\nPlease reduce the length of the messages."))))
+    with pytest.raises(LlmRejected, match=r"HTTP 400: This model's maximum context length is 512 tokens\. However") \
+            as e:
+        _backend(s.url, llama_cpp_fields=False).chat(MSG)
+    assert "\n" not in e.value.message and "context window" in e.value.hint
+    s = server(("reject", (401, {"error": {"message": "Incorrect API key provided: sk-te****"}})))
+    with pytest.raises(LlmRejected, match="HTTP 401: Incorrect API key") as e:
+        _backend(s.url).chat(MSG)
+    assert "llm.api_key_env" in e.value.hint and len(s.requests) == 1  # the fields are only retried after 400/422
+    s = server(("reject", (404, b"<html><body><h1>404 Not Found</h1></body></html>")))  # an HTML page: its text
+    with pytest.raises(LlmRejected, match="HTTP 404: 404 Not Found") as e:
+        _backend(s.url).chat(MSG)
+    assert "llm.endpoint" in e.value.hint
+
+
+def test_a_server_that_rejects_the_llama_cpp_fields_is_asked_without_them(server):
+    unknown = _openai_error("Unrecognized request argument supplied: cache_prompt")
+    s = server(("reject", (400, unknown)), ("json", _reply("first")), ("json", _reply("second")))
+    llm = _backend(s.url, retries=0)
+    assert llm.chat(MSG) == "first" and llm.chat(MSG) == "second"
+    assert [("cache_prompt" in r["body"], "repeat_penalty" in r["body"]) for r in s.requests] == \
+        [(True, True), (False, False), (False, False)]  # rejected once, then never sent again
+    assert not llm.send_llama_cpp_fields
