@@ -1,7 +1,8 @@
 """The public KB store: SQLite rows (signed JSON documents) plus content-addressed files.
 
 Layout under ``$LGMTSC_DATA/publickb/``: ``publickb.sqlite`` and ``objects/<sha[:2]>/<sha>.<ext>``.
-A profile document names its files by SHA-256, so the signature covers the face image and landmarks too.
+A profile document names its files by SHA-256, so the signature covers the face image, the landmarks and the
+matched TTS voice (a (510, 256) Kokoro style table with its recipe) too.
 The receiver's ``get`` re-hashes the files and checks the signature against its trusted signers.
 """
 
@@ -38,6 +39,18 @@ class Profile:
     voice: VoiceFeatures
     meta: dict = field(default_factory=dict)  # sources, scores, warnings
     signer: str = ""  # "algorithm:key_id" once stored/verified
+    tts_voice: dict = field(default_factory=dict)  # the voice matched at enrollment: recipe, pitch, speed, report
+    tts_style: np.ndarray | None = field(default=None, repr=False)  # its (510, 256) Kokoro style table
+
+    def stored_voice(self):
+        """The enrollment-matched TTS voice (``tts.Voice`` with its style table); None when there is none."""
+        if self.tts_style is None:
+            return None
+        from ..reconstruct.tts import Voice
+
+        v = self.tts_voice
+        return Voice(dict(v.get("weights", {})), pitch=float(v.get("pitch", 1.0)), speed=float(v.get("speed", 1.0)),
+                     prosody_weights=v.get("prosody_weights"), style=self.tts_style)
 
 
 def _root(cfg: PublicKbConfig) -> Path:
@@ -111,6 +124,10 @@ class PublicKb:
         doc = {"schema": SCHEMA_VERSION, "user_id": profile.user_id, "created": round(time.time(), 3),
                "face": {"image_sha256": img_sha, "landmarks_sha256": lm_sha, "size": list(profile.image.shape[:2])},
                "voice": profile.voice.to_dict(), "meta": profile.meta}
+        if profile.tts_style is not None:
+            sbuf = io.BytesIO()
+            np.save(sbuf, np.ascontiguousarray(profile.tts_style, np.float32))
+            doc["tts_voice"] = {**profile.tts_voice, "style_sha256": self._put_object(sbuf.getvalue(), "npy")}
         sig = signer.sign(doc)
         with self._db:
             self._db.execute("INSERT OR REPLACE INTO profiles VALUES (?,?,?,?,?,?)",
@@ -154,4 +171,10 @@ class PublicKb:
         img = np.asarray(Image.open(io.BytesIO(self._get_object(doc["face"]["image_sha256"], "png", user_id))).convert("RGB"))
         lm = np.load(io.BytesIO(self._get_object(doc["face"]["landmarks_sha256"], "npy", user_id)))
         voice = VoiceFeatures(**doc["voice"])
-        return Profile(user_id, img, lm, voice, doc.get("meta", {}), signer)
+        tts_voice, style = doc.get("tts_voice") or {}, None
+        if tts_voice:
+            style = np.load(io.BytesIO(self._get_object(tts_voice["style_sha256"], "npy", user_id)))
+            if style.ndim != 2 or style.shape[1] != 256 or style.dtype != np.float32:
+                raise InputError(f"public KB entry {user_id!r}: its voice style table has shape {style.shape}",
+                                 hint=f"re-enroll {user_id}")
+        return Profile(user_id, img, lm, voice, doc.get("meta", {}), signer, tts_voice, style)

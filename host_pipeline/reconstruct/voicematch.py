@@ -1,4 +1,20 @@
-"""Match a TTS voice to an enrolled vocal feature vector v, within intelligibility limits.
+"""Match a TTS voice to an enrolled speaker, within intelligibility limits.
+
+At enrollment, ``VoiceMatcher`` searches Kokoro's style space for the voice most like the enrolled speech
+(Resemblyzer cosine; the independent d-vector judge never sees the search):
+
+1. rank the 54 v1.0 voices of the speaker's language by the Resemblyzer embedding of a short render of each
+   (measured once: ``calibration/voice/kokoro_v1_voices.json``) against the enrollment speech;
+2. render the nearest few and blends of them: the timbre half (style dimensions 0-127, Kokoro's decoder) and the
+   prosody half (128-255, its duration/pitch predictor) take separate weights; a small evolution strategy over
+   both weight vectors and a pitch factor within ``voice_max_pitch`` keeps the best render;
+3. the winner must keep round-trip WER (Whisper) on Harvard sentences within ``voice_max_wer``, else the next best
+   does; the rate factor comes from the speaking rates, clipped to [``voice_min_rate``, ``voice_max_rate``].
+
+The result, a (510, 256) style table with its recipe, is stored in the signed public-KB profile, so every
+receiver speaks the same voice without matching again.
+
+Profiles enrolled before that are matched at the receiver as before:
 
 For Kokoro the candidates (single voices at several pitch factors, and 50/50 blends) were measured once by
 ``calibration/voice/fit_kokoro_voices.py``: Resemblyzer embedding, median F0, speaking rate, and round-trip WER
@@ -20,13 +36,21 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import REPO_ROOT
-from ..publickb.voice import VoiceFeatures, cosine
+from ..publickb.voice import VoiceFeatures, cosine, syllable_rate
 from .config import ReconstructConfig
 from .tts import TtsBackend, Voice
 
 log = logging.getLogger(__name__)
 F0_PENALTY_PER_OCTAVE = 0.1
 TABLE = REPO_ROOT / "calibration" / "voice" / "kokoro_voice_table.json"
+V1_TABLE = REPO_ROOT / "calibration" / "voice" / "kokoro_v1_voices.json"
+# what the matcher renders: phonetically rich, none of it in the evaluation transcripts
+PROBE_EN = ["Joe took father's green shoe bench out; she had your dark suit in greasy wash water all year."]
+PROBE_ZH = ["我们明天早上一起去公园散步，这本书讲的是一个普通人怎样改变自己的生活。"]
+WER_CHECK_EN = ["The birch canoe slid on the smooth planks.", "Glue the sheet to the dark blue background.",
+                "It's easy to tell the depth of a well.", "These days a chicken leg is a rare dish.",
+                "Rice is often served in round bowls.", "The box was thrown beside the parked truck."]
+LANG_PREFIX = {"en": "ab", "en-us": "a", "en-gb": "b", "zh": "z"}
 
 
 @lru_cache(maxsize=2)
@@ -74,3 +98,139 @@ def match_voice(backend: TtsBackend, v: VoiceFeatures, table: list[dict] | None 
                    "predicted_similarity": round(float(sims[i]), 3), "candidates": len(cands),
                    "excluded": len(table) - len(cands), "harvard_wer": best["harvard_wer"],
                    "target_f0_hz": round(v.f0_median_hz, 1), "voice_f0_hz": best["f0_median_hz"]}
+
+
+# ------------------------------------------------------------------------------------------------ enrollment
+@lru_cache(maxsize=2)
+def load_v1_table(path: str = str(V1_TABLE)) -> dict[str, dict]:
+    p = Path(path)
+    if not p.exists():
+        from ..errors import ModelError
+
+        raise ModelError(f"the measured Kokoro voice table {p} is missing",
+                         hint="restore it from the repository, or run calibration/voice/fit_kokoro_v1_voices.py")
+    return json.loads(p.read_text())["voices"]
+
+
+def _simplex(x: np.ndarray) -> np.ndarray:
+    w = np.maximum(x, 0.0)
+    return w / w.sum() if w.sum() > 0 else np.full_like(w, 1.0 / w.size)
+
+
+class VoiceMatcher:
+    """Searches Kokoro's style space for the voice of an enrolled speaker (see the module docstring).
+
+    ``match(audio16k, features) -> (Voice with its style table, report)``. Deterministic for a given input.
+    """
+
+    def __init__(self, tts, analyzer, cfg: ReconstructConfig | None = None, asr=None):
+        self.tts, self.va = tts, analyzer
+        self.cfg = cfg or ReconstructConfig()
+        self._asr = asr
+
+    @property
+    def asr(self):
+        if self._asr is None:
+            from ..asr.backends import load_asr
+            from ..config import AsrConfig
+
+            self._asr = load_asr(AsrConfig())
+        return self._asr
+
+    def _render(self, voice: Voice, probe: list[str]) -> np.ndarray:
+        from .tts import _resample
+
+        audio = np.concatenate([self.tts.synthesize(s, voice).audio for s in probe])
+        return _resample(audio, 16000 / self.tts.SAMPLE_RATE)
+
+    def _score(self, voice: Voice, target: np.ndarray, probe: list[str]) -> float:
+        return cosine(self.va.embed(self._render(voice, probe)), target)
+
+    def round_trip_wer(self, voice: Voice) -> float:
+        from ..textnorm import word_errors
+        from .tts import _resample
+
+        if self.cfg.language == "zh":
+            return 0.0  # Mandarin intelligibility is measured by CER in the benchmark, not at enrollment
+        errs = refs = 0
+        for s in WER_CHECK_EN:
+            sp = self.tts.synthesize(s, voice)
+            e, n = word_errors(s, self.asr.recognize(_resample(sp.audio, 16000 / sp.sample_rate), [], "en").text)
+            errs, refs = errs + e, refs + n
+        return errs / max(1, refs)
+
+    def match(self, audio16k: np.ndarray, v: VoiceFeatures, progress=None) -> tuple[Voice, dict]:
+        import time
+
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        t0 = time.perf_counter()
+        target = v.vector
+        lang = cfg.language
+        probe = PROBE_ZH if lang == "zh" else PROBE_EN
+        prefixes = LANG_PREFIX.get(lang, "ab")
+        table = {k: r for k, r in load_v1_table().items() if k[0] in prefixes}
+        names = sorted(table, key=lambda k: -cosine(np.asarray(table[k]["embedding"]), target))
+        top = names[: cfg.voice_match_top]
+        n_evals = cfg.voice_match_evals
+        bar = tqdm(total=len(top) + n_evals, desc="matching the voice", unit="render", disable=progress is False,
+                   leave=False)
+        rng = np.random.default_rng(cfg.seed)
+        tried: list[tuple[float, np.ndarray, np.ndarray, float]] = []  # (score, timbre w, prosody w, log pitch)
+
+        def voice_of(w: np.ndarray, u: np.ndarray, lp: float) -> Voice:
+            return Voice({k: float(x) for k, x in zip(top, w) if x > 1e-4},
+                         pitch=float(np.exp(lp)), prosody_weights={k: float(x) for k, x in zip(top, u) if x > 1e-4})
+
+        def evaluate(w: np.ndarray, u: np.ndarray, lp: float) -> float:
+            sc = self._score(voice_of(w, u, lp), target, probe)
+            tried.append((sc, w, u, lp))
+            bar.update(1)
+            return sc
+
+        k = len(top)
+        # the pitch factor that brings the nearest voice's F0 to the speaker's, within the allowed range
+        max_lp = float(np.log(cfg.voice_max_pitch))
+        for i in range(k):
+            e = np.eye(k)[i]
+            lp = float(np.clip(np.log(max(v.f0_median_hz, 1.0) / table[top[i]]["f0_median_hz"]), -max_lp, max_lp))
+            evaluate(e, e, lp)
+        # (1 + 4) evolution strategy around the best so far: timbre weights, prosody weights and pitch
+        sigma = 0.35
+        while len(tried) < k + n_evals:
+            best = max(tried, key=lambda r: r[0])
+            _, w, u, lp = best
+            w2 = _simplex(w + sigma * rng.gamma(0.5, 1.0, k) * rng.choice([-1, 1], k) * (rng.random(k) < 0.5))
+            u2 = _simplex(u + sigma * rng.gamma(0.5, 1.0, k) * rng.choice([-1, 1], k) * (rng.random(k) < 0.5))
+            lp2 = float(np.clip(lp + rng.normal(0, 0.04), -max_lp, max_lp))
+            if evaluate(w2, u2, lp2) <= best[0]:
+                sigma = max(0.08, sigma * 0.9)
+        bar.close()
+        ranked = sorted(tried, key=lambda r: -r[0])
+        checked = []
+        for sc, w, u, lp in ranked[:3]:  # the best renders, until one is intelligible enough
+            voice = voice_of(w, u, lp)
+            wer = self.round_trip_wer(voice)
+            checked.append(round(wer, 4))
+            if wer <= cfg.voice_max_wer:
+                break
+        else:
+            sc, w, u, lp = ranked[0]
+            voice, wer = voice_of(w, u, lp), checked[0]
+            log.warning("no matched voice reaches round-trip WER %.0f %%; using the most similar (%.1f %%)",
+                        100 * cfg.voice_max_wer, 100 * wer)
+        rendered = self._render(voice, probe)
+        speed = 1.0
+        rate = syllable_rate(self.va.speech_only(rendered))
+        if v.rate_syllables_s > 0 and rate > 0:
+            speed = float(np.clip(v.rate_syllables_s / rate, cfg.voice_min_rate, cfg.voice_max_rate))
+        voice.speed = round(speed, 3)
+        voice.style = self.tts.style_table(voice)
+        report = {"method": "Kokoro style search at enrollment (Resemblyzer on rendered probes)",
+                  "language": lang, "nearest_voices": top, "renders": len(tried),
+                  "similarity_enrollment": round(float(sc), 4),
+                  "similarity_best_single_voice": round(float(max(r[0] for r in tried[:k])), 4),
+                  "harvard_wer": checked[-1] if wer <= cfg.voice_max_wer else checked[0], "wer_checked": checked,
+                  "seconds": round(time.perf_counter() - t0, 1)}
+        return voice, report
