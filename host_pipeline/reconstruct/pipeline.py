@@ -38,6 +38,9 @@ class Reconstructor:
     def voice_for(self, profile: Profile) -> tuple[Voice, dict]:
         if self.cfg.voice != "auto":
             return Voice.parse(self.cfg.voice), {"method": "configured"}
+        if profile.tts_style is not None and self.tts.name == "kokoro" and \
+                profile.tts_voice.get("language", "en")[:2] == self.cfg.language[:2]:  # matched at enrollment, signed
+            return profile.stored_voice(), {"method": "matched at enrollment (signed profile)", **profile.tts_voice}
         from .voicematch import load_table, policy_key
 
         table = load_table() if self.tts.name == "kokoro" else []
