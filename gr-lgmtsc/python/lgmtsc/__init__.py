@@ -14,3 +14,4 @@ from .awgn_channel import awgn_channel, noise_voltage
 from . import sim
 from .rayleigh_channel import rayleigh_channel
 from .channel import channel
+from .phy import phy

@@ -29,15 +29,26 @@ class SnrCalibration:
 
     @classmethod
     def load(cls, path=""):
-        """Load ``path`` ('' = the packaged default; 'none' = identity)."""
+        """Load ``path`` ('' = the packaged default; 'none' = identity).
+
+        Raises FileNotFoundError for a path that does not exist and ValueError for a file that is not a
+        calibration table, so a mistyped path never silently leaves the estimates uncalibrated."""
         if path == "none":
             return cls()
         path = path or DEFAULT_PATH
-        if not os.path.exists(path):
-            return cls()
-        with open(path) as fh:
-            d = json.load(fh)
-        return cls(d.get("raw_db", ()), d.get("true_db", ()), d)
+        if not os.path.isfile(path):
+            raise FileNotFoundError("SNR calibration file not found: %s ('' = the packaged default, "
+                                    "'none' = raw estimates)" % path)
+        try:
+            with open(path) as fh:
+                d = json.load(fh)
+            raw, true = np.asarray(d["raw_db"], float), np.asarray(d["true_db"], float)
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError("%s is not an SNR calibration table (JSON with raw_db and true_db): %s"
+                             % (path, e)) from None
+        if raw.ndim != 1 or raw.shape != true.shape:
+            raise ValueError("%s: raw_db and true_db must be lists of the same length" % path)
+        return cls(raw, true, d)
 
     def correct(self, raw_db):
         if self.raw.size < 2:
