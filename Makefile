@@ -3,8 +3,10 @@ SHELL := /bin/bash
 VENV = $(shell bash scripts/setup.sh --print-venv)
 LGMTSC = $(VENV)/bin/lgmtsc
 
-.PHONY: help setup test test-fast demo doctor clean
+.PHONY: help setup test test-fast demo lab grc doctor clean
 DEMO_ARGS ?=
+LAB_ARGS ?=
+GRC_FILES ?=
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,6 +23,12 @@ test-fast: setup  ## the tests without the slow end-to-end ones
 demo: setup  ## the sample through the whole system and the GNU Radio loopback link -> out/demo (DEMO_ARGS="--snr 3" overrides)
 	@$(LGMTSC) loopback samples/demo/talking_face_demo.mp4 --user demo-speaker --enroll --hotwords Whittemore Philip \
 		--out out/demo --channel awgn --snr 12 $(DEMO_ARGS)
+
+lab: setup  ## the PHY lab flowgraph (Qt): constellations, spectrum, SNR (LAB_ARGS="--channel rayleigh --snr 10")
+	@$(LGMTSC) lab $(LAB_ARGS)
+
+grc: setup  ## GNU Radio Companion with the gr-lgmtsc blocks (GRC_FILES="grc_flowgraphs/lgmtsc_lab_gui.grc")
+	@$(LGMTSC) grc $(GRC_FILES)
 
 doctor: setup  ## check every component on this machine
 	@$(LGMTSC) doctor

@@ -9,7 +9,7 @@ per burst) via the numpy channel and the same receiver code (frame.Receiver). A 
 the implementation loss (dB shift that fits the closed form) is printed too. Coded BER/FER
 (cc K=7 r=1/2 and LDPC n=1800 k=902, QPSK and 16-QAM) over AWGN vs Eb/N0.
 
-    /usr/bin/python3 benchmarks/phy_ber.py --out results/phy_ber [--quick]
+    python benchmarks/phy_ber.py --out results/phy_ber [--quick]
 """
 import argparse
 import csv

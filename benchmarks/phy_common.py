@@ -1,17 +1,8 @@
-"""Shared helpers of the benchmarks/phy_*.py scripts (import setup, closed forms, runners)."""
-import os
-import sys
-
+"""Shared helpers of the benchmarks/phy_*.py scripts (closed forms, runners)."""
 import numpy as np
+from gnuradio.lgmtsc import frame, sim  # installed by make setup
+from gnuradio.lgmtsc import pdu_format as pf
 from scipy.special import erfc
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-try:
-    from gnuradio import lgmtsc  # noqa: F401  (installed module)
-except ImportError:  # source tree
-    import gnuradio
-    gnuradio.__path__.append(os.path.join(ROOT, "gr-lgmtsc", "python"))
-from gnuradio.lgmtsc import frame, sim, pdu_format as pf  # noqa: E402
 
 META = dict(version=1, mode="semantic", sender_id=1, seq=0, n_tokens=0, prompt_class=2, flags=0,
             auth_tag=0)

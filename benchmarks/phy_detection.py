@@ -8,7 +8,7 @@
 * header integrity: bursts far below the decoding threshold (-8..-3 dB) plus corrupted
   streams: every emitted PDU must carry exactly the header that was sent.
 
-    /usr/bin/python3 benchmarks/phy_detection.py --out results/phy_detection [--bursts 1000]
+    python benchmarks/phy_detection.py --out results/phy_detection [--bursts 1000]
 """
 import argparse
 import csv

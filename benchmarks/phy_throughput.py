@@ -8,7 +8,7 @@
 
 The process is pinned to CPU 0 (one core). Timing lives here, never in tests.
 
-    /usr/bin/python3 benchmarks/phy_throughput.py --out results/phy_throughput
+    python benchmarks/phy_throughput.py --out results/phy_throughput
 """
 import argparse
 import csv

@@ -129,6 +129,7 @@ STAGE_CLI_MODULES = [
     "host_pipeline.link.cli",
     "host_pipeline.system.cli",
     "host_pipeline.evaluation.cli",
+    "host_pipeline.lab",
 ]
 
 

@@ -7,7 +7,7 @@ raw estimate -> true Es/N0 (mean raw per point), writes it as JSON (by default t
 packaged default that burst_rx loads), then validates on fresh seeds: bias/std/RMSE per
 point before and after calibration (CSV + PNG in --out).
 
-    /usr/bin/python3 calibration/phy/snr_calibrate.py --out results/phy_calibration
+    python calibration/phy/snr_calibrate.py --out results/phy_calibration     # the venv's python (make setup)
 """
 import argparse
 import csv
@@ -18,18 +18,12 @@ import time
 
 import numpy as np
 import pmt
+from gnuradio import blocks, gr, lgmtsc  # gr-lgmtsc: installed by make setup
+from gnuradio.lgmtsc import pdu_format as pf
+from gnuradio.lgmtsc.snr_calibration import SnrCalibration
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-try:
-    from gnuradio import lgmtsc
-except ImportError:  # run from the source tree
-    import gnuradio
-    gnuradio.__path__.append(os.path.join(ROOT, "gr-lgmtsc", "python"))
-    from gnuradio import lgmtsc
-from gnuradio import gr, blocks
-from gnuradio.lgmtsc import pdu_format as pf
-from gnuradio.lgmtsc.snr_calibration import SnrCalibration
 
 DEFAULT_JSON = os.path.join(ROOT, "gr-lgmtsc", "python", "lgmtsc", "snr_calibration.json")
 

@@ -11,44 +11,16 @@ synchronisation and CSI, exactly like the semantic codec's simulation).
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
 import zlib
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import torch
 
-from ..errors import BackendError
-from ..paths import REPO_ROOT
 from . import channel as ch
 
 # (modulation, fec) from most to least robust; info bits per complex symbol 1, 2, 2, 4
 MODE_LADDER = (("qpsk", "cc"), ("16qam", "cc"), ("qpsk", "none"), ("16qam", "none"))
-
-
-def phy_frame_module():
-    """gr-lgmtsc's ``frame`` module: the installed ``gnuradio.lgmtsc`` or, failing that, the source tree's."""
-    try:
-        from gnuradio.lgmtsc import frame  # type: ignore
-
-        return frame
-    except Exception:
-        pass
-    src = REPO_ROOT / "gr-lgmtsc" / "python" / "lgmtsc"
-    if not (src / "frame.py").is_file():
-        raise BackendError("gr-lgmtsc's frame.py not found (digital baseline)", hint="build gr-lgmtsc (make setup)")
-    name = "_lgmtsc_phy_src"
-    if name not in sys.modules:  # a namespace for the pure-Python modules, without the package's GR blocks
-        pkg = types.ModuleType(name)
-        pkg.__path__ = [str(src)]
-        sys.modules[name] = pkg
-    try:
-        return importlib.import_module(f"{name}.frame")
-    except Exception as e:
-        raise BackendError(f"cannot import gr-lgmtsc's frame module: {e}") from e
 
 
 class TextCompressor:
@@ -58,7 +30,7 @@ class TextCompressor:
         self.zdict = zdict[-32768:]
 
     @classmethod
-    def from_texts(cls, texts: list[str], size: int = 32768) -> "TextCompressor":
+    def from_texts(cls, texts: list[str], size: int = 32768) -> TextCompressor:
         from collections import Counter
 
         counts = Counter(w for t in texts for w in t.split())
@@ -84,7 +56,7 @@ class TextCompressor:
 class DigitalResult:
     text: str  # "" when lost
     ok: bool
-    mode: Optional[tuple[str, str]]
+    mode: tuple[str, str] | None
     repetitions: float  # budget / symbols of the chosen mode
 
 
@@ -92,18 +64,19 @@ class DigitalBaseline:
     """One message at a time through the PHY's digital payload coding at a given channel-use budget."""
 
     def __init__(self, compressor: TextCompressor):
-        self.frame_mod = phy_frame_module()
-        self.frame = self.frame_mod.Frame()
+        from gnuradio.lgmtsc import frame
+
+        self.frame = frame.Frame()
         self.compressor = compressor
 
-    def choose_mode(self, nbytes: int, budget: int) -> Optional[tuple[str, str]]:
+    def choose_mode(self, nbytes: int, budget: int) -> tuple[str, str] | None:
         for mod, fec in MODE_LADDER:
             if self.frame.digital_n_symbols(nbytes, mod, fec) <= budget:
                 return mod, fec
         return None
 
     def transmit(self, text: str, budget: int, esn0_db: float, channel: str,
-                 generator: Optional[torch.Generator] = None) -> DigitalResult:
+                 generator: torch.Generator | None = None) -> DigitalResult:
         data = self.compressor.compress(text)
         mode = self.choose_mode(len(data), budget)
         if mode is None:

@@ -113,10 +113,10 @@ def transcript_messages(clip: Path, transcript: Optional[str]) -> list[str]:
 def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-u16", "minilm-l6-u8")) -> list[dict]:
     """This system's semantic and digital modes: bits = channel uses x bits per use of each part's modulation."""
     from ..codec import CodecConfig, SemanticCodec
-    from ..codec.baseline import phy_frame_module
+    from gnuradio.lgmtsc import frame as phy_frame
     from ..config import load_config
 
-    frame = phy_frame_module().Frame()
+    frame = phy_frame.Frame()
     rows = []
     for name in checkpoints:
         codec = SemanticCodec.load(CodecConfig(checkpoint=name, unknown_chars="replace"))

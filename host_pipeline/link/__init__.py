@@ -1,14 +1,15 @@
 """Host side of the gr-lgmtsc physical layer: a ZeroMQ client for the flowgraphs.
 
-Imported lazily: loading the PDU contract pulls in gr-lgmtsc (and scipy), which `lgmtsc --help` does not need.
+Imported lazily: `lgmtsc --help` needs neither pyzmq nor gr-lgmtsc. The PDU contract is gr-lgmtsc's own module:
+``from gnuradio.lgmtsc import pdu_format`` (the one way the host imports gr-lgmtsc).
 """
 
-__all__ = ["PhyLink", "pdu_format"]
+__all__ = ["PhyLink"]
 
 
 def __getattr__(name: str):
-    if name in __all__:
-        from . import zmq_client
+    if name == "PhyLink":
+        from .zmq_client import PhyLink
 
-        return getattr(zmq_client, name)
+        return PhyLink
     raise AttributeError(name)

@@ -48,7 +48,7 @@ class SenderKey:
 
 def header_bytes(meta: dict) -> bytes:
     """The authenticated header fields, in a fixed binary layout."""
-    from . import pdu_format
+    from gnuradio.lgmtsc import pdu_format
 
     mode = meta["mode"]
     mode = pdu_format.MODE_IDS[mode] if isinstance(mode, str) else int(mode)

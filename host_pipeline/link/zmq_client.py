@@ -1,24 +1,14 @@
 """Minimal ZeroMQ client for the gr-lgmtsc flowgraphs (PMT-serialised PDUs).
 
 The flowgraph binds; this client connects: PUSH to :5550 (TX PDUs), SUB to :5551
-(RX PDUs) and :5552 (SNR reports). Needs GNU Radio's ``pmt`` (Debian python3 or a
-venv made with --system-site-packages) and pyzmq.
+(RX PDUs) and :5552 (SNR reports). Needs GNU Radio's ``pmt`` and gr-lgmtsc (the venv made
+with --system-site-packages, where `make setup` installs it) and pyzmq.
 """
 
-import importlib.util
-import os
 import time
 
 import zmq
-
-try:
-    from gnuradio.lgmtsc import pdu_format
-except ImportError:  # module not installed: use the repository copy
-    _p = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "gr-lgmtsc",
-                      "python", "lgmtsc", "pdu_format.py")
-    _spec = importlib.util.spec_from_file_location("lgmtsc_pdu_format", _p)
-    pdu_format = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(pdu_format)
+from gnuradio.lgmtsc import pdu_format
 
 
 class PhyLink:

@@ -106,10 +106,9 @@ class Transmitter:
         self.mode = cfg.link.mode
         self.keys = KeyStore(cfg.link.keystore)
         self.key = self.keys.provision(user)
-        from ..codec.baseline import phy_frame_module
-        from ..link import pdu_format
+        from gnuradio.lgmtsc import frame, pdu_format
 
-        self.frame_mod, self.format_version = phy_frame_module(), pdu_format.FORMAT_VERSION
+        self.frame_mod, self.format_version = frame, pdu_format.FORMAT_VERSION
         self.frame = self.frame_mod.Frame()
         progress("transmitter: loading models (ASR, " + ("semantic codec" if self.mode == "semantic" else "text coder")
                  + (", private KB LLM)" if use_kb else ")"))

@@ -35,7 +35,7 @@ def test_grcc_compiles(grc, lgmtsc_env, tmp_path):
     subprocess.run([PY, "-m", "py_compile", str(py)], check=True)
     code = py.read_text()
     if "loopback" in grc or "lab_gui" in grc:   # the channel parameter must reach the block
-        assert "lgmtsc.channel(kind=channel" in code
+        assert "lgmtsc.phy(link='loopback'" in code and "channel=channel," in code
 
 
 @pytest.mark.parametrize("name", ["usrp_tx", "usrp_rx"])
@@ -51,7 +51,8 @@ def test_usrp_fails_fast_without_radio(name, lgmtsc_env):
 
 
 def test_loopback_over_zeromq(lgmtsc_env):
-    from host_pipeline.link import PhyLink, pdu_format as pf
+    from gnuradio.lgmtsc import pdu_format as pf
+    from host_pipeline.link import PhyLink
     ports = ["tcp://127.0.0.1:%d" % p for p in (15550, 15551, 15552)]
     proc = subprocess.Popen([PY, RUN, "loopback", "--channel", "awgn", "--esn0-db", "25",
                              "--tx-addr", ports[0], "--rx-addr", ports[1], "--snr-addr", ports[2]],
@@ -98,7 +99,9 @@ def test_lab_gui_runs_headless(lgmtsc_env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     link = PhyLink(*ports)
     try:
-        r = link.recv(timeout=45.0)   # the strobe sends a 16-QAM + cc PDU every 250 ms
+        r, t0 = None, time.time()   # a strobe sends a 16-QAM + cc digital PDU every 100 ms (another a semantic one)
+        while time.time() - t0 < 45.0 and (r is None or r[0]["mode"] != "digital"):
+            r = link.recv(timeout=5.0)
         assert proc.poll() is None
         assert r is not None and r[0]["mode"] == "digital" and r[0]["crc_ok"] is True
     finally:

@@ -10,7 +10,7 @@ sys.path.insert(0, ROOT)
 
 def test_roundtrip_serialised():
     import pmt
-    from host_pipeline.link import pdu_format as pf
+    from gnuradio.lgmtsc import pdu_format as pf
     meta = {pf.KEY_VERSION: 1, pf.KEY_MODE: "semantic", pf.KEY_SENDER_ID: 65535, pf.KEY_SEQ: 2 ** 32 - 1,
             pf.KEY_N_TOKENS: 3, pf.KEY_PROMPT_CLASS: 2, pf.KEY_FLAGS: 255, pf.KEY_AUTH_TAG: 2 ** 64 - 1,
             pf.KEY_CRC_OK: False, pf.KEY_SNR_DB: 12.5,
@@ -29,7 +29,7 @@ def test_roundtrip_serialised():
 
 
 def test_contract_constants():
-    from host_pipeline.link import pdu_format as pf
+    from gnuradio.lgmtsc import pdu_format as pf
     assert pf.ZMQ_TX_IN.endswith(":5550") and pf.ZMQ_RX_OUT.endswith(":5551") and pf.ZMQ_SNR_OUT.endswith(":5552")
     assert set(pf.REQUIRED_TX_KEYS) == {"version", "mode", "sender_id", "seq", "n_tokens", "prompt_class",
                                         "flags", "auth_tag"}
