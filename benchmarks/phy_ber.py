@@ -45,7 +45,7 @@ def awgn_flowgraph_ber(mod, ebn0_db, n_bursts, nbytes, seed):
         d = rng.integers(0, 256, nbytes, dtype=np.uint8)
         sent[i] = d
         tx.to_basic_block()._post(pmt.intern("in"), pf.make_pdu(
-            dict(META, mode="digital", seq=i, modulation=mod, fec="none"), d))
+            dict(META, mode="digital", n_tokens=nbytes, seq=i, modulation=mod, fec="none"), d))
     tx.to_basic_block()._post(pmt.intern("system"), pmt.cons(pmt.intern("done"), pmt.from_long(1)))
     tb.run()
     bits = errors = 0

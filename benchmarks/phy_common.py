@@ -4,8 +4,19 @@ from gnuradio.lgmtsc import frame, sim  # installed by make setup
 from gnuradio.lgmtsc import pdu_format as pf
 from scipy.special import erfc
 
-META = dict(version=1, mode="semantic", sender_id=1, seq=0, n_tokens=0, prompt_class=2, flags=0,
-            auth_tag=0)
+META = dict(version=pf.FORMAT_VERSION, mode="semantic", sender_id=1, seq=0, n_tokens=0, prompt_class=2, auth_tag=0)
+
+
+def semantic_meta(n_sym, **kw):
+    """META for a semantic payload of ``n_sym`` symbols: n_tokens x uses_per_token with n_tokens <= 1023."""
+    upt = max(1, -(-n_sym // 1023))
+    while n_sym % upt:
+        upt += 1
+    return dict(META, n_tokens=n_sym // upt, uses_per_token=upt, **kw)
+
+
+def digital_meta(nbytes, **kw):
+    return dict(META, mode="digital", n_tokens=nbytes, **kw)
 
 
 def ber_awgn_bpsk(ebn0_db):

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from phy_common import META, frame, sim, pf  # noqa: E402
+from phy_common import frame, semantic_meta, sim, pf  # noqa: E402
 
 
 def det_worker(args):
@@ -28,14 +28,15 @@ def det_worker(args):
     f = frame.Frame()
     ok = wrong = 0
     for i in range(n):
-        meta = dict(META, seq=int(rng.integers(0, 2 ** 32)), sender_id=int(rng.integers(0, 2 ** 16)),
-                    auth_tag=int(rng.integers(0, 2 ** 63)))
-        x, _ = f.build_burst(meta, np.exp(2j * np.pi * rng.random(int(rng.integers(100, 800)))))
+        n_sym = int(rng.integers(100, 800))
+        meta = semantic_meta(n_sym, seq=int(rng.integers(0, 2 ** 32)), sender_id=int(rng.integers(0, 2 ** 16)),
+                             auth_tag=int(rng.integers(0, 2 ** 32)))
+        x, assoc = f.build_burst(meta, np.exp(2j * np.pi * rng.random(n_sym)))
         y = sim.channel(x, rng, esn0, cfo_=rng.uniform(-0.01, 0.01), delay_=rng.uniform(0, 4),
                         lead=int(rng.integers(0, 4000)))
         y = np.concatenate([sim.awgn(np.zeros(int(rng.integers(0, 3000))), esn0, 4, rng).astype(np.complex64), y,
                             sim.awgn(np.zeros(2000), esn0, 4, rng).astype(np.complex64)])
-        out = frame.Receiver(f).feed(y)
+        out = frame.Receiver(f, association=assoc).feed(y)   # the association arrived earlier
         for m, _ in out:
             same = all(m[k] == meta[k] for k in (pf.KEY_SEQ, pf.KEY_SENDER_ID, pf.KEY_AUTH_TAG))
             ok += same

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from phy_common import META, frame, sim, pf  # noqa: E402
+from phy_common import frame, semantic_meta, sim, pf  # noqa: E402
 import pmt  # noqa: E402
 from gnuradio import gr, blocks  # noqa: E402
 from gnuradio import lgmtsc  # noqa: E402
@@ -61,12 +61,13 @@ def main():
     for n_sym in (256, 2048, 8192):
         pays = [payload(rng, n_sym) for _ in range(a.bursts)]
         t = time.perf_counter()
-        bursts = [f.build_burst(dict(META, seq=i), p)[0] for i, p in enumerate(pays)]
+        built = [f.build_burst(semantic_meta(n_sym, seq=i), p) for i, p in enumerate(pays)]
+        bursts = [b for b, _ in built]
         t_tx = time.perf_counter() - t
         gap = lambda: sim.awgn(np.zeros(int(rng.integers(500, 2000))), 20.0, 4, rng)  # noqa: E731
         stream = np.concatenate([np.concatenate([gap(), sim.awgn(b, 20.0, 4, rng)]) for b in bursts]
                                 + [gap()]).astype(np.complex64)
-        rx = frame.Receiver(f)
+        rx = frame.Receiver(f, association=built[0][1])
         t = time.perf_counter()
         n_out = 0
         for c in range(0, stream.size, 65536):
@@ -93,7 +94,7 @@ def main():
         dbg = blocks.message_debug()
         tb.connect(tx, rxb)
         tb.msg_connect(rxb, "pdus", dbg, "store")
-        pdus = [pf.make_pdu(dict(META, seq=i), payload(rng, n_sym)) for i in range(a.bursts)]
+        pdus = [pf.make_pdu(semantic_meta(n_sym, seq=i), payload(rng, n_sym)) for i in range(a.bursts)]
         for p in pdus:
             tx.to_basic_block()._post(pmt.intern("in"), p)
         tx.to_basic_block()._post(pmt.intern("system"), pmt.cons(pmt.intern("done"), pmt.from_long(1)))
@@ -116,7 +117,7 @@ def main():
         lats = []
         for i in range(30):
             st.ev.clear()
-            p = pf.make_pdu(dict(META, seq=i), payload(rng, n_sym))
+            p = pf.make_pdu(semantic_meta(n_sym, seq=i), payload(rng, n_sym))
             t = time.perf_counter()
             tx.to_basic_block()._post(pmt.intern("in"), p)
             if st.ev.wait(5.0):

@@ -41,8 +41,8 @@ def run_point(esn0, n_bursts, seed, n_sym=600):
     tb.msg_connect(rx, "snr", dbg, "store")
     for i in range(n_bursts):
         sym = np.exp(2j * np.pi * rng.random(n_sym)).astype(np.complex64)
-        meta = dict(version=1, mode="semantic", sender_id=1, seq=i, n_tokens=0, prompt_class=2,
-                    flags=0, auth_tag=0)
+        meta = dict(version=pf.FORMAT_VERSION, mode="semantic", sender_id=1, seq=i, n_tokens=n_sym,
+                    prompt_class=2, auth_tag=0)
         tx.to_basic_block()._post(pmt.intern("in"), pf.make_pdu(meta, sym))
     tx.to_basic_block()._post(pmt.intern("system"), pmt.cons(pmt.intern("done"), pmt.from_long(1)))
     tb.run()

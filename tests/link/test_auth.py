@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from host_pipeline.errors import InputError
-from host_pipeline.link.auth import (REPLAY_WINDOW, KeyStore, compute_tag, token_bytes, verify_semantic,
-                                     verify_tag)
+from host_pipeline.link.auth import (REPLAY_WINDOW, TAG_BITS, KeyStore, compute_tag, contract, token_bytes,
+                                     verify_semantic, verify_tag)
 
-META = {"version": 1, "mode": "semantic", "sender_id": 3, "seq": 17, "n_tokens": 6, "prompt_class": 2, "flags": 0}
+META = {"version": contract.FORMAT_VERSION, "mode": "semantic", "sender_id": 3, "seq": 17, "n_tokens": 6,
+        "prompt_class": 2}
 IDS = [2023, 2003, 1037, 3231, 1997, 1996]
 
 
@@ -21,11 +22,14 @@ def _tagged(key, ids=IDS, **changes):
 def test_tag_binds_key_header_and_content():
     key, other = bytes(range(32)), bytes(32)
     meta = _tagged(key)
-    assert 0 <= meta["auth_tag"] < 2 ** 64
+    assert TAG_BITS == 32 and 0 <= meta["auth_tag"] < 2 ** TAG_BITS
     assert verify_tag(key, meta, token_bytes(IDS))
     assert not verify_tag(other, meta, token_bytes(IDS))  # another key (a forger) cannot make the tag
     assert not verify_tag(key, {**meta, "seq": 18}, token_bytes(IDS))  # header fields are covered
     assert not verify_tag(key, {**meta, "prompt_class": 0}, token_bytes(IDS))
+    assert not verify_tag(key, {**meta, "seq": 17 + 512}, token_bytes(IDS))  # the full seq, not its 9 bits on air
+    assert not verify_tag(key, {**meta, "checkpoint": 7}, token_bytes(IDS))  # the link association is covered
+    assert not verify_tag(key, {**meta, "auth_tag": 2 ** 40}, token_bytes(IDS))  # out of range: refused, no error
     assert not verify_tag(key, meta, token_bytes(IDS[:-1] + [1996 + 1]))  # one token changed
 
 
@@ -106,3 +110,14 @@ def test_a_new_key_starts_a_new_replay_window(tmp_path):
     (tmp_path / "tx.sqlite").unlink()
     rx.import_line(KeyStore(tmp_path / "tx.sqlite").export_line(KeyStore(tmp_path / "tx.sqlite").provision("alice").user))
     assert not rx.is_replay(1, 1) and rx.accept(1, 1)  # the old key's messages cannot verify under the new one
+
+
+def test_forgery_rate_is_budget_over_two_to_the_tag_bits():
+    """Random tags (a forger without the key) against a search of B candidates: accepted about B / 2**32."""
+    rng = np.random.default_rng(5)
+    key = bytes(range(32))
+    ids = rng.integers(1000, 30000, size=(8, 4))
+    probs = np.sort(rng.dirichlet(np.ones(4), size=8), axis=1)[:, ::-1]
+    got = [verify_semantic(key, {**META, "seq": 100 + i, "n_tokens": 8, "auth_tag": int(t)}, ids, probs, budget=64)
+           for i, t in enumerate(rng.integers(0, 2 ** 32, 300))]
+    assert all(g[0] is None for g in got) and max(g[1] for g in got) <= 64  # 300 * 64 / 2**32 = 4.5e-6 expected

@@ -63,11 +63,13 @@ def test_loopback_over_zeromq(lgmtsc_env):
         assert proc.poll() is None, proc.stderr.read()
         rng = np.random.default_rng(0)
         sym = ((rng.standard_normal(512) + 1j * rng.standard_normal(512)) / np.sqrt(2)).astype(np.complex64)
-        meta = dict(version=1, mode="semantic", sender_id=9, seq=1234, n_tokens=4, prompt_class=2,
-                    flags=1, auth_tag=2 ** 64 - 3)
+        from gnuradio.lgmtsc import header
+        meta = dict(version=header.FORMAT_VERSION, mode=header.Mode.SEMANTIC.label, sender_id=9, seq=1234,
+                    n_tokens=4, prompt_class=header.PromptClass.HIGH, auth_tag=2 ** 32 - 3)
         link.send(meta, sym)
         data = rng.integers(0, 256, 300).astype(np.uint8)
-        link.send(dict(meta, mode="digital", seq=1235, fec="ldpc", modulation="16qam"), data)
+        link.send(dict(meta, mode=header.Mode.DIGITAL.label, seq=1235, n_tokens=300, fec="ldpc", modulation="16qam"),
+                  data)
         got = {}
         t0 = time.time()
         while len(got) < 2 and time.time() - t0 < 20:
@@ -76,7 +78,8 @@ def test_loopback_over_zeromq(lgmtsc_env):
                 got[r[0]["seq"]] = r
         assert set(got) == {1234, 1235}
         m, p = got[1234]
-        assert m["mode"] == "semantic" and m["auth_tag"] == 2 ** 64 - 3 and m["sender_id"] == 9
+        assert m["mode"] == "semantic" and m["auth_tag"] == 2 ** 32 - 3 and m["sender_id"] == 9
+        assert m["n_tokens"] == 4 and m["uses_per_token"] == 128 and m["prompt_class"] == header.PromptClass.HIGH
         assert p.size == 512 and np.mean(np.abs(p - sym) ** 2) < 0.02
         assert m["noise_var"].size == 512 and 20 < m["snr_db"] < 30
         m, p = got[1235]

@@ -18,6 +18,7 @@ from host_pipeline.codec.config import CodecConfig
 from host_pipeline.codec.evaluate import held_out_messages
 from host_pipeline.config import load_config
 from host_pipeline.link import PhyLink
+from host_pipeline.link.auth import contract
 from host_pipeline.system.flowgraph import FlowgraphProcess
 from host_pipeline.system.loopback import flowgraph_args
 
@@ -49,8 +50,8 @@ def test_torch_channel_and_gnuradio_loopback_agree(tmp_path):
         link.wait_ready()
         try:
             for seq, e in enumerate(encoded, start=1):
-                link.send({"version": 1, "mode": "semantic", "sender_id": 9, "seq": seq, "n_tokens": e.n_tokens,
-                           "prompt_class": 2, "flags": 0, "auth_tag": 0}, e.symbols)
+                link.send({"version": contract.FORMAT_VERSION, "mode": "semantic", "sender_id": 9, "seq": seq,
+                           "n_tokens": e.n_tokens, "prompt_class": 2, "auth_tag": 0}, e.symbols)
                 while (got := link.recv(timeout=0.01)) is not None:
                     received[got[0]["seq"]] = got
             while len(received) < len(encoded) and (got := link.recv(timeout=10)) is not None:

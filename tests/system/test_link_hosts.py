@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from host_pipeline.config import load_config
-from host_pipeline.link.auth import KeyStore, compute_tag, token_bytes
+from host_pipeline.link.auth import KeyStore, compute_tag, contract, token_bytes
 from host_pipeline.system.flowgraph import FlowgraphProcess
 from host_pipeline.system.loopback import flowgraph_args
 from host_pipeline.system.protocol import JsonlLog, read_log
@@ -32,8 +32,8 @@ def _cfg(tmp_path, *extra):
 
 def _message(codec, key, sender_id, seq, text):
     enc = codec.encode(text)
-    meta = {"version": 1, "mode": "semantic", "sender_id": sender_id, "seq": seq, "n_tokens": enc.n_tokens,
-            "prompt_class": 2, "flags": 0}
+    meta = {"version": contract.FORMAT_VERSION, "mode": contract.Mode.SEMANTIC.label, "sender_id": sender_id,
+            "seq": seq, "n_tokens": enc.n_tokens, "prompt_class": contract.PromptClass.HIGH}
     meta["auth_tag"] = compute_tag(key, meta, token_bytes(enc.token_ids))
     return meta, enc.symbols
 

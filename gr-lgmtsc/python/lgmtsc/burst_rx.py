@@ -17,7 +17,8 @@ from .snr_calibration import SnrCalibration
 class burst_rx(gr.sync_block):
     """Detects bursts (Schmidl-Cox), corrects timing/CFO/phase, estimates the channel
     (LTF least squares, ``channel_taps`` symbol-spaced taps), MMSE-equalises, tracks
-    pilots, decodes the header (cc + CRC32) and emits a PDU per burst:
+    pilots, decodes the header (tail-biting K=9 r=1/4 + CRC-24; header.py), learns the link association
+    from association bursts, and emits a PDU per message burst:
     semantic: c32vector payload; digital: u8vector payload and ``crc_ok``.
     Metadata: header fields, snr_db (calibrated Es/N0), noise_var (f32vector per
     payload symbol), cfo, cfo_hz, sample_offset, rx_time. 'snr' port: PDU whose dict

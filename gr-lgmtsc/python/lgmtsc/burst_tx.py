@@ -11,20 +11,22 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from . import header as H
 from . import pdu_format as pf
 from .frame import Frame
 
 
 class burst_tx(gr.basic_block):
-    """PDU -> one burst (STF, LTF, header, pilots, payload), RRC shaped, unit power.
+    """PDU -> one burst (STF, LTF, header, tag, pilots, payload), RRC shaped, unit power.
 
-    Semantic mode: payload c32vector (unit-energy symbols). Digital mode: payload
-    u8vector; CRC32, FEC (``fec``: none/cc/ldpc) and ``modulation`` (bpsk/qpsk/16qam)
-    apply unless the PDU metadata names others. Each burst is tagged tx_sob / tx_eob
-    (and followed by a zero guard). ``idle_fill``: emit zeros between bursts
-    (continuous stream for simulation; needs a throttle); otherwise the block only
-    produces samples when a burst is queued (USRP burst mode).
-    Malformed PDUs are dropped with a logged warning.
+    Semantic mode: payload c32vector (n_tokens x uses_per_token unit-energy symbols). Digital mode: payload
+    u8vector; CRC32, FEC (``fec``: none/cc/ldpc) and ``modulation`` (bpsk/qpsk/16qam) apply unless the PDU
+    metadata names others. Before the first message, whenever the link's association (sender, version,
+    modulation, FEC, uses per token, checkpoint) changes, after ``header.ASSOC_EVERY`` messages, or when the
+    sequence number jumps out of the receiver's 9-bit extension range, an association burst goes first.
+    Each burst is tagged tx_sob / tx_eob (and followed by a zero guard). ``idle_fill``: emit zeros between
+    bursts (continuous stream for simulation; needs a throttle); otherwise the block only produces samples
+    when a burst is queued (USRP burst mode). Malformed PDUs are dropped with a logged warning.
     """
 
     def __init__(self, sps=4, rolloff=0.35, modulation='qpsk', fec='cc', idle_fill=False,
@@ -36,13 +38,14 @@ class burst_tx(gr.basic_block):
         self.modulation, self.fec, self.idle_fill = modulation, fec, bool(idle_fill)
         self.queue = deque()
         self.cur, self.pos = None, 0
-        self.n_sent = self.n_dropped = 0
+        self.n_sent = self.n_dropped = self.n_associations = 0
+        self.assoc, self.since_assoc, self.last_seq = None, 0, 0
         self.set_min_output_buffer(1 << 16)
         self.message_port_register_in(pmt.intern(pf.PORT_IN))
         self.set_msg_handler(pmt.intern(pf.PORT_IN), self.handle_pdu)
 
-    def burst_from_pdu(self, msg):
-        """PDU -> burst samples (raises ValueError on a malformed PDU)."""
+    def bursts_from_pdu(self, msg):
+        """PDU -> list of bursts: the association if due, then the message (ValueError on a malformed PDU)."""
         meta, payload = pf.parse_pdu(msg)
         mode = meta.get(pf.KEY_MODE)
         digital = mode in ("digital", pf.MODE_DIGITAL)
@@ -53,17 +56,27 @@ class burst_tx(gr.basic_block):
             meta.setdefault(pf.KEY_FEC, self.fec)
         elif not np.iscomplexobj(payload):
             raise ValueError("semantic mode needs a c32vector payload")
-        x, _ = self.frame.build_burst(meta, payload)
-        return x
+        assoc, hdr, tag, sym = self.frame.parse_tx(meta, payload, self.modulation, self.fec)
+        out = []
+        jump = abs((hdr.seq - self.last_seq + (1 << 31)) % (1 << 32) - (1 << 31))
+        if not assoc.same_link(self.assoc) or self.since_assoc >= H.ASSOC_EVERY \
+                or jump >= (1 << (H.SEQ_BITS - 1)) - 2:   # outside the receiver's 9-bit extension range
+            out.append(self.frame.association_burst(assoc))
+            self.assoc, self.since_assoc = assoc, 0
+            self.n_associations += 1
+        out.append(self.frame.message_burst(hdr, tag, sym))
+        self.since_assoc += 1
+        self.last_seq = hdr.seq
+        return out
 
     def handle_pdu(self, msg):
         try:
-            x = self.burst_from_pdu(msg)
+            xs = self.bursts_from_pdu(msg)
         except Exception as e:  # a malformed PDU must never stop the flowgraph
             self.n_dropped += 1
             gr.log.warn("lgmtsc burst_tx: dropping malformed PDU: %s" % e)
             return
-        self.queue.append(x)
+        self.queue.extend(xs)
 
     def general_work(self, input_items, output_items):
         out = output_items[0]

@@ -3,30 +3,33 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""PDU contract of gr-lgmtsc: key names, enumerations, ports and ZeroMQ defaults.
+"""PDU contract of gr-lgmtsc: key names, ports and ZeroMQ defaults.
 
-Defined once here; the blocks, the tests and the host side
-(host_pipeline/link) import these names. This file imports nothing from
-GNU Radio at module level so a host can load it by path; the pmt helpers
-import ``pmt`` lazily.
+Defined once here; the blocks, the tests and the host side (host_pipeline/link) import these names. The air
+format behind the keys (bit layouts, enumerations, ranges, the MAC input) is ``header.py``: a message header
+per burst (seq, length, prompt class, kind) and a link association (version, sender, modulation, FEC, codec
+uses per token and checkpoint) that burst_tx sends before the first message, when it changes and every
+``header.ASSOC_EVERY`` messages. This file imports nothing from GNU Radio (nor the package) at module level so
+a host can load it by path; the pmt helpers import ``pmt`` lazily.
 """
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # = header.FORMAT_VERSION (this file is loadable on its own)
 
 # --- TX-in / RX-out metadata keys -------------------------------------------
-KEY_VERSION = "version"            # u8, header format version
-KEY_MODE = "mode"                  # "semantic" / "digital" (or 0 / 1)
-KEY_SENDER_ID = "sender_id"        # u16
-KEY_SEQ = "seq"                    # u32 (u16 accepted)
-KEY_N_TOKENS = "n_tokens"          # u16
-KEY_PROMPT_CLASS = "prompt_class"  # 0..2 (low / medium / high SNR class)
-KEY_FLAGS = "flags"                # u8
-KEY_AUTH_TAG = "auth_tag"          # u64, opaque
-# digital mode only (optional on TX; defaults are the burst_tx parameters)
-KEY_MODULATION = "modulation"      # "bpsk" / "qpsk" / "16qam"
-KEY_FEC = "fec"                    # "none" / "cc" / "ldpc"
+KEY_VERSION = "version"            # format version (association)
+KEY_MODE = "mode"                  # "semantic" / "digital" (or 0 / 1)                        (header: kind)
+KEY_SENDER_ID = "sender_id"        # u16                                                      (association)
+KEY_SEQ = "seq"                    # u32; 9 low bits on air, extended by the receiver         (header)
+KEY_N_TOKENS = "n_tokens"          # tokens (semantic) / payload bytes (digital), <= 1023    (header: length)
+KEY_PROMPT_CLASS = "prompt_class"  # 0..2 (low / medium / high SNR class)                     (header)
+KEY_AUTH_TAG = "auth_tag"          # u32, the sender's MAC, opaque to the PHY                 (tag block)
+# optional on TX (association; defaults: the burst_tx parameters, payload size / n_tokens, 0)
+KEY_MODULATION = "modulation"      # "bpsk" / "qpsk" / "16qam" (digital payload)
+KEY_FEC = "fec"                    # "none" / "cc" / "ldpc" (digital payload)
+KEY_USES_PER_TOKEN = "uses_per_token"  # semantic payload symbols per token (1..255)
+KEY_CHECKPOINT = "checkpoint"      # u16 id of the semantic codec checkpoint (header.checkpoint_id)
 # RX-out only
 KEY_PAYLOAD_LEN = "payload_len"    # symbols (semantic) or bytes (digital)
 KEY_SNR_DB = "snr_db"              # float, Es/N0 estimate in dB (calibrated)
@@ -40,15 +43,15 @@ KEY_CRC_OK = "crc_ok"              # bool (digital mode)
 KEY_HEADER_OK = "header_ok"        # bool (always True on emitted PDUs)
 
 REQUIRED_TX_KEYS = (KEY_VERSION, KEY_MODE, KEY_SENDER_ID, KEY_SEQ,
-                    KEY_N_TOKENS, KEY_PROMPT_CLASS, KEY_FLAGS, KEY_AUTH_TAG)
+                    KEY_N_TOKENS, KEY_PROMPT_CLASS, KEY_AUTH_TAG)
 
 MODE_SEMANTIC = 0
 MODE_DIGITAL = 1
 MODE_NAMES = {MODE_SEMANTIC: "semantic", MODE_DIGITAL: "digital"}
 MODE_IDS = {v: k for k, v in MODE_NAMES.items()}
 
-MODULATIONS = ("bpsk", "qpsk", "16qam")   # index = header code
-FECS = ("none", "cc", "ldpc")             # index = header code
+MODULATIONS = ("bpsk", "qpsk", "16qam")   # index = association code (= header.MODULATIONS)
+FECS = ("none", "cc", "ldpc")             # index = association code (= header.FECS)
 
 # --- message ports ------------------------------------------------------------
 PORT_IN = "in"        # burst_tx input
@@ -59,6 +62,16 @@ PORT_SNR = "snr"      # burst_rx SNR reports
 ZMQ_TX_IN = "tcp://127.0.0.1:5550"    # host PUSH -> flowgraph pull_msg_source
 ZMQ_RX_OUT = "tcp://127.0.0.1:5551"   # flowgraph pub_msg_sink -> host SUB
 ZMQ_SNR_OUT = "tcp://127.0.0.1:5552"  # flowgraph pub_msg_sink -> host SUB
+
+
+def message_meta(hdr, assoc, tag, n_payload_symbols):
+    """RX metadata of a decoded message: header + association fields (``header.Header``, ``LinkAssociation``)."""
+    digital = int(hdr.kind) == MODE_DIGITAL
+    return {KEY_VERSION: assoc.version, KEY_MODE: MODE_NAMES[int(hdr.kind)], KEY_SENDER_ID: assoc.sender_id,
+            KEY_SEQ: int(hdr.seq), KEY_N_TOKENS: int(hdr.length), KEY_PROMPT_CLASS: int(hdr.prompt_class),
+            KEY_AUTH_TAG: int(tag), KEY_MODULATION: assoc.modulation, KEY_FEC: assoc.fec,
+            KEY_USES_PER_TOKEN: assoc.uses_per_token, KEY_CHECKPOINT: assoc.checkpoint,
+            KEY_PAYLOAD_LEN: int(hdr.length) if digital else int(n_payload_symbols)}
 
 
 def make_pdu(meta, payload):

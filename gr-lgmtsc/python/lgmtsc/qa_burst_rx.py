@@ -12,8 +12,8 @@ from gnuradio import gr, gr_unittest, blocks
 
 from gnuradio.lgmtsc import burst_tx, burst_rx, awgn_channel, rayleigh_channel, pdu_format as pf, frame, sim
 
-META = dict(version=1, mode="semantic", sender_id=513, seq=70000, n_tokens=4, prompt_class=2,
-            flags=5, auth_tag=0xFEDCBA9876543210)
+META = dict(version=pf.FORMAT_VERSION, mode="semantic", sender_id=513, seq=70000, n_tokens=4, prompt_class=2,
+            auth_tag=0xFEDCBA98)
 DONE = pmt.cons(pmt.intern("done"), pmt.from_long(1))
 
 
@@ -55,19 +55,23 @@ class qa_burst_rx(gr_unittest.TestCase):
         rng = np.random.default_rng(11)
         pays = [(rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(np.complex64) / np.sqrt(2)
                 for n in (256, 1000, 37)]
-        out, snr = self.loopback([pf.make_pdu(dict(META, seq=i), p) for i, p in enumerate(pays)], lead=1234)
+        out, snr = self.loopback([pf.make_pdu(dict(META, seq=i, n_tokens=p.size), p) for i, p in enumerate(pays)],
+                                 lead=1234)
         self.assertEqual(len(out), 3)
         for i, (m, p) in enumerate(out):
             for k in pf.REQUIRED_TX_KEYS:
-                if k not in (pf.KEY_SEQ, pf.KEY_MODE):
+                if k not in (pf.KEY_SEQ, pf.KEY_MODE, pf.KEY_N_TOKENS):
                     self.assertEqual(m[k], META[k], k)
+            self.assertEqual(m[pf.KEY_N_TOKENS], pays[i].size)
             self.assertEqual(m[pf.KEY_SEQ], i)
             self.assertEqual(m[pf.KEY_MODE], "semantic")
             self.assertEqual(p.size, pays[i].size)
             self.assertLess(np.max(np.abs(p - pays[i])), 1e-5)
             self.assertEqual(m[pf.KEY_NOISE_VAR].size, p.size)
             self.assertGreater(m[pf.KEY_SNR_DB], 40)
-        self.assertEqual(out[0][0][pf.KEY_SAMPLE_OFFSET], 1234)
+        f = frame.Frame()   # the first message follows the association burst
+        _, assoc = f.build_burst(dict(META, n_tokens=256), pays[0])
+        self.assertEqual(out[0][0][pf.KEY_SAMPLE_OFFSET], 1234 + f.association_burst(assoc).size)
         self.assertEqual([s[0][pf.KEY_SEQ] for s in snr], [0, 1, 2])
 
     def test_002_digital_awgn(self):
@@ -76,7 +80,7 @@ class qa_burst_rx(gr_unittest.TestCase):
         for mod, fec in (("bpsk", "none"), ("qpsk", "cc"), ("16qam", "ldpc"), ("qpsk", "ldpc")):
             d = rng.integers(0, 256, 200, dtype=np.uint8)
             datas.append(d)
-            pdus.append(pf.make_pdu(dict(META, mode="digital", modulation=mod, fec=fec), d))
+            pdus.append(pf.make_pdu(dict(META, mode="digital", modulation=mod, fec=fec, n_tokens=200), d))
         out, _ = self.loopback(pdus, chan=awgn_channel(esn0_db=18.0, cfo=0.003, seed=5))
         self.assertEqual(len(out), 4)
         for (m, p), d in zip(out, datas):
@@ -88,10 +92,11 @@ class qa_burst_rx(gr_unittest.TestCase):
     def test_003_crc_failure_reported(self):
         f = frame.Frame()
         data = bytes(range(100))
-        x, h = f.build_burst(dict(META, mode="digital", fec="none", modulation="qpsk"), np.frombuffer(data, np.uint8))
+        x, assoc = f.build_burst(dict(META, mode="digital", fec="none", modulation="qpsk", n_tokens=100),
+                                 np.frombuffer(data, np.uint8))
         rng = np.random.default_rng(3)
         y = sim.channel(x, rng, 8.0, lead=500)   # uncoded QPSK at 8 dB: bit errors, CRC fails
-        out = frame.Receiver(f).feed(y)
+        out = frame.Receiver(f, association=assoc).feed(y)
         self.assertEqual(len(out), 1)
         self.assertFalse(out[0][0][pf.KEY_CRC_OK])
 
@@ -101,30 +106,32 @@ class qa_burst_rx(gr_unittest.TestCase):
         ok = 0
         for i in range(20):
             pay = np.exp(2j * np.pi * rng.random(300))
-            x, _ = f.build_burst(dict(META, seq=i), pay)
+            x, assoc = f.build_burst(dict(META, seq=i, n_tokens=300), pay)
             y = sim.channel(x, rng, 0.0, cfo_=rng.uniform(-0.01, 0.01), delay_=rng.uniform(0, 50),
                             lead=int(rng.integers(100, 3000)))
             y = np.concatenate([y, sim.awgn(np.zeros(1000), 0.0, 4, rng).astype(np.complex64)])
-            out = frame.Receiver(f).feed(y)
+            out = frame.Receiver(f, association=assoc).feed(y)
             ok += len(out) == 1 and out[0][0][pf.KEY_SEQ] == i
         self.assertGreaterEqual(ok, 19)
 
     def test_005_header_corruption_caught(self):
-        f = frame.Frame()
-        raw = frame.header_pack(dict(META, payload_len=10, mode=0))
-        self.assertIsNotNone(frame.header_unpack(raw))
+        """Every 1-3 bit error of a header is caught (CRC-24); random words pass at the CRC's rate."""
+        from gnuradio.lgmtsc import header as H
+        raw = H.Header(H.Kind.SEMANTIC, 70000, 10, H.PromptClass.LOW).pack()
+        self.assertEqual(H.Header.unpack(raw, 70003).seq, 70000)
         rng = np.random.default_rng(5)
         for _ in range(300):
-            b = bytearray(raw)
-            for j in rng.choice(len(b), int(rng.integers(1, 4)), replace=False):
-                b[j] ^= int(rng.integers(1, 256))
-            self.assertIsNone(frame.header_unpack(bytes(b)))
+            b = raw.copy()
+            b[rng.choice(b.size, int(rng.integers(1, 4)), replace=False)] ^= 1
+            self.assertIsNone(H.Header.unpack(b))
+        words = rng.integers(0, 2, (200000, H.HEADER_BITS), dtype=np.uint8)
+        self.assertLessEqual(int(H.Header.check(words).sum()), 1)   # expected 200000 * 2^-24 * 9/16 = 0.007
 
     def test_006_fuzz_never_crashes(self):
         f = frame.Frame()
         rng = np.random.default_rng(6)
-        x, _ = f.build_burst(META, np.ones(500, complex))
-        rx = frame.Receiver(f)
+        x, assoc = f.build_burst(dict(META, n_tokens=500), np.ones(500, complex))
+        rx = frame.Receiver(f, association=assoc)
         for i in range(30):
             kind = i % 3
             if kind == 0:
@@ -156,7 +163,8 @@ class qa_burst_rx(gr_unittest.TestCase):
         rng = np.random.default_rng(8)
         pays = [((rng.standard_normal(n_sym) + 1j * rng.standard_normal(n_sym)) / np.sqrt(2)).astype(np.complex64)
                 for _ in range(n)]
-        out, _ = self.loopback([pf.make_pdu(dict(META, seq=i), p) for i, p in enumerate(pays)], chan=chan)
+        out, _ = self.loopback([pf.make_pdu(dict(META, seq=i, n_tokens=n_sym // 4), p) for i, p in enumerate(pays)],
+                               chan=chan)
         ratio, mse = [], []
         for m, p in out:
             e = np.abs(p - pays[m[pf.KEY_SEQ]]) ** 2
@@ -183,9 +191,9 @@ class qa_burst_rx(gr_unittest.TestCase):
         for sps in (2, 3, 8):
             f = frame.Frame(sps=sps)
             pay = np.exp(2j * np.pi * rng.random(300))
-            x, _ = f.build_burst(META, pay)
+            x, assoc = f.build_burst(dict(META, n_tokens=300), pay)
             y = sim.channel(x, rng, None, sps, delay_=0.37, lead=777)
-            out = frame.Receiver(f).feed(np.concatenate([y, np.zeros(2000, np.complex64)]))
+            out = frame.Receiver(f, association=assoc).feed(np.concatenate([y, np.zeros(2000, np.complex64)]))
             self.assertEqual(len(out), 1, sps)
             self.assertLess(np.max(np.abs(out[0][1] - pay)), 1e-5, sps)
 

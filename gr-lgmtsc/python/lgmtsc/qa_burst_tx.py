@@ -17,8 +17,8 @@ except ImportError:
     sys.path.append(os.path.join(os.path.dirname(__file__), "..", ".."))
     from gnuradio.lgmtsc import burst_tx, pdu_format as pf, frame
 
-META = dict(version=1, mode="semantic", sender_id=3, seq=9, n_tokens=2, prompt_class=0,
-            flags=0, auth_tag=0xDEADBEEFCAFEF00D)
+META = dict(version=pf.FORMAT_VERSION, mode="semantic", sender_id=3, seq=9, n_tokens=2, prompt_class=0,
+            auth_tag=0xDEADBEEF)
 
 
 class qa_burst_tx(gr_unittest.TestCase):
@@ -42,18 +42,35 @@ class qa_burst_tx(gr_unittest.TestCase):
     def test_001_bursts_and_tags(self):
         rng = np.random.default_rng(1)
         pays = [np.exp(2j * np.pi * rng.random(n)) for n in (100, 300)]
-        tx, x, tags = self.run_tx([pf.make_pdu(dict(META, seq=i), p) for i, p in enumerate(pays)])
+        tx, x, tags = self.run_tx([pf.make_pdu(dict(META, seq=i, n_tokens=p.size // 4), p)
+                                   for i, p in enumerate(pays)])
         f = frame.Frame()
-        lens = [f.burst_samples(p.size) + f.tail for p in pays]
+        ref, assoc = f.build_burst(dict(META, seq=0, n_tokens=25), pays[0])
+        lens = [f.association_burst(assoc).size] + [f.burst_samples(p.size) + f.tail for p in pays]
         self.assertEqual(x.size, sum(lens))
+        self.assertEqual(assoc.uses_per_token, 4)
+        ends = np.cumsum(lens)
         keys = [(pmt.symbol_to_string(t.key), t.offset) for t in tags]
-        self.assertEqual(keys, [("tx_sob", 0), ("tx_eob", lens[0] - 1),
-                                ("tx_sob", lens[0]), ("tx_eob", sum(lens) - 1)])
-        b0 = x[:f.burst_samples(100)]
+        self.assertEqual(keys, [("tx_sob", 0), ("tx_eob", ends[0] - 1), ("tx_sob", ends[0]), ("tx_eob", ends[1] - 1),
+                                ("tx_sob", ends[1]), ("tx_eob", ends[2] - 1)])
+        b0 = x[ends[0]:ends[0] + f.burst_samples(100)]
         self.assertAlmostEqual(float(np.mean(np.abs(b0) ** 2)), 1.0, places=4)
-        # identical to the framing module's burst
-        ref, _ = f.build_burst(dict(META, seq=0), pays[0])
-        np.testing.assert_allclose(x[:lens[0]], ref, atol=1e-6)
+        # identical to the framing module's bursts: the association first, then the message
+        np.testing.assert_allclose(x[:ends[0]], f.association_burst(assoc), atol=1e-6)
+        np.testing.assert_allclose(x[ends[0]:ends[1]], ref, atol=1e-6)
+        # channel uses of the message burst: preamble, header, tag, pilots, payload, pulse tail and guard
+        self.assertEqual(f.burst_symbols(100) * f.sps, -(-lens[1] // f.sps) * f.sps)
+
+    def test_004_association_repeated(self):
+        """The association goes again when the link changes, every ASSOC_EVERY messages, and on a seq jump."""
+        from gnuradio.lgmtsc import header as H
+        one = np.ones(2, np.complex64)
+        pdus = [pf.make_pdu(dict(META, seq=i), one) for i in range(H.ASSOC_EVERY + 1)]   # 2 associations
+        pdus.append(pf.make_pdu(dict(META, seq=H.ASSOC_EVERY + 1, sender_id=4), one))       # new sender: 3
+        pdus.append(pf.make_pdu(dict(META, seq=H.ASSOC_EVERY + 400, sender_id=4), one))     # seq jump: 4
+        tx, x, tags = self.run_tx(pdus)
+        self.assertEqual(tx.n_associations, 4)
+        self.assertEqual(tx.n_sent, len(pdus) + 4)
 
     def test_002_malformed_dropped(self):
         bad = [pmt.intern("junk"),
@@ -61,11 +78,14 @@ class qa_burst_tx(gr_unittest.TestCase):
                pf.make_pdu(dict(META, prompt_class=7), np.ones(4, np.complex64)),    # bad value
                pf.make_pdu(dict(META, mode="digital"), np.ones(4, np.complex64)),    # wrong payload type
                pf.make_pdu(META, np.array([np.nan], np.complex64)),
-               pf.make_pdu(dict(META, mode="digital"), np.arange(10, dtype=np.uint8))]  # good
+               pf.make_pdu(dict(META, auth_tag=1 << 32), np.ones(4, np.complex64)),  # tag too long
+               pf.make_pdu(dict(META, n_tokens=3), np.ones(4, np.complex64)),      # 4 symbols are not 3 tokens
+               pf.make_pdu(dict(META, mode="digital"), np.arange(10, dtype=np.uint8)),  # n_tokens != bytes
+               pf.make_pdu(dict(META, mode="digital", n_tokens=10), np.arange(10, dtype=np.uint8))]  # good
         tx, x, tags = self.run_tx(bad)
-        self.assertEqual(tx.n_dropped, 5)
-        self.assertEqual(tx.n_sent, 1)
-        self.assertEqual(len(tags), 2)
+        self.assertEqual(tx.n_dropped, 8)
+        self.assertEqual(tx.n_sent, 2)          # the association, then the message
+        self.assertEqual(len(tags), 4)
 
     def test_003_digital_sizes(self):
         f = frame.Frame()

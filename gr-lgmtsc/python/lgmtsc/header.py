@@ -1,0 +1,393 @@
+#
+# Copyright 2026 LGM-TSC developers.
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""The one air-interface contract of gr-lgmtsc and the host: enumerations, the per-message ``Header``, the
+per-link ``LinkAssociation``, their bit layouts, the MAC input, and the short codes that protect them.
+
+Per message (every burst)::
+
+    header: 48 bits = kind 2 | prompt_class 2 | more 1 | seq 9 (low bits) | length 10 | CRC-24
+            -> tail-biting convolutional code K=9 rate 1/4 (463, 535, 733, 745 octal, d_free 24)
+            -> 192 coded bits -> 96 Gray-QPSK channel uses
+    tag:    TAG_BITS = 32 bits (the sender's MAC, opaque to the PHY) -> tail-biting K=9 r=1/2 -> 32 QPSK uses
+
+Per link (an association burst at the start, when a field changes, and every ``ASSOC_EVERY`` messages)::
+
+    association: 112 bits = version 4 | sender_id 16 | modulation 2 | fec 2 | uses_per_token 8 |
+                 checkpoint 16 | seq_base 32 | CRC-32 -> K=9 r=1/4 -> 224 QPSK uses
+
+``length`` counts tokens (semantic: the payload is ``length * uses_per_token`` complex symbols) or bytes
+(digital). The receiver extends the 9 transmitted sequence bits to the sender's 32-bit sequence number around
+the last one it saw (the association carries the full number), so a message may arrive up to 255 numbers late
+or early. Decoding is wrap-around Viterbi (near maximum likelihood), vectorised over a batch of codewords.
+
+This module imports only numpy (the host loads it without GNU Radio's blocks).
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+FORMAT_VERSION = 2
+
+
+class Mode(enum.IntEnum):
+    """What a message's payload is."""
+    SEMANTIC = 0   # complex symbols of the semantic codec
+    DIGITAL = 1    # bytes (CRC32 + FEC + modulation of the link)
+
+    @classmethod
+    def parse(cls, v) -> "Mode":
+        if isinstance(v, str):
+            try:
+                return cls[v.upper()]
+            except KeyError:
+                raise ValueError("unknown mode %r" % v) from None
+        try:
+            return cls(int(v))
+        except (ValueError, TypeError):
+            raise ValueError("bad mode %r" % (v,)) from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Kind(enum.IntEnum):
+    """The header's 2-bit segment kind (3 is invalid: a header carrying it is rejected)."""
+    SEMANTIC = 0
+    DIGITAL = 1
+    ASSOCIATION = 2
+
+
+class PromptClass(enum.IntEnum):
+    """Prompt-codec length class chosen from the receiver's SNR feedback (3 is invalid on air)."""
+    LOW = 0
+    MEDIUM = 1
+    HIGH = 2
+
+    @classmethod
+    def parse(cls, v) -> "PromptClass":
+        if isinstance(v, str):
+            try:
+                return cls[v.upper()]
+            except KeyError:
+                raise ValueError("unknown prompt class %r" % v) from None
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= int(v) <= 2:
+            raise ValueError("prompt_class must be 0..2 or low/medium/high, not %r" % (v,))
+        return cls(int(v))
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class ChannelKind(str, enum.Enum):
+    """Channel models of the loopback flowgraphs and the host's simulations."""
+    NONE = "none"
+    AWGN = "awgn"
+    RAYLEIGH = "rayleigh"
+    SELECTIVE = "selective"
+
+
+MODULATIONS = ("bpsk", "qpsk", "16qam")   # index = association code
+FECS = ("none", "cc", "ldpc")             # index = association code
+
+SEQ_BITS = 9
+LENGTH_BITS = 10
+MAX_LENGTH = (1 << LENGTH_BITS) - 1
+HEADER_FIELD_BITS = 24
+HEADER_CRC_BITS = 24
+HEADER_BITS = HEADER_FIELD_BITS + HEADER_CRC_BITS           # 48 information bits per message
+TAG_BITS = 32                                               # per-message MAC, carried in the tag block
+ASSOC_FIELD_BITS = 80
+ASSOC_BITS = ASSOC_FIELD_BITS + 32                          # + CRC-32
+ASSOC_EVERY = 32                                            # messages between association repeats
+CRC24_POLY = 0x864CFB                                       # CRC-24 (OpenPGP / LTE CRC24A)
+CRC24_INIT = 0xB704CE
+
+
+# ---------------------------------------------------------------- bits and CRC
+def int_to_bits(v: int, n: int) -> np.ndarray:
+    return ((int(v) >> np.arange(n - 1, -1, -1)) & 1).astype(np.uint8)
+
+
+def bits_to_int(bits) -> np.ndarray:
+    """[..., n] bits (MSB first) -> integers (object-free: n <= 63)."""
+    b = np.asarray(bits, np.int64)
+    w = np.int64(1) << np.arange(b.shape[-1] - 1, -1, -1, dtype=np.int64)
+    return b @ w
+
+
+def _crc24_table() -> np.ndarray:
+    t = np.zeros(256, np.int64)
+    for i in range(256):
+        c = i << 16
+        for _ in range(8):
+            c = ((c << 1) ^ CRC24_POLY) if c & 0x800000 else (c << 1)
+        t[i] = c & 0xFFFFFF
+    return t
+
+
+_CRC24 = _crc24_table()
+
+
+def crc24(fields) -> np.ndarray:
+    """CRC-24 of 24-bit field words (one per row, vectorised): 3 bytes each, MSB first."""
+    f = np.asarray(fields, np.int64)
+    c = np.full(f.shape, CRC24_INIT, np.int64)
+    for shift in (16, 8, 0):
+        byte = (f >> shift) & 0xFF
+        c = ((c << 8) & 0xFFFFFF) ^ _CRC24[((c >> 16) ^ byte) & 0xFF]
+    return c
+
+
+# ---------------------------------------------------------------- tail-biting convolutional codes
+class TailBitingCode:
+    """Tail-biting convolutional code of constraint length K on numpy batches.
+
+    ``encode(bits[..., k]) -> coded[..., k*n]``; ``decode(llr[..., k*n]) -> (bits[..., k], metric[...])`` with
+    ``llr = log P(1)/P(0)``. Decoding: wrap-around Viterbi over the codeword extended by ``wrap`` steps on both
+    sides (the last steps before it, the first ones after it), bits of the middle (near maximum likelihood);
+    ``metric`` is the correlation of the decided codeword with the LLRs over their sum of magnitudes.
+    """
+
+    def __init__(self, polys, K=9, wrap=40):
+        self.K, self.m, self.wrap = int(K), int(K) - 1, int(wrap)
+        self.polys = tuple(int(p) for p in polys)
+        self.n = len(self.polys)
+        ns_count = 1 << self.m
+        reg = np.arange(2 * ns_count)
+        # out[reg, j]: parity of register (input bit at bit m, then the m previous inputs) and polynomial j
+        self.out_bits = np.array([[bin(r & p).count("1") & 1 for p in self.polys] for r in reg], np.uint8)
+        self.out = (2.0 * self.out_bits - 1).astype(np.float32)
+
+    def encode(self, bits) -> np.ndarray:
+        b = np.asarray(bits, np.uint8)
+        k = b.shape[-1]
+        lead = b.shape[:-1]
+        b2 = b.reshape(-1, k).astype(np.int64)
+        s = np.zeros(b2.shape[0], np.int64)
+        for i in range(self.m):                  # start state = the last m inputs (tail-biting)
+            s |= b2[:, (k - 1 - i) % k] << (self.m - 1 - i)
+        out = np.empty((b2.shape[0], k, self.n), np.uint8)
+        for t in range(k):
+            reg = (b2[:, t] << self.m) | s
+            out[:, t] = self.out_bits[reg]
+            s = reg >> 1
+        return out.reshape(*lead, k * self.n)
+
+    def decode(self, llr):
+        L = np.asarray(llr, np.float32)
+        lead = L.shape[:-1]
+        k = L.shape[-1] // self.n
+        L = L.reshape(-1, k, self.n)
+        B = L.shape[0]
+        w = min(self.wrap, 2 * k)
+        idx = np.arange(-w, k + w) % k
+        T = idx.size
+        M = np.zeros((B, 1 << self.m), np.float32)
+        dec = np.empty((T, B, 1 << self.m), bool)
+        outT = self.out.T
+        for t in range(T):
+            # next state ns has predecessors 2*(ns mod 2^(m-1)) + {0, 1}; its registers are the even / odd ones
+            bm = L[:, idx[t]] @ outT
+            me, mo = M[:, 0::2], M[:, 1::2]
+            c0 = np.concatenate([me, me], 1) + bm[:, 0::2]
+            c1 = np.concatenate([mo, mo], 1) + bm[:, 1::2]
+            d = c1 > c0
+            dec[t] = d
+            M = np.maximum(c0, c1)
+            M -= M.max(axis=1, keepdims=True)
+        state = np.argmax(M, axis=1)
+        bits = np.empty((B, T), np.uint8)
+        rows = np.arange(B)
+        half = 1 << (self.m - 1)
+        for t in range(T - 1, -1, -1):
+            bits[:, t] = state >> (self.m - 1)
+            state = ((state & (half - 1)) << 1) | dec[t, rows, state]
+        u = np.ascontiguousarray(bits[:, w:w + k])
+        c = self.encode(u).astype(np.float32).reshape(B, -1)
+        Lf = L.reshape(B, -1)
+        metric = np.sum((2 * c - 1) * Lf, axis=1) / np.maximum(np.sum(np.abs(Lf), axis=1), 1e-30)
+        return u.reshape(*lead, k), metric.reshape(lead)
+
+
+HEADER_CODE = TailBitingCode((0o463, 0o535, 0o733, 0o745), K=9)   # rate 1/4, d_free 24
+TAG_CODE = TailBitingCode((0o561, 0o753), K=9)                     # rate 1/2, d_free 12
+HEADER_USES = HEADER_BITS * HEADER_CODE.n // 2                # 96 QPSK channel uses
+TAG_USES = TAG_BITS * TAG_CODE.n // 2                         # 32
+ASSOC_USES = ASSOC_BITS * HEADER_CODE.n // 2                  # 224
+
+
+def qpsk(coded) -> np.ndarray:
+    """Coded bits [..., 2m] -> Gray QPSK [..., m], unit energy (bit 0 -> +1/sqrt 2)."""
+    c = np.asarray(coded, np.float64)
+    c = c.reshape(*c.shape[:-1], -1, 2)
+    return ((1 - 2 * c[..., 0]) + 1j * (1 - 2 * c[..., 1])) / np.sqrt(2)
+
+
+def qpsk_llr(z, noise_var) -> np.ndarray:
+    """Equalised QPSK symbols [..., m] with complex noise variance -> LLRs log P(1)/P(0) [..., 2m]."""
+    z = np.asarray(z)
+    nv = np.maximum(np.asarray(noise_var, np.float64), 1e-9)
+    a = -4 / np.sqrt(2) / nv
+    return np.stack([a * z.real, a * z.imag], -1).reshape(*z.shape[:-1], -1)
+
+
+# ---------------------------------------------------------------- the per-message header
+def expand_seq(low: int, ref: int) -> int:
+    """The 32-bit sequence number nearest ``ref`` whose low SEQ_BITS bits are ``low``."""
+    m = 1 << SEQ_BITS
+    d = (int(low) - int(ref)) % m
+    if d >= m // 2:
+        d -= m
+    return (int(ref) + d) % (1 << 32)
+
+
+@dataclass(frozen=True)
+class Header:
+    """What changes per message. ``seq`` is the sender's full 32-bit number (its low 9 bits go on air)."""
+    kind: Kind
+    seq: int
+    length: int = 0                        # tokens (semantic) / bytes (digital) / 0 (association)
+    prompt_class: PromptClass = PromptClass.HIGH
+    more: bool = False                     # another segment follows in this burst
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", Kind(int(self.kind)))
+        object.__setattr__(self, "prompt_class", PromptClass.parse(self.prompt_class))
+        if not 0 <= int(self.seq) < (1 << 32):
+            raise ValueError("seq out of range: %r" % (self.seq,))
+        if not 0 <= int(self.length) <= MAX_LENGTH:
+            raise ValueError("length must be 0..%d (tokens or bytes), not %r" % (MAX_LENGTH, self.length))
+
+    def fields(self) -> int:
+        return (int(self.kind) << 22) | (int(self.prompt_class) << 20) | (int(self.more) << 19) | \
+            ((int(self.seq) & ((1 << SEQ_BITS) - 1)) << LENGTH_BITS) | int(self.length)
+
+    def pack(self) -> np.ndarray:
+        """The 48 information bits (fields then CRC-24), MSB first."""
+        f = self.fields()
+        return np.concatenate([int_to_bits(f, HEADER_FIELD_BITS), int_to_bits(int(crc24(f)), HEADER_CRC_BITS)])
+
+    def symbols(self) -> np.ndarray:
+        return qpsk(HEADER_CODE.encode(self.pack()))
+
+    @staticmethod
+    def check(bits) -> np.ndarray:
+        """[..., 48] decoded bits -> bool [...]: CRC and field ranges pass (vectorised)."""
+        b = np.asarray(bits)
+        f = bits_to_int(b[..., :HEADER_FIELD_BITS])
+        c = bits_to_int(b[..., HEADER_FIELD_BITS:])
+        kind, pcls = f >> 22, (f >> 20) & 3
+        ok = (crc24(f) == c) & (kind <= int(Kind.ASSOCIATION)) & (pcls <= int(PromptClass.HIGH))
+        return ok & ((kind != int(Kind.ASSOCIATION)) | ((f & MAX_LENGTH) == 0))
+
+    @classmethod
+    def unpack(cls, bits, seq_ref: int = 0):
+        """48 bits -> Header (seq extended around ``seq_ref``), or None if the CRC or a field check fails."""
+        b = np.asarray(bits, np.uint8)
+        if b.size != HEADER_BITS or not bool(cls.check(b)):
+            return None
+        f = int(bits_to_int(b[:HEADER_FIELD_BITS]))
+        return cls(Kind(f >> 22), expand_seq((f >> LENGTH_BITS) & ((1 << SEQ_BITS) - 1), seq_ref),
+                   f & MAX_LENGTH, PromptClass((f >> 20) & 3), bool((f >> 19) & 1))
+
+    @classmethod
+    def decode(cls, z, noise_var, seq_ref: int = 0):
+        """96 equalised header symbols -> Header or None."""
+        bits, _ = HEADER_CODE.decode(qpsk_llr(z, noise_var))
+        return cls.unpack(bits, seq_ref)
+
+
+# ---------------------------------------------------------------- the per-link association
+@dataclass(frozen=True)
+class LinkAssociation:
+    """What stays fixed on a link: sent at the start, when it changes and every ASSOC_EVERY messages."""
+    sender_id: int
+    modulation: str = "qpsk"               # digital payload
+    fec: str = "cc"
+    uses_per_token: int = 1                # semantic payload: complex symbols per token (codec checkpoint)
+    checkpoint: int = 0                    # 16-bit id of the semantic codec checkpoint (0: unspecified)
+    seq_base: int = 0                      # the sender's sequence number at the time it was sent
+    version: int = FORMAT_VERSION
+
+    def __post_init__(self):
+        if self.modulation not in MODULATIONS or self.fec not in FECS:
+            raise ValueError("modulation must be one of %s and fec one of %s" % (MODULATIONS, FECS))
+        for name, hi in (("sender_id", 1 << 16), ("uses_per_token", 256), ("checkpoint", 1 << 16),
+                         ("seq_base", 1 << 32), ("version", 16)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= int(v) < hi:
+                raise ValueError("%s out of range: %r" % (name, v))
+        if self.uses_per_token < 1:
+            raise ValueError("uses_per_token must be >= 1")
+
+    def same_link(self, other) -> bool:
+        """Equal in everything but ``seq_base``."""
+        return other is not None and self.key() == other.key()
+
+    def key(self) -> tuple:
+        return (self.version, self.sender_id, self.modulation, self.fec, self.uses_per_token, self.checkpoint)
+
+    def pack(self) -> np.ndarray:
+        body = struct.pack(">HHHI", (self.version << 12) | (MODULATIONS.index(self.modulation) << 10)
+                           | (FECS.index(self.fec) << 8) | self.uses_per_token, self.sender_id,
+                           self.checkpoint, self.seq_base)
+        raw = body + struct.pack(">I", zlib.crc32(body))
+        return np.unpackbits(np.frombuffer(raw, np.uint8))
+
+    def symbols(self) -> np.ndarray:
+        return qpsk(HEADER_CODE.encode(self.pack()))
+
+    @classmethod
+    def unpack(cls, bits):
+        raw = np.packbits(np.asarray(bits, np.uint8)).tobytes()
+        if len(raw) != ASSOC_BITS // 8:
+            return None
+        body, crc = raw[:10], struct.unpack(">I", raw[10:])[0]
+        if zlib.crc32(body) != crc:
+            return None
+        w0, sid, ckpt, seq = struct.unpack(">HHHI", body)
+        mod, fec, upt = (w0 >> 10) & 3, (w0 >> 8) & 3, w0 & 0xFF
+        if (w0 >> 12) != FORMAT_VERSION or mod >= len(MODULATIONS) or fec >= len(FECS) or upt < 1:
+            return None
+        return cls(sid, MODULATIONS[mod], FECS[fec], upt, ckpt, seq)
+
+    @classmethod
+    def decode(cls, z, noise_var):
+        bits, _ = HEADER_CODE.decode(qpsk_llr(z, noise_var))
+        return cls.unpack(bits)
+
+
+# ---------------------------------------------------------------- tag block
+def tag_symbols(tag: int) -> np.ndarray:
+    return qpsk(TAG_CODE.encode(int_to_bits(tag, TAG_BITS)))
+
+
+def decode_tag(z, noise_var) -> int:
+    bits, _ = TAG_CODE.decode(qpsk_llr(z, noise_var))
+    return int(bits_to_int(bits))
+
+
+# ---------------------------------------------------------------- PDU metadata and MAC input
+def checkpoint_id(name: str) -> int:
+    """16-bit id of a codec checkpoint name (0 is reserved for 'unspecified')."""
+    return (zlib.crc32(name.encode()) & 0xFFFF) or 1
+
+
+def mac_input(meta: dict) -> bytes:
+    """The authenticated message fields in a fixed layout (version, mode, sender, full seq, length, class,
+    checkpoint): the sender's MAC covers them and the content."""
+    mode = Mode.parse(meta["mode"])
+    return struct.pack(">BBHIHBH", int(meta.get("version", FORMAT_VERSION)), int(mode), int(meta["sender_id"]),
+                       int(meta["seq"]), int(meta["n_tokens"]), int(PromptClass.parse(meta["prompt_class"])),
+                       int(meta.get("checkpoint", 0)))
