@@ -1,0 +1,26 @@
+"""Typed settings of the link (light module: no heavy imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+
+@dataclass
+class LinkConfig:
+    """The link: ZeroMQ addresses of the gr-lgmtsc flowgraph (it binds, hosts connect), the receiver-to-transmitter
+    feedback path, the transmission mode and message authentication (docs/link.md)."""
+
+    tx_address: str = "tcp://127.0.0.1:5550"  # transmitter host PUSHes TX PDUs to the flowgraph
+    rx_address: str = "tcp://127.0.0.1:5551"  # receiver host SUBscribes to RX PDUs
+    snr_address: str = "tcp://127.0.0.1:5552"  # the flowgraph's SNR reports (lab use)
+    feedback_address: str = "tcp://127.0.0.1:5553"  # receiver host binds (PUB), transmitter connects: SNR feedback
+    mode: Literal["semantic", "digital"] = "semantic"  # digital: text coder -> CRC -> FEC -> modulation
+    modulation: Literal["bpsk", "qpsk", "16qam"] = "qpsk"  # digital mode
+    fec: Literal["none", "cc", "ldpc"] = "cc"  # digital mode
+    keystore: Optional[str] = None  # senders' keys and sequence state; default $LGMTSC_DATA/keys.sqlite
+    auth_budget: int = 4096  # tags the receiver computes per semantic message when searching runner-up tokens
+    timeout_s: float = 10.0  # a message not received this long after it was sent is reported lost
+    loopback_samp_rate: float = 200e3  # the loopback flowgraph's throttle (S/s): its idle search costs CPU in
+    # proportion; 200 kS/s moves a 15-token burst in about 30 ms and leaves the host models the cores
+    feedback_stale_s: float = 30.0  # the transmitter ignores SNR feedback older than this (then sends class high)
