@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import logging
 import os
 import sys
@@ -84,8 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluations: each writes CSV and PNG files").add_subparsers(
         dest="action", metavar="EVALUATION", required=True)
     for name in STAGE_CLI_MODULES:
-        if _module_exists(name):
-            importlib.import_module(name).register(sub, ev)
+        importlib.import_module(name).register(sub, ev)
     for leaf in _leaf_parsers(p):  # `lgmtsc rx --set k=v` as well as `lgmtsc --set k=v rx`
         leaf.add_argument("--config", dest="config_after", metavar="FILE", default=argparse.SUPPRESS,
                           help="as before the command")
@@ -113,11 +111,6 @@ def _merge_global_options(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-def _module_exists(name: str) -> bool:
-    parent = name.rpartition(".")[0]
-    return importlib.util.find_spec(parent) is not None and importlib.util.find_spec(name) is not None
-
-
 # Each stage's CLI module defines ``register(subparsers, eval_subparsers)`` and imports its heavy
 # dependencies (torch, models) inside the command handlers, so `lgmtsc --help` stays fast.
 STAGE_CLI_MODULES = [
@@ -126,7 +119,6 @@ STAGE_CLI_MODULES = [
     "host_pipeline.kb.cli",
     "host_pipeline.textcoder.cli",
     "host_pipeline.reconstruct.cli",
-    "host_pipeline.link.cli",
     "host_pipeline.system.cli",
     "host_pipeline.evaluation.cli",
     "host_pipeline.lab",
