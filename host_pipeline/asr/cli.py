@@ -38,7 +38,8 @@ def _transcribe(args: argparse.Namespace) -> int:
 
     def show(seg):
         if not args.json:
-            print(f"[{seg.start:7.2f} - {seg.end:7.2f}] {seg.language} {seg.confidence:.2f}  {seg.text}", flush=True)
+            said = seg.text if seg.intelligible else f"({seg.outcome}: {seg.reason})"
+            print(f"[{seg.start:7.2f} - {seg.end:7.2f}] {seg.language} {seg.confidence:.2f}  {said}", flush=True)
 
     if live:
         t = extractor.transcribe_live(args.input, args.hotwords, on_segment=show)
@@ -63,6 +64,7 @@ def _transcribe(args: argparse.Namespace) -> int:
 
             raise InputError(f"cannot write {out}: {e.strerror}") from None
     rtf = t.processing_s / t.duration_s if t.duration_s else 0.0
-    print(f"{len(t.segments)} utterance(s), {t.duration_s:.1f} s of audio in {t.processing_s:.1f} s (RTF {rtf:.2f})",
-          file=sys.stderr)
+    lost = sum(not s.intelligible for s in t.segments)
+    print(f"{len(t.segments)} utterance(s)" + (f" ({lost} unintelligible)" if lost else "") +
+          f", {t.duration_s:.1f} s of audio in {t.processing_s:.1f} s (RTF {rtf:.2f})", file=sys.stderr)
     return 0

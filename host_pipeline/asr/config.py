@@ -26,8 +26,18 @@ class AsrConfig:
     backend: Literal["whisper", "paraformer"] = "whisper"
     model: str = "whisper-base"  # a registry name or a model directory (CTranslate2 for whisper, FunASR for paraformer)
     punc_model: Optional[str] = None  # FunASR punctuation model directory (paraformer backend)
-    language: Optional[str] = None  # None = detect; "en", "zh", ...
+    language: Optional[str] = None  # None = detect among `languages`; "en", "zh", ... forces one
+    languages: list[str] = field(default_factory=lambda: ["en", "zh"])  # detection picks the likeliest of these
     hotwords: list[str] = field(default_factory=list)
     beam_size: int = 5
     compute_type: str = "int8"  # CTranslate2 compute type
     threads: int = 2
+    # Hallucination guards (docs/asr.md): a 30-s window failing a check is decoded again at the next temperature;
+    # what still fails after the last is dropped, and an utterance with nothing left is "unintelligible", not sent.
+    temperatures: list[float] = field(default_factory=lambda: [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    compression_ratio_threshold: float = 2.4  # text compressing more than this with zlib is a loop (window and final)
+    log_prob_threshold: float = -1.0  # mean token log-probability below this fails a window
+    no_speech_threshold: float = 0.6  # no-speech probability above this, with a failed log-probability: no speech
+    max_repeats: int = 4  # a token or phrase following itself more often than this in the final text is a loop
+    foreign_log_prob_threshold: float = -0.4  # when detection prefers a language outside `languages`, the text
+    # in the chosen one needs at least this mean log-probability (else it is a translation or a spelled-out guess)

@@ -12,18 +12,28 @@ import numpy as np
 from .config import AsrConfig, VadConfig
 from ..media import SAMPLE_RATE, iter_audio, iter_live_audio, probe
 from .backends import AsrBackend, load_asr
+from .guard import OUTCOME_WORDS
 from .vad import FsmnVad
 
 
 @dataclass
 class Segment:
-    """One utterance: seconds from the start of the input, its text, language and confidence."""
+    """One utterance: seconds from the start of the input, its text, language and confidence.
+
+    ``outcome`` is ``"words"``, or ``"unintelligible"`` when the recogniser's text failed the hallucination
+    checks (docs/asr.md): then ``text`` is empty, ``reason`` says why, and the transmitter sends nothing for it."""
 
     start: float
     end: float
     text: str
     language: str
     confidence: float
+    outcome: str = OUTCOME_WORDS
+    reason: str = ""
+
+    @property
+    def intelligible(self) -> bool:
+        return self.outcome == OUTCOME_WORDS
 
 
 @dataclass
@@ -35,6 +45,7 @@ class Transcript:
 
     @property
     def text(self) -> str:
+        """The words of the intelligible utterances."""
         return " ".join(s.text for s in self.segments if s.text)
 
     def to_dict(self) -> dict:
@@ -51,14 +62,16 @@ class SpeechExtractor:
         self.asr: AsrBackend = load_asr(asr)
 
     def stream(self, chunks: Iterable[np.ndarray], hotwords: list[str] | None = None) -> Iterator[Segment]:
-        """Transcribe each utterance of a 16 kHz audio stream as soon as the VAD closes it."""
+        """Transcribe each utterance of a 16 kHz audio stream as soon as the VAD closes it; an utterance whose
+        text failed the checks comes as an ``unintelligible`` segment (empty text, with its reason)."""
         words = list(self.asr_config.hotwords) + list(hotwords or [])
         for utt in self.vad.utterances(chunks):
             if utt.audio.size < SAMPLE_RATE // 10:
                 continue  # under 100 ms: a click, not speech
             rec = self.asr.recognize(utt.audio, words, self.asr_config.language)
-            if rec.text:
-                yield Segment(round(utt.start, 3), round(utt.end, 3), rec.text, rec.language, rec.confidence)
+            if rec.text or rec.outcome != OUTCOME_WORDS:
+                yield Segment(round(utt.start, 3), round(utt.end, 3), rec.text, rec.language, rec.confidence,
+                              rec.outcome, rec.reason)
 
     def transcribe_file(self, path: str | Path, hotwords: list[str] | None = None,
                         on_segment: Callable[[Segment], None] | None = None) -> Transcript:
