@@ -16,6 +16,9 @@ from ..models import resolve_model_dir
 from ._quiet import quiet_logging
 
 
+START_LAG_S = 1.0  # FSMN-VAD reports the start of speech up to this late: that much audio is kept before it
+
+
 @dataclass
 class Utterance:
     """One stretch of speech: times in seconds from the start of the input, and its 16 kHz audio."""
@@ -45,17 +48,23 @@ class FsmnVad:
         self.config = config
         self.chunk_ms = int(config.chunk_ms)
         self.model = _load_fsmn(str(resolve_model_dir(config.model)), config.end_silence_ms)
+        self.last_endpoint = 0.0
 
     def utterances(self, chunks: Iterable[np.ndarray]) -> Iterator[Utterance]:
         """Split a stream of 16 kHz mono chunks into utterances.
 
-        FSMN-VAD segments closer than ``merge_gap_ms`` are joined (so a comma pause does not split a
-        sentence); speech running longer than ``max_segment_s`` is cut so one message stays bounded.
-        Only the audio of the open and held segments is kept in memory.
+        Endpointing: FSMN-VAD closes a segment after ``end_silence_ms`` of trailing silence, seen at the next
+        ``chunk_ms`` boundary. Segments closer than ``merge_gap_ms`` are joined (so a comma pause does not split a
+        sentence); when that gap is not longer than the end silence, nothing can follow within it (the VAD would
+        not have closed the segment), so the utterance is handed on at once; else it is held until a later start
+        is ruled out. Speech running longer than ``max_segment_s`` is cut so one message stays bounded.
+        Only the audio of the open and held segments is kept in memory. ``last_endpoint`` is the stream position
+        (s) at which the latest utterance was closed, for latency accounting.
         """
         cfg = self.config
         gap = cfg.merge_gap_ms / 1000.0
-        settle = gap + 1.0  # VAD reports starts late; past this, nothing can merge with a held segment
+        # VAD reports starts late; past this, nothing can merge with a held segment
+        settle = 0.0 if cfg.merge_gap_ms <= cfg.end_silence_ms else gap + START_LAG_S
         step = self.chunk_ms * SAMPLE_RATE // 1000
         cache: dict = {}
         kept, kept_from, pos = np.zeros(0, np.float32), 0, 0  # audio from sample kept_from up to pos
@@ -72,6 +81,7 @@ class FsmnVad:
                 held[1] = b
                 return
             if held:
+                self.last_endpoint = now
                 yield cut(*held)
             held = [a, b]
 
@@ -92,17 +102,19 @@ class FsmnVad:
             if open_start is not None and now - open_start > cfg.max_segment_s:
                 yield from close(open_start, now)  # a run-on segment
                 open_start = now
-            if held and (now - held[1] > settle if open_start is None else open_start - held[1] > gap):
+            if held and (now - held[1] >= settle if open_start is None else open_start - held[1] > gap):
+                self.last_endpoint = now
                 yield cut(*held)  # nothing can merge with it any more: hand it on now
                 held = None
             starts = [t for t in (open_start, held[0] if held else None) if t is not None]
-            keep = min(starts) if starts else now - settle
+            keep = min(starts) if starts else now - max(settle, START_LAG_S)
             drop = int(keep * SAMPLE_RATE) - kept_from
             if drop > 0:
                 kept, kept_from = kept[drop:], kept_from + drop
         if open_start is not None and now > open_start:
             yield from close(open_start, now)
         if held:
+            self.last_endpoint = now
             yield cut(*held)
 
 

@@ -1,25 +1,142 @@
-"""The receiver's last room: text + an enrolled user -> speech in their matched voice + talking-face frames."""
+"""The receiver's last room: text + an enrolled user -> speech in their matched voice + talking-face frames.
+
+``Reconstructor.stream`` does it phrase by phrase for live use: the text is cut at punctuation (and after at most
+``phrase_max_words`` words, the first phrase after ``phrase_first_words``), a thread synthesises the phrases in
+order while the consumer takes the frames of the ones already spoken, and each phrase comes out as its audio
+(exactly its frames' duration) and a frame iterator rendered as it is consumed. Joins are made inaudible and
+invisible: each phrase's audio is faded in and out over a few milliseconds and its silent edges trimmed to a
+natural pause (a sentence end keeps more than a comma, a cut inside a clause almost none), and the first
+``phrase_join_frames`` frames of a phrase are blended from the previous phrase's last frame, so the head does not
+jump when the animator starts the next phrase.
+"""
 
 from __future__ import annotations
 
 import json
-
 import logging
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from ..publickb.config import PublicKbConfig
 from ..publickb.store import Profile, PublicKb
-from .animator import FaceAnimator
+from .animator import FaceAnimator, frame_count
 from .config import ReconstructConfig
 from .sadtalker import load_animator
+from .phonemes import PhonemeTiming
 from .tts import Speech, TtsBackend, Voice, load_tts
 from .voicematch import match_voice
 
 log = logging.getLogger(__name__)
+
+_SENTENCE_END = re.compile(r"[.!?;:…。！？；：]['\"”’)\]]*$")
+_CLAUSE_END = re.compile(r"[,，、—–]['\"”’)\]]*$")
+# silence kept at a phrase's edge when it is joined to the next: after a sentence, after a comma, inside a clause
+_PAUSE_S = {"sentence": 0.25, "clause": 0.12, "cut": 0.03}
+_FADE_S = 0.006
+
+
+def split_phrases(text: str, first_words: int = 6, max_words: int = 14) -> list[tuple[str, str]]:
+    """``text`` cut into (phrase, how it ends) pairs, in order; the end is "sentence", "clause", "cut" (a cut inside a
+    clause at the word limit) or "final". Cuts: after sentence punctuation; after a comma once the phrase has
+    three words; after ``first_words`` words for the first phrase and ``max_words`` for the others, except that a cut
+    that would leave one or two words alone at the end of a clause is not made (the phrase takes them)."""
+    words = text.split()
+    out: list[tuple[str, str]] = []
+    cur: list[str] = []
+    for i, w in enumerate(words):
+        cur.append(w)
+        limit = first_words if not out else max_words
+        rest = words[i + 1:]
+        clause_rest = next((k for k, r in enumerate(rest, 1) if _SENTENCE_END.search(r) or _CLAUSE_END.search(r)),
+                           len(rest))
+        if not rest:
+            break
+        if _SENTENCE_END.search(w) and (len(cur) >= 2 or out):
+            out.append((" ".join(cur), "sentence"))
+        elif _CLAUSE_END.search(w) and len(cur) >= 3:
+            out.append((" ".join(cur), "clause"))
+        elif len(cur) >= max(1, limit) and clause_rest > 2:
+            out.append((" ".join(cur), "cut"))
+        else:
+            continue
+        cur = []
+    if cur:
+        out.append((" ".join(cur), "final"))
+    return out
+
+
+@dataclass
+class Phrase:
+    """One phrase of a streamed utterance: ``audio`` lasts exactly ``n_frames`` frame periods; ``frames`` renders
+    them as it is consumed (take them all before asking the stream for the next phrase)."""
+
+    index: int
+    text: str
+    speech: Speech  # trimmed, faded and padded as joined: audio and phoneme timings of this phrase
+    n_frames: int
+    frames: Iterator[np.ndarray]
+    ready_s: float  # from the start of ``stream`` to this phrase's audio being ready
+    last: bool
+
+    @property
+    def audio(self) -> np.ndarray:
+        return self.speech.audio
+
+    @property
+    def sample_rate(self) -> int:
+        return self.speech.sample_rate
+
+    @property
+    def synthesis_s(self) -> float:  # wall time the TTS spent on this phrase
+        return self.speech.synthesis_s
+
+
+def _edges(audio: np.ndarray, sr: int) -> tuple[int, int]:
+    """First and one-past-last sample of the sound in ``audio`` (5-ms frames above 2 % of the peak)."""
+    hop = max(1, sr // 200)
+    n = audio.size // hop
+    if n == 0:
+        return 0, audio.size
+    rms = np.sqrt((audio[: n * hop].reshape(n, hop) ** 2).mean(1))
+    loud = np.flatnonzero(rms > 0.02 * (rms.max() + 1e-9))
+    if loud.size == 0:
+        return 0, audio.size
+    return int(loud[0] * hop), int(min(audio.size, (loud[-1] + 1) * hop))
+
+
+def joinable(speech: Speech, lead_s: float | None, tail_s: float | None) -> Speech:
+    """``speech`` with its leading/trailing silence trimmed to at most ``lead_s``/``tail_s`` (None: kept as is) and
+    short fades at both ends, the phoneme timings moved with the audio."""
+    sr, a = speech.sample_rate, speech.audio.astype(np.float32)
+    on, off = _edges(a, sr)
+    start = max(0, on - int(lead_s * sr)) if lead_s is not None else 0
+    stop = min(a.size, off + int(tail_s * sr)) if tail_s is not None else a.size
+    a = a[start:stop].copy()
+    k = min(int(_FADE_S * sr), a.size // 2)
+    if k > 0:
+        ramp = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, k, dtype=np.float32))
+        a[:k] *= ramp
+        a[-k:] *= ramp[::-1]
+    shift = start / sr
+    timings = [PhonemeTiming(p.symbol, p.start - shift, p.end - shift, p.opening, p.rounding)
+               for p in speech.phoneme_timings if p.end - shift > 0 and p.start - shift < a.size / sr]
+    return Speech(a, sr, timings, speech.text, speech.synthesis_s)
+
+
+def frame_aligned(speech: Speech, fps: int) -> Speech:
+    """``speech`` zero-padded to a whole number of frame periods (the animator then renders exactly that many)."""
+    n = frame_count(speech.duration_s, fps)
+    total = int(np.floor(n * speech.sample_rate / fps))
+    a = np.pad(speech.audio[:total], (0, max(0, total - speech.audio.size))).astype(np.float32)
+    return Speech(a, speech.sample_rate, speech.phoneme_timings, speech.text, speech.synthesis_s)
 
 
 class Reconstructor:
@@ -30,6 +147,9 @@ class Reconstructor:
         self.cfg = cfg or ReconstructConfig()
         if self.cfg.fps <= 0 or self.cfg.size < 64 or self.cfg.size % 2:
             raise ConfigError("reconstruct.fps must be positive and reconstruct.size an even number >= 64")
+        if self.cfg.phrase_first_words < 1 or self.cfg.phrase_max_words < 1 or self.cfg.phrase_join_frames < 0:
+            raise ConfigError("reconstruct.phrase_first_words and phrase_max_words must be at least 1 and "
+                              "phrase_join_frames at least 0")
         self.kb = kb or PublicKb(kb_cfg)
         self.tts: TtsBackend = load_tts(self.cfg)
         self.animator: FaceAnimator = load_animator(self.cfg)
@@ -59,9 +179,97 @@ class Reconstructor:
         speech = self.tts.synthesize(text, voice)
         return profile, speech, self.animator.render(profile, speech)
 
+    def stream(self, user_id: str, text: str) -> Iterator[Phrase]:
+        """The utterance phrase by phrase (see the module's docstring): the first phrase is rendered while the rest
+        is synthesised. Frames and audio of consecutive phrases join without jumps or clicks."""
+        cfg = self.cfg
+        profile = self.kb.get(user_id)
+        voice, _ = self.voice_for(profile)
+        phrases = split_phrases(text, cfg.phrase_first_words, cfg.phrase_max_words)
+        if not phrases:
+            raise InputError(f"nothing to say: {text!r} has no words")
+        t0 = time.perf_counter()
+        ready: queue.Queue = queue.Queue(maxsize=2)  # bounded: synthesis stays at most two phrases ahead
+        stop = threading.Event()
+
+        def synthesise() -> None:
+            try:
+                for i, (phrase, _) in enumerate(phrases):
+                    if stop.is_set():
+                        return
+                    try:
+                        ready.put((i, self.tts.synthesize(phrase, voice), time.perf_counter() - t0))
+                    except InputError:  # a phrase of punctuation only: nothing to say, the rest goes on
+                        ready.put((i, None, time.perf_counter() - t0))
+                ready.put(None)
+            except BaseException as e:  # handed to the consumer, which raises it
+                ready.put(e)
+
+        worker = threading.Thread(target=synthesise, name="tts-phrases", daemon=True)
+        worker.start()
+        last_frame: list[np.ndarray] = []
+        spoken = 0
+        try:
+            while True:
+                item = ready.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                i, speech, ready_s = item
+                if speech is None:
+                    continue
+                before = phrases[i - 1][1] if i > 0 else None
+                lead = None if before is None else _PAUSE_S[before] / 2
+                tail = None if phrases[i][1] == "final" else _PAUSE_S[phrases[i][1]] / 2
+                speech = frame_aligned(joinable(speech, lead, tail), cfg.fps)
+                n = frame_count(speech.duration_s, cfg.fps)
+                frames = self._joined(self.animator.render(profile, speech), last_frame, cfg.phrase_join_frames)
+                yield Phrase(spoken, phrases[i][0], speech, n, frames, ready_s, i == len(phrases) - 1)
+                spoken += 1
+        finally:
+            stop.set()
+            while worker.is_alive():  # unblock a worker waiting on the full queue, then let it finish its phrase
+                try:
+                    ready.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+        if spoken == 0:
+            raise InputError(f"nothing to say: {text!r} has no speakable words")
+
+    @staticmethod
+    def _joined(frames: Iterator[np.ndarray], last: list[np.ndarray], k: int) -> Iterator[np.ndarray]:
+        """``frames`` with the first ``k`` blended from ``last[0]`` (the previous phrase's last frame); the last
+        frame seen is kept in ``last`` for the next phrase."""
+        prev = last[0].astype(np.float32) if last and k > 0 else None
+        for j, f in enumerate(frames):
+            if prev is not None and j < k:
+                w = (j + 1) / (k + 1)
+                f = np.clip(w * f.astype(np.float32) + (1 - w) * prev + 0.5, 0, 255).astype(np.uint8)
+            last[:] = [f]
+            yield f
+
     def to_mp4(self, user_id: str, text: str, out: str | Path,
                on_frame: Callable[[int, np.ndarray], None] | None = None) -> tuple[Speech, int]:
-        from .output import write_mp4
+        """The utterance, streamed phrase by phrase, into one mp4; (the joined speech, frames written)."""
+        from .output import Mp4Writer
 
-        _, speech, frames = self.speak(user_id, text)
-        return speech, write_mp4(out, frames, speech, self.cfg.fps, on_frame)
+        writer, parts, timings, offset, synth = None, [], [], 0.0, 0.0
+        try:
+            for ph in self.stream(user_id, text):
+                if writer is None:
+                    writer = Mp4Writer(out, ph.sample_rate, self.cfg.fps)
+                writer.add(ph.audio, ph.frames, on_frame)
+                parts.append(ph.audio)
+                timings += [PhonemeTiming(p.symbol, p.start + offset, p.end + offset, p.opening, p.rounding)
+                            for p in ph.speech.phoneme_timings]
+                synth += ph.synthesis_s
+                offset += ph.audio.size / ph.sample_rate
+            n = writer.n_frames
+            writer.close()
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        audio = np.concatenate(parts)
+        return Speech(audio, writer.sample_rate, timings, text, synth), n

@@ -27,6 +27,11 @@ def register(sub, eval_sub) -> None:
     p.add_argument("--realtime", action="store_true", help="feed the file at its real speed, as a live source "
                    "(end-to-end latency is measured from the end of speech)")
     p.add_argument("--out", help="output directory (default out/<time>)")
+    p.add_argument("--view", nargs="?", const="127.0.0.1:8765", metavar="ADDR",
+                   help="live view: serve a web page that plays the received talking face with its sound as it is "
+                   "produced (default 127.0.0.1:8765; HOST:PORT, or port 0 for any free port)")
+    p.add_argument("--view-wait", type=float, default=0.0, metavar="S", help="with --view: wait up to S seconds "
+                   "for a page to connect before transmitting (default 0)")
     u = p.add_argument_group("over the air", "two USRPs instead of the channel model (--channel/--snr then unused)")
     u.add_argument("--usrp", nargs=2, metavar=("TX_DEV_ARGS", "RX_DEV_ARGS"),
                    help='UHD device args of the transmitting and the receiving radio, e.g. "serial=3164A1F" '
@@ -56,8 +61,13 @@ def register(sub, eval_sub) -> None:
     _host_options(r)
     r.add_argument("--log", help="JSON-lines log (default OUT/rx.jsonl)")
     r.add_argument("--no-video", dest="video_out", action="store_false", help="text only (no TTS, no face)")
-    r.add_argument("--preview", type=int, default=6, metavar="N", help="live view: every N-th rendered frame goes "
-                   "to OUT/preview.jpg (default 6, about 4 per second; 0 = off); watch it with e.g. `feh -R 0.3`")
+    r.add_argument("--preview", type=int, default=6, metavar="N", help="every N-th rendered frame goes to "
+                   "OUT/preview.jpg (default 6, about 4 per second; 0 = off); watch it with e.g. `feh -R 0.3`")
+    r.add_argument("--view", nargs="?", const="127.0.0.1:8765", metavar="ADDR",
+                   help="live view: serve a web page that plays the received talking face with its sound as it is "
+                   "produced (default 127.0.0.1:8765; HOST:PORT, or port 0 for any free port)")
+    r.add_argument("--view-sent-log", metavar="TX_LOG", help="with --view: the transmitter's log, to show what was "
+                   "sent beside what was received (the loopback passes it)")
     r.set_defaults(func=_rx)
 
     m = sub.add_parser("report", help="merge a transmitter log and a receiver log into report.json/.html",
@@ -111,9 +121,13 @@ def _loopback(args: argparse.Namespace) -> int:
     cfg, overrides = _config(args)
     usrp = UsrpPair(*args.usrp, args.freq, args.tx_gain, args.rx_gain, args.samp_rate) if args.usrp else None
     out = Path(args.out or f"out/{time.strftime('%Y%m%d-%H%M%S')}")
+    if args.view is not None:
+        from .view import parse_addr
+
+        parse_addr(args.view)  # a bad address fails before anything starts
     report = run_loopback(args.video, cfg, args.channel, args.snr, out, args.seed, args.hotwords, args.kb, args.user,
                           args.video_out, args.enroll, args.realtime, _config_args(args, overrides), usrp,
-                          progress=lambda m: print(m, flush=True))
+                          progress=lambda m: print(m, flush=True), view=args.view, view_wait_s=args.view_wait)
     s = report["summary"]
     print(f"{s['verified']}/{s['utterances']} utterances received and verified ({s['refused']} refused, "
           f"{s['lost']} lost); mean sentence similarity {s['mean_similarity']}; mean SNR estimate "
@@ -150,13 +164,22 @@ def _rx(args: argparse.Namespace) -> int:
 
     cfg, _ = _config(args)
     out = Path(args.out)
+    view = None
+    if args.view is not None:
+        from .view import ViewServer
+
+        view = ViewServer(args.view, cfg.reconstruct.fps, Path(args.view_sent_log) if args.view_sent_log else None,
+                          on_page=lambda n: print(f"receiver: live view: {n} page(s) connected", flush=True))
+        print(f"receiver: live view at {view.url}", flush=True)
     log = JsonlLog(Path(args.log) if args.log else out / "rx.jsonl")
     try:
         n = serve(cfg, out, use_kb=args.kb, reconstruct=args.video_out, hotwords=args.hotwords, log=log,
-                  preview_every=args.preview,
+                  preview_every=args.preview, view=view,
                   progress=lambda m: print(m, flush=True))
     finally:
         log.close()
+        if view is not None:
+            view.close()
     print(f"receiver: {n} messages handled", flush=True)
     return 0
 

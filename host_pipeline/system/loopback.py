@@ -46,7 +46,8 @@ class Loopback:
     def __init__(self, video: str, cfg: Config, out_dir: Path, *, channel: str = "awgn", esn0_db: float = 15.0,
                  seed: int = 1, hotwords: list[str] | None = None, use_kb: bool = True, user: str = "anonymous",
                  reconstruct: bool = True, realtime: bool = False, config_args: list[str] | None = None,
-                 max_restarts: int = 2, usrp: Optional["UsrpPair"] = None, progress: Callable[[str], None] = print):
+                 max_restarts: int = 2, usrp: Optional["UsrpPair"] = None, progress: Callable[[str], None] = print,
+                 view: Optional[str] = None, view_wait_s: float = 0.0):
         self.video, self.cfg, self.out, self.user, self.progress = video, cfg, Path(out_dir), user, progress
         self.channel, self.esn0_db, self.seed, self.max_restarts = channel, esn0_db, seed, max_restarts
         self.config_args = config_args or []
@@ -55,9 +56,11 @@ class Loopback:
         common = [*(["--hotwords", *hotwords] if hotwords else []), *([] if use_kb else ["--no-kb"])]
         self.fgs = usrp.flowgraphs(cfg) if usrp else \
             [FlowgraphProcess("loopback", flowgraph_args(channel, esn0_db, cfg, seed), cfg.link.tx_address)]
+        self.view_wait_s = view_wait_s if view is not None else 0.0
+        view_args = ["--view", view, "--view-sent-log", str(self.tx_log)] if view is not None else []
         self.rx = SupervisedProcess("receiver host", host_argv(self.config_args, "rx", "--out", str(self.out),
-                                    "--log", str(self.rx_log), *common, *([] if reconstruct else ["--no-video"])),
-                                    cfg.link.feedback_address, start_timeout_s=600)
+                                    "--log", str(self.rx_log), *common, *([] if reconstruct else ["--no-video"]),
+                                    *view_args), cfg.link.feedback_address, start_timeout_s=600)
         self.tx_args = ["tx", str(video), "--user", user, "--log", str(self.tx_log), *common,
                         *(["--realtime"] if realtime else [])]
         self.tx = SupervisedProcess("transmitter host", host_argv(self.config_args, *self.tx_args), None)
@@ -100,6 +103,7 @@ class Loopback:
                 fg.start(self.logs)
             self.progress("starting the receiver host (loads its models)")
             self.rx.start(self.logs)
+            self._wait_for_page()
             self.progress("starting the transmitter host")
             self.tx.start(self.logs)
             self._write_pids()
@@ -114,6 +118,20 @@ class Loopback:
                 for proc in (self.tx, self.rx, *self.fgs):
                     proc.kill()
                 raise
+
+    def _wait_for_page(self) -> None:
+        """With a live view and ``view_wait_s``: give a browser that long to open the page before speaking."""
+        if self.view_wait_s <= 0:
+            return
+        self.progress(f"waiting up to {self.view_wait_s:g} s for the live view to be opened")
+        deadline = time.monotonic() + self.view_wait_s
+        while time.monotonic() < deadline and self.rx.alive():
+            lines = self.rx.new_lines(("receiver:", "lgmtsc:", "  hint:"))
+            for line in lines:
+                self.progress(line)
+            if any("page(s) connected" in line for line in lines):
+                return
+            time.sleep(0.2)
 
     def _supervise(self) -> None:
         tx_done_at: Optional[float] = None
@@ -199,7 +217,7 @@ def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float 
                  seed: int = 1, hotwords: list[str] | None = None, use_kb: bool = True, user: str | None = None,
                  reconstruct: bool = True, enroll: bool = False, realtime: bool = False,
                  config_args: list[str] | None = None, usrp: UsrpPair | None = None,
-                 progress: Callable[[str], None] = print) -> dict:
+                 progress: Callable[[str], None] = print, view: str | None = None, view_wait_s: float = 0.0) -> dict:
     """Run the three processes on ``video`` and write OUT/report.json, report.html and video.mp4; the report."""
     from ..link.auth import KeyStore
     from ..media import probe
@@ -224,7 +242,7 @@ def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float 
     t0 = time.perf_counter()
     lb = Loopback(video, cfg, out_dir, channel=channel, esn0_db=esn0_db, seed=seed, hotwords=hotwords,
                   use_kb=use_kb, user=user, reconstruct=reconstruct, realtime=realtime, config_args=config_args,
-                  usrp=usrp, progress=progress)
+                  usrp=usrp, progress=progress, view=view, view_wait_s=view_wait_s)
     lb.run()
     run["duration_s"] = round(time.perf_counter() - t0, 3)
     run["restarts"] = lb.restarts

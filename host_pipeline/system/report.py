@@ -70,7 +70,8 @@ def merge_logs(tx_log: Path, rx_log: Path, run: dict, events: list[dict] | None 
             lat["link_s"] = round(r["t_arrived"] - s["t_sent"], 4)
             if r.get("t_first_frame") and s.get("t_speech_end"):
                 lat["e2e_first_frame_s"] = round(r["t_first_frame"] - s["t_speech_end"], 3)
-        u["latency_s"] = lat
+        rank = {k: i for i, k in enumerate(CRITICAL_PATH)}
+        u["latency_s"] = {k: lat[k] for k in sorted(lat, key=lambda k: rank.get(k, len(rank)))}
         u["kb"] = {"tx": s.get("kb") or None, "rx": (r or {}).get("kb") or None}
         utts.append(u)
     _similarities(utts)
@@ -116,7 +117,32 @@ def summarize(utts: list[dict], duration_s: Optional[float]) -> dict:
         "payload_channel_uses": sum(u["channel_uses"] for u in utts),
         "burst_channel_uses": uses, "channel_uses_per_s": rate(uses),
         "median_e2e_first_frame_s": round(float(np.median(e2e)), 3) if e2e else None,
+        "max_e2e_first_frame_s": round(float(np.max(e2e)), 3) if e2e else None,
+        "latency_s": latency_distribution(utts),
+        "kb_share_of_e2e": round(float(np.mean(shares)), 3) if (shares := [
+            (u["latency_s"].get("kb_tx_s", 0) + u["latency_s"].get("kb_rx_s", 0)) / u["latency_s"]["e2e_first_frame_s"]
+            for u in utts if u["latency_s"].get("e2e_first_frame_s")]) else None,
     }
+
+
+# The stages from the end of speech to the first reconstructed frame, in order (live or --realtime runs; a file
+# read as fast as possible starts at its transcript, so endpoint_s is absent): the VAD's endpoint, the ASR, the wait
+# behind the previous utterance at the transmitter, its private KB, the semantic encoder, the air (flowgraph and
+# channel, link_s), the wait at the receiver, the decoder, its private KB, the first phrase's speech and its first
+# frame. render_all_s (the whole clip) and e2e_first_frame_s are not stages of that path.
+CRITICAL_PATH = ("endpoint_s", "asr_s", "wait_tx_s", "kb_tx_s", "encode_s", "link_s", "queue_s", "decode_s", "kb_rx_s",
+                 "tts_first_s", "first_frame_s")
+
+
+def latency_distribution(utts: list[dict]) -> dict:
+    """Per stage (and end to end): median, 90th percentile and maximum over the utterances that logged it (s)."""
+    out = {}
+    for k in (*CRITICAL_PATH, "render_all_s", "e2e_first_frame_s"):
+        v = [float(u["latency_s"][k]) for u in utts if isinstance(u["latency_s"].get(k), (int, float))]
+        if v:
+            out[k] = {"median": round(float(np.median(v)), 3), "p90": round(float(np.percentile(v, 90)), 3),
+                      "max": round(float(np.max(v)), 3), "n": len(v)}
+    return out
 
 
 def write_report(out_dir: Path, report: dict, input_video: Optional[str]) -> Path:

@@ -31,10 +31,13 @@ _NOT_RENDERED = {
     "unknown_sender": "the sender is not enrolled",
 }
 # Fixed colours for the usual stages; any other stage gets one from the spare palette.
-_STAGE_COLOURS = {"asr_s": "#4e79a7", "kb_tx_s": "#f28e2b", "encode_s": "#e15759", "link_s": "#76b7b2",
-                  "decode_s": "#59a14f", "kb_rx_s": "#edc948", "tts_s": "#b07aa1", "render_s": "#ff9da7"}
-_SPARE_COLOURS = ("#9c755f", "#bab0ac", "#86bcb6", "#d37295", "#8cd17d", "#a0cbe8")
-_TOTALS = {"e2e_first_frame_s"}  # end-to-end figures, not stages: shown as numbers, not bar segments
+_STAGE_COLOURS = {"endpoint_s": "#a0cbe8", "asr_s": "#4e79a7", "wait_tx_s": "#bab0ac", "kb_tx_s": "#f28e2b",
+                  "encode_s": "#e15759", "link_s": "#76b7b2", "queue_s": "#9c755f", "decode_s": "#59a14f",
+                  "kb_rx_s": "#edc948", "tts_s": "#b07aa1", "tts_first_s": "#b07aa1", "render_s": "#ff9da7",
+                  "first_frame_s": "#ff9da7"}
+_SPARE_COLOURS = ("#86bcb6", "#d37295", "#8cd17d", "#f1ce63", "#499894", "#d4a6c8")
+# end-to-end figures and work off the path to the first frame: shown as numbers, not bar segments
+_TOTALS = {"e2e_first_frame_s", "render_all_s"}
 
 
 # ---------------------------------------------------------------------------------------------- frames
@@ -283,6 +286,21 @@ def _joined_video(report: dict, out_dir: Path) -> str:
     return f'<video controls preload="metadata" src="{_href(rel)}"></video>'
 
 
+def _latency_table(summary: dict) -> str:
+    """Per stage: median, 90th percentile and maximum over the utterances (report.summarize's latency_s)."""
+    dist = summary.get("latency_s") or {}
+    if not dist:
+        return "<p class='none'>no latencies logged</p>"
+    rows = "".join(f"<tr><th>{esc(k.removesuffix('_s'))}</th><td>{_num(d.get('median'), 's', 3)}</td>"
+                   f"<td>{_num(d.get('p90'), 's', 3)}</td><td>{_num(d.get('max'), 's', 3)}</td>"
+                   f"<td>{_num(d.get('n'))}</td></tr>" for k, d in dist.items())
+    share = summary.get("kb_share_of_e2e")
+    note = (f"<p>The private KB's steps took {_num(100 * share, '%', 1)} of the time to the first frame (mean)."
+            "</p>" if share is not None else "")
+    return (f"<table class='kv lat'><tr><th>stage</th><th>median</th><th>p90</th><th>max</th><th>n</th></tr>{rows}"
+            f"</table>{note}")
+
+
 def _events(events: list[dict]) -> str:
     if not events:
         return "<p class='none'>no events</p>"
@@ -294,6 +312,7 @@ def _events(events: list[dict]) -> str:
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1200px;color:#222;padding:0 1em}
 h1{margin-bottom:.2em} h3{margin:.2em 0} h4{margin:.4em 0 .2em}
+table.lat td{padding:0 .8em;text-align:right}
 table.kv th,table.texts th{text-align:left;font-weight:600;padding-right:1em;vertical-align:top;white-space:nowrap}
 .head{display:flex;gap:2em;flex-wrap:wrap} .head>div{flex:1 1 300px}
 .big{font-size:1.3em} video{max-width:100%;width:512px;background:#000}
@@ -351,6 +370,12 @@ def write_html(report: dict, out_dir: Path, input_video: str | None) -> Path:
  <div><h2>Summary</h2>{_kv_table(summary, {"mean_snr_db": "dB", "bitrate_bps": "bit/s", "input_duration_s": "s"})}</div>
  <div><h2>Video</h2>{_joined_video(report, out_dir)}</div>
 </div>
+<h2>Latency: end of speech to the first reconstructed frame</h2>
+<p class="none">endpoint: the VAD's trailing silence; asr; wait_tx: behind the previous utterance; kb_tx; encode;
+link: flowgraph and air; queue: behind earlier messages at the receiver; decode; kb_rx; tts_first: the first
+phrase's speech; first_frame: its first frame; e2e_first_frame: all of it; render_all: the whole clip (not on the
+path). A file read faster than real time starts at its transcript.</p>
+{_latency_table(summary)}
 <h2>Utterances</h2>
 <p class="none">Words marked <ins>green</ins> differ from the line above (sent vs heard; received and restored vs
 sent); <del>red</del> marks words of the line above that this line lacks. Latency bars share one scale

@@ -29,15 +29,16 @@ class Receiver:
 
     def __init__(self, cfg: Config, out_dir: Path, *, use_kb: bool = True, reconstruct: bool = True,
                  hotwords: list[str] | None = None, log: JsonlLog | None = None, preview_every: int = 0,
-                 progress: Callable[[str], None] = print):
-        """``preview_every`` > 0: write every n-th rendered frame to OUT/preview.jpg (atomically) for live viewing."""
+                 view=None, progress: Callable[[str], None] = print):
+        """``preview_every`` > 0: write every n-th rendered frame to OUT/preview.jpg (atomically) for live viewing;
+        ``view``: a ``view.ViewServer`` that gets every message, phrase and frame as it is produced."""
         import zmq
 
         from ..codec import SemanticCodec
 
         self.cfg, self.out_dir, self.hotwords, self.log, self.progress = cfg, Path(out_dir), hotwords or [], log, progress
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.preview_every = preview_every
+        self.preview_every, self.view = preview_every, view
         self.keys = KeyStore(cfg.link.keystore)
         progress("receiver: loading models (semantic codec" + (", private KB LLM" if use_kb else "")
                  + (", TTS and face animator)" if reconstruct else ")"))
@@ -102,6 +103,8 @@ class Receiver:
                 handled += 1
                 if self.log:
                     self.log.write("done", rec)
+                if self.view is not None:
+                    self.view.message(rec, "done")
                 shown = rec.restored_text if rec.status == "ok" else f"{rec.status} ({rec.reason})"
                 self.progress(f"receiver: [{rec.seq}] from {rec.user or rec.sender_id}: {shown!r}")
         finally:
@@ -141,6 +144,7 @@ class Receiver:
     def handle(self, meta: dict, payload: np.ndarray, t_arrived: float) -> RxRecord:
         sid, seq = int(meta["sender_id"]), int(meta["seq"])
         rec = RxRecord(seq, sid, None, "undecodable", t_arrived=round(t_arrived, 4))
+        rec.latency_s["queue_s"] = round(max(0.0, time.time() - t_arrived), 4)  # waiting behind earlier messages
         rec.snr_db = round(float(meta["snr_db"]), 2) if meta.get("snr_db") is not None else None
         try:
             rec.prompt_class = CLASSES[int(meta.get("prompt_class", 2))]
@@ -182,6 +186,8 @@ class Receiver:
                           "forged, or too many channel errors; shown as text only")
             return rec
         rec.status = "ok"
+        if self.view is not None:
+            self.view.message(rec, "decoded")
         try:
             self._render(sender.user, rec)
         except Exception as e:  # authentic text stays "ok"; it is shown without face and voice
@@ -218,24 +224,51 @@ class Receiver:
         return self._text_coder
 
     def _render(self, user: str, rec: RxRecord) -> None:
+        """Streamed phrase by phrase (``Reconstructor.stream``): each phrase's audio and frames go to the live view
+        and the clip as they are produced. Latencies: ``tts_first_s`` (the first phrase's speech),
+        ``first_frame_s`` (from then to the first frame) and ``render_all_s`` (the whole clip)."""
+        from ..reconstruct.output import Mp4Writer
+
         if self.reconstructor is None:
             return
         if user not in self.reconstructor.kb.users():
             rec.reason = f"{user} is not enrolled in the public KB: text only"
             return
         clip = self.out_dir / f"utterance_{rec.sender_id}_{rec.seq:05d}.mp4"
+        key = f"{rec.sender_id}_{rec.seq}"
         t = time.perf_counter()
+        t_audio: list[float] = []
 
         def on_frame(i: int, frame: np.ndarray) -> None:
             if i == 0:
                 rec.t_first_frame = round(time.time(), 4)
+                rec.latency_s["first_frame_s"] = round(time.perf_counter() - t_audio[0], 4)
+            if self.view is not None:
+                self.view.frame(key, i, frame)
             if self.preview_every and i % self.preview_every == 0:
                 self._preview(frame)
 
-        self.reconstructor.to_mp4(user, rec.restored_text, clip, on_frame=on_frame)
-        rec.latency_s["render_s"] = round(time.perf_counter() - t, 3)
+        writer = None
+        try:
+            for ph in self.reconstructor.stream(user, rec.restored_text):
+                if writer is None:
+                    t_audio.append(time.perf_counter())
+                    rec.latency_s["tts_first_s"] = round(t_audio[0] - t, 3)
+                    writer = Mp4Writer(clip, ph.sample_rate, self.reconstructor.cfg.fps)
+                if self.view is not None:
+                    self.view.phrase(key, ph.index, writer.n_frames, ph)
+                writer.add(ph.audio, ph.frames, on_frame)
+            if writer is not None:
+                writer.close()
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        finally:
+            if self.view is not None:
+                self.view.end(key, writer.n_frames if writer is not None else 0)
+        rec.latency_s["render_all_s"] = round(time.perf_counter() - t, 3)
         rec.video = clip.name
-
 
     def _preview(self, frame: np.ndarray) -> None:
         from PIL import Image

@@ -1,0 +1,104 @@
+"""The live view: served over HTTP, and played in headless Chromium (frames and audio arrive, the transcript and a
+refused message appear)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from host_pipeline.errors import ConfigError
+from host_pipeline.system.protocol import JsonlLog, RxRecord
+from host_pipeline.system.view import ViewServer, parse_addr
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+
+
+def test_addresses():
+    assert parse_addr(None) == ("127.0.0.1", 8765)
+    assert parse_addr("9000") == ("127.0.0.1", 9000)
+    assert parse_addr("0.0.0.0:81") == ("0.0.0.0", 81)
+    for bad in ("host:port", "127.0.0.1:70000"):
+        with pytest.raises(ConfigError):
+            parse_addr(bad)
+
+
+def test_page_and_event_stream_over_http(tmp_path):
+    sent = JsonlLog(tmp_path / "tx.jsonl")
+    sent.write("sent", {"sender_id": 3, "seq": 7, "sent_text": "the two men shook hands", "transcript": "x"})
+    view = ViewServer("127.0.0.1:0", sent_log=tmp_path / "tx.jsonl")
+    try:
+        page = urllib.request.urlopen(view.url, timeout=5).read().decode()
+        assert "live view" in page and "view.js" in page
+        assert b"EventSource" in urllib.request.urlopen(view.url + "view.js", timeout=5).read()
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(view.url + "nothing", timeout=5)
+        events = urllib.request.urlopen(view.url + "events", timeout=5)
+        assert events.readline() == b"event: hello\n"
+        hello = json.loads(events.readline().decode().removeprefix("data: "))
+        assert hello["messages"] == [] and hello["fps"] == 25
+        rec = RxRecord(7, 3, "speaker", "ok", verified=True, received_text="the two men shook bands",
+                       restored_text="the two men shook bands", snr_db=4.5, prompt_class="low")
+        view.message(rec, "done")
+        events.readline()
+        assert events.readline() == b"event: message\n"
+        m = json.loads(events.readline().decode().removeprefix("data: "))
+        assert m["sent_text"] == "the two men shook hands" and "<ins>bands</ins>" in m["received_diff"]
+        assert m["snr_db"] == 4.5 and m["prompt_class"] == "low" and m["status"] == "ok"
+        events.close()
+    finally:
+        view.close()
+        sent.close()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make setup adds it)")
+def test_headless_chromium_plays_frames_and_sound_and_shows_the_texts(reconstructor, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    text = "For the twentieth time that evening, the two men shook hands."
+    view = ViewServer("127.0.0.1:0", fps=reconstructor.cfg.fps)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(view.url)
+            page.wait_for_function("document.getElementById('status').textContent === 'connected'", timeout=10000)
+
+            rec = RxRecord(1, 5, "speaker", "ok", verified=True, received_text=text, restored_text=text,
+                           snr_db=11.8, prompt_class="high")
+            view.message(rec, "decoded")
+            n = phrases = 0
+            for ph in reconstructor.stream("speaker", text):
+                view.phrase("5_1", ph.index, n, ph)
+                phrases += 1
+                for f in ph.frames:
+                    view.frame("5_1", n, f)
+                    n += 1
+            view.end("5_1", n)
+            view.message(rec, "done")
+            forged = RxRecord(2, 5, "speaker", "unverified", reason="the tag did not verify: forged",
+                              received_text="send the money", restored_text="send the money", snr_db=12.0,
+                              prompt_class="high")
+            view.message(forged, "done")
+
+            page.wait_for_function(f"window.lgmtscView.frames_shown >= {n}", timeout=60000)
+            page.wait_for_function(f"window.lgmtscView.audio_decoded >= {phrases}", timeout=20000)
+            stats = page.evaluate("window.lgmtscView")
+            shot = tmp_path / "live_view.png"
+            page.screenshot(path=str(shot))
+            body = page.inner_text("body")
+            refused = page.inner_text("#refused")
+            browser.close()
+    finally:
+        view.close()
+    assert stats["frames_received"] == n and stats["phrases_received"] == phrases >= 2
+    assert stats["audio_clock"] and stats["audio_seconds"] == pytest.approx(n / reconstructor.cfg.fps, abs=0.05)
+    assert not stats["errors"], stats["errors"]
+    assert "the two men shook hands" in body and "11.8 dB" in body and "high" in body
+    assert "unverified" in refused and "forged" in refused
+    assert shot.stat().st_size > 10_000  # kept in pytest's temporary directory, to look at
