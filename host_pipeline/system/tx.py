@@ -142,9 +142,10 @@ class Transmitter:
         feedback = FeedbackListener(self.cfg.link.feedback_address, self.key.sender_id, self.cfg.link.feedback_stale_s)
         sent, warned_feedback = 0, False
         try:
-            for seg, t_speech_end, asr_s in segments:
+            for seg, t_speech_end, lat in segments:
                 if start_after_s is not None and seg.end <= start_after_s:
                     continue
+                lat["wait_tx_s"] = round(max(0.0, time.time() - lat.pop("t_transcript")), 3)
                 snr = feedback.snr_db()
                 if snr is None and sent >= 2 and not warned_feedback:
                     self.note("no fresh SNR feedback from the receiver: sending uncompressed (class high)")
@@ -154,7 +155,7 @@ class Transmitter:
                 except InputError as e:  # this utterance cannot be sent; the next ones can
                     self.note(f"utterance at {seg.start:.2f}-{seg.end:.2f} s not sent: {e.message}")
                     continue
-                rec.latency_s["asr_s"] = round(asr_s, 3)
+                rec.latency_s = {**lat, **rec.latency_s}
                 if self.log:  # logged before it leaves: a crash in between is a lost message, never an unknown one
                     self.log.write("sent", rec)
                 link.send(meta, payload)
@@ -177,7 +178,11 @@ class Transmitter:
         return sent
 
     def _segments(self, source: str, realtime: bool, start_after_s: float | None = None) -> Iterator[tuple]:
-        """(segment, wall time of the end of speech, ASR seconds) from a thread that transcribes ahead.
+        """(segment, wall time of the end of speech, latencies) from a thread that transcribes ahead.
+
+        Latencies, live or ``realtime``: ``endpoint_s``, the audio after the end of speech the VAD needed to close
+        the utterance, and ``asr_s``, from then to the transcript; a file read as fast as possible: ``asr_s``, the
+        ASR's time for this utterance. ``t_transcript``: when the transcript was ready (wall clock).
 
         Resuming a file (``start_after_s``): the audio before that point, already sent, is fed as silence and not
         paced, so neither the ASR nor the clock spends time on it; segment times stay those of the file."""
@@ -186,12 +191,12 @@ class Transmitter:
         live = is_live_source(source)
         if not live:
             probe(source)
-        chunk_s = 0.5 if (live or realtime) else 30.0
+        chunk_s = min(0.5, self.cfg.vad.chunk_ms / 1000) if (live or realtime) else 30.0
         skip_s = 0.0 if live or start_after_s is None else max(0.0, start_after_s)
         t0 = time.time() - skip_s  # the file's time 0 on the wall clock, as if it had been playing
 
         def audio() -> Iterator[np.ndarray]:
-            it = iter_live_audio(source) if live else iter_audio(source, chunk_s=chunk_s)
+            it = iter_live_audio(source, chunk_s=chunk_s) if live else iter_audio(source, chunk_s=chunk_s)
             fed = 0.0
             for c in it:
                 if fed < skip_s:
@@ -209,12 +214,15 @@ class Transmitter:
             try:
                 last = time.perf_counter()
                 for seg in self.extractor.stream(audio(), self.hotwords):
-                    now = time.perf_counter()
-                    if live or realtime:  # ASR latency: from the end of speech to its transcript
+                    now, wall = time.perf_counter(), time.time()
+                    endpoint = max(0.0, self.extractor.vad.last_endpoint - seg.end)
+                    if live or realtime:  # from the end of speech: the VAD's endpoint, then the ASR
                         t_end = t0 + seg.end
-                        q.put((seg, t_end, time.time() - t_end))
+                        lat = {"endpoint_s": round(endpoint, 3), "asr_s": round(max(0.0, wall - t_end - endpoint), 3)}
                     else:  # a file read as fast as possible: the ASR's time for this utterance
-                        q.put((seg, time.time(), now - last))
+                        t_end = wall
+                        lat = {"asr_s": round(now - last, 3)}
+                    q.put((seg, t_end, {**lat, "t_transcript": wall}))
                     last = now
                 q.put(done)
             except BaseException as e:  # handed to the consumer, which raises it
