@@ -65,8 +65,8 @@ class _Server:
 
 
 def _reply(text, finish_reason="stop"):
-    return {"id": "x", "object": "chat.completion",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}]}
+    choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+    return {"id": "x", "object": "chat.completion", "choices": [choice]}
 
 
 def _openai_error(message, param=None):
