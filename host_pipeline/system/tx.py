@@ -145,6 +145,9 @@ class Transmitter:
             for seg, t_speech_end, lat in segments:
                 if start_after_s is not None and seg.end <= start_after_s:
                     continue
+                if not seg.intelligible:  # a loop or a hallucination never goes on the air (docs/asr.md)
+                    self.note(f"utterance at {seg.start:.2f}-{seg.end:.2f} s not sent: {seg.outcome} ({seg.reason})")
+                    continue
                 lat["wait_tx_s"] = round(max(0.0, time.time() - lat.pop("t_transcript")), 3)
                 snr = feedback.snr_db()
                 if snr is None and sent >= 2 and not warned_feedback:
