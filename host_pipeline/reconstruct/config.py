@@ -19,6 +19,9 @@ class ReconstructConfig:
     voice_wer_weight: float = 1.0  # similarity given up per unit of Harvard WER when ranking candidates
     voice_min_rate: float = 0.9  # the matched speaking-rate factor is clipped to [min, max]
     voice_max_rate: float = 1.1
+    voice_match_top: int = 4  # enrollment: nearest Kokoro voices (by measured embedding) whose blends are searched
+    voice_match_evals: int = 20  # enrollment: renders of the style search after the nearest voices
+    voice_match_eq: bool = True  # enrollment: also fit a spectral-envelope equaliser to the enrolled speech
     festival_voice: str = "cmu_us_slt_arctic_hts"
     bert_vits2_url: str = "http://127.0.0.1:5000"  # its HTTP API (hiyoriUI.py); loopback only
     bert_vits2_model_id: int = 0
