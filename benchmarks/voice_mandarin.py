@@ -2,6 +2,7 @@
 them (language zh, converted to simplified characters), character error rate against the text.
 
     python benchmarks/voice_mandarin.py --out out/voice [--voices zf_xiaoxiao zm_yunxi]
+    python benchmarks/voice_mandarin.py --out out/voice --rescore   # score voice_mandarin.csv again, no synthesis
 
 The sentences were written for this benchmark: everyday topics, polyphones (行 长 还 得 重 乐 觉 都), numbers,
 neutral tones and erhua-free standard Mandarin. CER = character edit distance / reference characters, punctuation
@@ -66,7 +67,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="out/voice")
     ap.add_argument("--voices", nargs="+", default=["zf_xiaoxiao", "zm_yunxi"])
+    ap.add_argument("--rescore", action="store_true", help="score the hypotheses in voice_mandarin.csv again")
     args = ap.parse_args()
+    if args.rescore:
+        with open(Path(args.out) / "voice_mandarin.csv", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        for name in dict.fromkeys(r["voice"] for r in rows):
+            mine = [r for r in rows if r["voice"] == name]
+            errs, refs = (sum(x) for x in zip(*(char_errors(r["text"], r["hypothesis"]) for r in mine)))
+            rtf = sorted(float(r["tts_rtf"]) for r in mine)[len(mine) // 2]
+            print(f"{name}: CER {errs / refs:.1%} ({errs}/{refs} characters, {len(mine)} sentences), "
+                  f"median TTS RTF {rtf:.2f}")
+        return 0
     import zhconv
 
     from host_pipeline.asr.backends import load_asr

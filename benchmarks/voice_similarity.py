@@ -1,7 +1,7 @@
 """Does the receiver speak in the sender's voice? 13 real speakers, two independent speaker encoders.
 
     python benchmarks/voice_similarity.py --out out/voice [--figure docs/reconstruct/voice_similarity.png]
-                                          [--only grid_talker_01 arctic_aew ...]
+                                          [--only grid_talker_01 arctic_aew ...] [--top 4] [--evals 20]
 
 Each of the 10 GRID talkers, LJ Speech and the CMU ARCTIC speakers aew and axb is enrolled from one recording
 (the Kokoro voice matched against Resemblyzer at enrollment); the receiver speaks sentences the speaker did not say
@@ -28,13 +28,19 @@ def main() -> int:
     ap.add_argument("--out", default="out/voice")
     ap.add_argument("--figure", help="also copy the figure here (the one docs/reconstruct.md shows)")
     ap.add_argument("--only", nargs="+", help="speaker names (default: all 13)")
+    ap.add_argument("--top", type=int, help="reconstruct.voice_match_top (nearest voices searched)")
+    ap.add_argument("--evals", type=int, help="reconstruct.voice_match_evals (renders of the blend search)")
     args = ap.parse_args()
     import os
 
+    from host_pipeline.reconstruct.config import ReconstructConfig
     from host_pipeline.reconstruct.eval_voice import run_voice_eval
 
+    cfg = ReconstructConfig()
+    cfg.voice_match_top = args.top or cfg.voice_match_top
+    cfg.voice_match_evals = args.evals if args.evals is not None else cfg.voice_match_evals
     out = Path(args.out)
-    summary = run_voice_eval(out, only=args.only, progress=lambda m: print(m, flush=True))
+    summary = run_voice_eval(out, cfg=cfg, only=args.only, progress=lambda m: print(m, flush=True))
     summary["load_average_1min"] = round(os.getloadavg()[0], 2)
     (out / "voice_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary, indent=1))

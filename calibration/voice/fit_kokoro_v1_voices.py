@@ -42,8 +42,8 @@ def main() -> None:
                       "f0_median_hz": round(float(np.median(f0[f0 > 0])), 2)}
         print(f"[{i + 1}/{len(names)}] {name}: F0 {rows[name]['f0_median_hz']} Hz ({time.time() - t0:.0f} s)",
               flush=True)
-    args.out.write_text(json.dumps({"model": "kokoro-82m + kokoro-voices", "probe": {"en": PROBE_EN, "zh": PROBE_ZH}, "voices": rows},
-                                   indent=0) + "\n")
+    doc = {"model": "kokoro-82m + kokoro-voices", "probe": {"en": PROBE_EN, "zh": PROBE_ZH}, "voices": rows}
+    args.out.write_text(json.dumps(doc, indent=0) + "\n")
     print(f"wrote {args.out}")
 
 

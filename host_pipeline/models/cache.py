@@ -17,9 +17,9 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..errors import ModelError
 from ..paths import model_cache_dir

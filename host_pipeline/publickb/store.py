@@ -50,7 +50,7 @@ class Profile:
 
         v = self.tts_voice
         return Voice(dict(v.get("weights", {})), pitch=float(v.get("pitch", 1.0)), speed=float(v.get("speed", 1.0)),
-                     prosody_weights=v.get("prosody_weights"), style=self.tts_style)
+                     prosody_weights=v.get("prosody_weights"), style=self.tts_style, eq_db=v.get("eq_db"))
 
 
 def _root(cfg: PublicKbConfig) -> Path:
@@ -78,7 +78,8 @@ class PublicKb:
             self._db = sqlite3.connect(str(self.db_path), timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(
-                "CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, algorithm TEXT NOT NULL,"
+                "CREATE TABLE IF NOT EXISTS profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, "
+                "algorithm TEXT NOT NULL,"
                 " key_id TEXT NOT NULL, signature TEXT NOT NULL, updated REAL NOT NULL);"
                 "DROP TABLE IF EXISTS voice_matches;")  # an unsigned voice cache of earlier versions
         except (sqlite3.Error, OSError) as e:
@@ -168,7 +169,8 @@ class PublicKb:
             if not verify(doc, alg, key_id, sig, secret):
                 raise InputError(f"public KB entry {user_id!r} fails its signature check (altered or planted)",
                                  hint=f"re-enroll {user_id}; do not use this profile")
-        img = np.asarray(Image.open(io.BytesIO(self._get_object(doc["face"]["image_sha256"], "png", user_id))).convert("RGB"))
+        png = self._get_object(doc["face"]["image_sha256"], "png", user_id)
+        img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
         lm = np.load(io.BytesIO(self._get_object(doc["face"]["landmarks_sha256"], "npy", user_id)))
         voice = VoiceFeatures(**doc["voice"])
         tts_voice, style = doc.get("tts_voice") or {}, None

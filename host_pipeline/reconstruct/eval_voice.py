@@ -47,8 +47,9 @@ class Speaker:
     held_out: bool  # references exclude the enrollment recording
 
 
-def speakers(data: Path) -> list[Speaker]:
-    """The 13 speakers of the evaluation, from the repository's real data."""
+def speakers(data: Path, max_references: int = 8) -> list[Speaker]:
+    """The 13 speakers of the evaluation, from the repository's real data (LJ: its first ``max_references``
+    held-out recordings as the reference). Ordered so that any prefix mixes corpora and sexes."""
     out: list[Speaker] = []
     grid = data / "video" / "grid"
     with open(grid / "transcripts.tsv", encoding="utf-8") as f:
@@ -63,9 +64,12 @@ def speakers(data: Path) -> list[Speaker]:
         mine = [r for r in rows if r["speaker"] == spk]
         held = [r for r in mine if r["file"] != enroll]
         plain = [r for r in held if r["file"] in ("LJ001-0009.wav", "LJ001-0011.wav")] or held  # LJ: no rare names
-        out.append(Speaker(spk, data / "speech" / enroll, [data / "speech" / r["file"] for r in held],
+        out.append(Speaker(spk, data / "speech" / enroll, [data / "speech" / r["file"] for r in held[:max_references]],
                            [r["transcript"] for r in plain[:n_texts]], True))
-    return out
+    order = ["arctic_aew", "grid_talker_02", "ljspeech_LJ", "grid_talker_07", "arctic_axb", "grid_talker_04",
+             "grid_talker_10", "grid_talker_05", "grid_talker_03", "grid_talker_06", "grid_talker_08", "grid_talker_01",
+             "grid_talker_09"]
+    return sorted(out, key=lambda s: order.index(s.name) if s.name in order else len(order))
 
 
 @dataclass
@@ -133,6 +137,10 @@ def run_voice_eval(out: Path, data: Path | None = None, cfg: ReconstructConfig |
     rows: list[Row] = []
     recon = {enc: [] for enc in encoders}
     old_table = load_table()
+    fields = list(Row.__dataclass_fields__)
+    partial = open(out / "voice_speakers.partial.csv", "w", newline="", encoding="utf-8")  # survives an interruption
+    pw = csv.writer(partial)
+    pw.writerow(fields + ["identified_resemblyzer", "identified_dvector", "voice_recipe"])
     for i, s in enumerate(spks):
         t0 = time.perf_counter()
         progress(f"[{i + 1}/{len(spks)}] {s.name}: enrolling from {s.enroll.name}")
@@ -159,9 +167,14 @@ def run_voice_eval(out: Path, data: Path | None = None, cfg: ReconstructConfig |
                         sims["dvector"], before["resemblyzer"], before["dvector"], report["similarity_enrollment"],
                         errs / max(1, refs), rtf, match_s, s.held_out))
         r = rows[-1]
+        ok = {enc: int(np.argmax(recon[enc][-1] @ ref[enc].T) == i) for enc in encoders}
+        pw.writerow([round(v, 4) if isinstance(v, float) else v for v in asdict(r).values()]
+                    + [ok["resemblyzer"], ok["dvector"], json.dumps({**voice.to_dict(), "report": report})])
+        partial.flush()
         progress(f"  Resemblyzer {r.resemblyzer:.3f} (before {r.resemblyzer_before:.3f}), d-vector {r.dvector:.3f} "
                  f"(before {r.dvector_before:.3f}), WER {r.wer:.1%}, RTF {r.tts_rtf:.2f}, matched in {match_s:.0f} s")
 
+    partial.close()
     ident = {}
     for enc in encoders:
         m = np.stack(recon[enc]) @ ref[enc].T  # (reconstruction i, real speaker j)
@@ -171,7 +184,6 @@ def run_voice_eval(out: Path, data: Path | None = None, cfg: ReconstructConfig |
             w.writerow(["reconstruction \\ real"] + [s.name for s in spks])
             for s, row in zip(spks, m):
                 w.writerow([s.name] + [round(float(x), 4) for x in row])
-    fields = list(Row.__dataclass_fields__)
     with open(out / "voice_speakers.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(fields)
@@ -209,10 +221,12 @@ def _plot(out: Path, rows: list[Row], base: dict, ident: dict, names: list[str])
         b = base[enc]
         a = ax[k]
         a.hist(b["same"], bins=15, alpha=0.5, density=True, label=f"same speaker, real ({np.mean(b['same']):.2f})")
-        a.hist(b["diff"], bins=25, alpha=0.5, density=True, label=f"different speakers, real ({np.mean(b['diff']):.2f})")
+        a.hist(b["diff"], bins=25, alpha=0.5, density=True,
+               label=f"different speakers, real ({np.mean(b['diff']):.2f})")
         vals = [getattr(r, enc) for r in rows]
         before = [getattr(r, f"{enc}_before") for r in rows]
-        a.plot(vals, np.full(len(vals), -0.15), "k|", ms=18, mew=2, label=f"reconstruction vs real ({np.mean(vals):.2f})")
+        a.plot(vals, np.full(len(vals), -0.15), "k|", ms=18, mew=2,
+               label=f"reconstruction vs real ({np.mean(vals):.2f})")
         a.plot(before, np.full(len(vals), -0.45), "|", color="grey", ms=18, mew=2,
                label=f"before: 5 Japanese voices ({np.mean(before):.2f})")
         a.set_xlabel(f"{'Resemblyzer (matched against)' if k == 0 else 'd-vector (independent judge)'} cosine")

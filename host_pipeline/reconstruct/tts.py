@@ -54,17 +54,20 @@ class Voice:
     speed: float = 1.0  # speaking-rate factor
     prosody_weights: dict[str, float] | None = None  # Kokoro: weights of the prosody half; None = ``weights``
     style: np.ndarray | None = field(default=None, repr=False)  # Kokoro: the resolved (510, 256) style table
+    eq_db: list[float] | None = None  # spectral-envelope gains (dB) at ``EQ_BANDS_HZ``, applied to the output
 
     def to_dict(self) -> dict:
         d = {"weights": self.weights, "pitch": self.pitch, "speed": self.speed}
         if self.prosody_weights is not None:
             d["prosody_weights"] = self.prosody_weights
+        if self.eq_db is not None:
+            d["eq_db"] = [round(float(g), 2) for g in self.eq_db]
         if self.style is not None:
             d["style_sha256"] = hashlib.sha256(np.ascontiguousarray(self.style, np.float32).tobytes()).hexdigest()
         return d
 
     @classmethod
-    def parse(cls, text: str) -> "Voice":
+    def parse(cls, text: str) -> Voice:
         """``name`` or ``a:0.6,b:0.4``."""
         w = {}
         for part in text.split(","):
@@ -111,6 +114,43 @@ def _resample(x: np.ndarray, ratio: float) -> np.ndarray:
         return x
     f = Fraction(ratio).limit_denominator(200)
     return resample_poly(x, f.numerator, f.denominator).astype(np.float32)
+
+
+EQ_BANDS_HZ = np.geomspace(100.0, 7600.0, 20)  # centres of the spectral-envelope equaliser's bands
+EQ_MAX_DB = 12.0
+
+
+def long_term_spectrum(audio: np.ndarray, sr: int) -> np.ndarray:
+    """Mean power (dB) of the loud frames of ``audio`` in the bands of ``EQ_BANDS_HZ`` (third-octave-ish, Hann)."""
+    n = 1024 if sr > 20000 else 512
+    x = np.asarray(audio, np.float32)
+    if x.size < n:
+        x = np.pad(x, (0, n - x.size))
+    hop = n // 4
+    m = 1 + (x.size - n) // hop
+    frames = x[np.arange(n)[None, :] + hop * np.arange(m)[:, None]] * np.hanning(n).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    e = power.sum(1)
+    loud = e >= np.percentile(e, 50)  # speech, not the pauses
+    spec = power[loud].mean(0)
+    f = np.fft.rfftfreq(n, 1 / sr)
+    lf, lc = np.log(np.maximum(f, 1.0))[None, :], np.log(EQ_BANDS_HZ)[:, None]
+    w = np.maximum(0.0, 1 - np.abs(lf - lc) / np.log(EQ_BANDS_HZ[1] / EQ_BANDS_HZ[0]))  # triangular bands
+    return 10 * np.log10(w @ spec / np.maximum(w.sum(1), 1e-9) + 1e-12)
+
+
+def apply_eq(audio: np.ndarray, sr: int, eq_db: list[float] | np.ndarray) -> np.ndarray:
+    """``audio`` through a zero-phase equaliser: gains (dB) at ``EQ_BANDS_HZ``, interpolated on a log-frequency
+    axis, held beyond the outer bands; loudness (RMS) kept."""
+    x = np.asarray(audio, np.float32)
+    if x.size == 0:
+        return x
+    n = int(2 ** np.ceil(np.log2(x.size + 2048)))
+    f = np.fft.rfftfreq(n, 1 / sr)
+    g_db = np.interp(np.log(np.maximum(f, 1.0)), np.log(EQ_BANDS_HZ), np.clip(eq_db, -EQ_MAX_DB, EQ_MAX_DB))
+    y = np.fft.irfft(np.fft.rfft(x, n) * 10 ** (g_db / 20), n)[: x.size]
+    rms_x, rms_y = np.sqrt(np.mean(x**2)), np.sqrt(np.mean(y**2))
+    return (y * (rms_x / rms_y if rms_y > 0 else 1.0)).astype(np.float32)
 
 
 def _scale_timings(t: list[PhonemeTiming], k: float) -> list[PhonemeTiming]:
@@ -237,6 +277,8 @@ class KokoroTts(TtsBackend):
         if not audio_parts:
             raise InputError(f"nothing to say: {text!r} has no speakable words")
         audio = np.concatenate(audio_parts)
+        if voice.eq_db is not None:
+            audio = apply_eq(audio, self.SAMPLE_RATE, voice.eq_db)
         peak = float(np.abs(audio).max())
         if peak > 0.99:
             audio = audio * (0.99 / peak)
@@ -253,7 +295,8 @@ class FestivalTts(TtsBackend):
         self.exe = shutil.which("festival")
         if not self.exe:
             raise BackendError("the festival TTS backend is configured but festival is not installed",
-                               hint="sudo apt-get install festival festvox-us-slt-hts, or reconstruct.tts_backend=kokoro")
+                               hint="sudo apt-get install festival festvox-us-slt-hts, "
+                                    "or reconstruct.tts_backend=kokoro")
 
     def voices(self) -> list[str]:
         return [self.cfg.festival_voice]
@@ -268,7 +311,8 @@ class FestivalTts(TtsBackend):
         with tempfile.TemporaryDirectory() as d:
             wav, segs = Path(d) / "out.wav", Path(d) / "out.segs"
             script = (f"(voice_{name})\n(Parameter.set 'Duration_Stretch {1.0 / (voice.speed * self.cfg.speed):.3f})\n"
-                      f"(set! u (SynthText \"{clean}\"))\n(utt.save.wave u \"{wav}\" 'riff)\n(utt.save.segs u \"{segs}\")\n")
+                      f"(set! u (SynthText \"{clean}\"))\n(utt.save.wave u \"{wav}\" 'riff)\n"
+                      f"(utt.save.segs u \"{segs}\")\n")
             try:
                 r = subprocess.run([self.exe, "--pipe"], input=script, capture_output=True, text=True, timeout=120)
             except subprocess.TimeoutExpired:
@@ -347,7 +391,8 @@ class BertVits2Tts(TtsBackend):
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
             reason = getattr(e, "reason", e)
             raise BackendError(f"BERT-VITS2 at {self.base} is unreachable ({reason})",
-                               hint="start its API server (python hiyoriUI.py) or set reconstruct.tts_backend=kokoro") from None
+                               hint="start its API server (python hiyoriUI.py) or set "
+                                    "reconstruct.tts_backend=kokoro") from None
         if "audio" not in ctype and not body.startswith(b"RIFF"):
             raise BackendError(f"BERT-VITS2 at {self.base} returned {ctype or 'no content type'}, not audio/wav")
         try:

@@ -7,7 +7,9 @@ At enrollment, ``VoiceMatcher`` searches Kokoro's style space for the voice most
    (measured once: ``calibration/voice/kokoro_v1_voices.json``) against the enrollment speech;
 2. render the nearest few and blends of them: the timbre half (style dimensions 0-127, Kokoro's decoder) and the
    prosody half (128-255, its duration/pitch predictor) take separate weights; a small evolution strategy over
-   both weight vectors and a pitch factor within ``voice_max_pitch`` keeps the best render;
+   both weight vectors and a pitch factor within ``voice_max_pitch`` keeps the best render. Each render is also
+   scored through a spectral-envelope equaliser (``voice_match_eq``: 20 smooth band gains within +-12 dB that
+   move its long-term spectrum halfway or all the way to the enrolled speech's; no extra synthesis);
 3. the winner must keep round-trip WER (Whisper) on Harvard sentences within ``voice_max_wer``, else the next best
    does; the rate factor comes from the speaking rates, clipped to [``voice_min_rate``, ``voice_max_rate``].
 
@@ -143,8 +145,25 @@ class VoiceMatcher:
         audio = np.concatenate([self.tts.synthesize(s, voice).audio for s in probe])
         return _resample(audio, 16000 / self.tts.SAMPLE_RATE)
 
-    def _score(self, voice: Voice, target: np.ndarray, probe: list[str]) -> float:
-        return cosine(self.va.embed(self._render(voice, probe)), target)
+    def _score(self, voice: Voice, target: np.ndarray, target_lts: np.ndarray, probe: list[str]
+               ) -> tuple[float, list[float] | None]:
+        """(best Resemblyzer cosine, its equaliser gains): the render as is, and through the spectral-envelope
+        equaliser that brings its long-term spectrum halfway or all the way to the enrolled speech's."""
+        from .tts import EQ_MAX_DB, apply_eq, long_term_spectrum
+
+        wav = self._render(voice, probe)
+        best = (cosine(self.va.embed(wav), target), None)
+        if not self.cfg.voice_match_eq:
+            return best
+        d = target_lts - long_term_spectrum(wav, 16000)
+        d = np.convolve(np.pad(d, 1, mode="edge"), np.ones(3) / 3, mode="valid")  # smooth across bands
+        d = np.clip(d - d.mean(), -EQ_MAX_DB, EQ_MAX_DB)
+        for a in (0.5, 1.0):
+            eq = [round(float(g), 2) for g in a * d]
+            sc = cosine(self.va.embed(apply_eq(wav, 16000, eq)), target)
+            if sc > best[0]:
+                best = (sc, eq)
+        return best
 
     def round_trip_wer(self, voice: Voice) -> float:
         from ..textnorm import word_errors
@@ -164,9 +183,12 @@ class VoiceMatcher:
 
         from tqdm import tqdm
 
+        from .tts import long_term_spectrum
+
         cfg = self.cfg
         t0 = time.perf_counter()
         target = v.vector
+        target_lts = long_term_spectrum(self.va.speech_only(audio16k), 16000)
         lang = cfg.language
         probe = PROBE_ZH if lang == "zh" else PROBE_EN
         prefixes = LANG_PREFIX.get(lang, "ab")
@@ -177,15 +199,15 @@ class VoiceMatcher:
         bar = tqdm(total=len(top) + n_evals, desc="matching the voice", unit="render", disable=progress is False,
                    leave=False)
         rng = np.random.default_rng(cfg.seed)
-        tried: list[tuple[float, np.ndarray, np.ndarray, float]] = []  # (score, timbre w, prosody w, log pitch)
+        tried: list[tuple] = []  # (score, timbre w, prosody w, log pitch, equaliser dB)
 
-        def voice_of(w: np.ndarray, u: np.ndarray, lp: float) -> Voice:
-            return Voice({k: float(x) for k, x in zip(top, w) if x > 1e-4},
-                         pitch=float(np.exp(lp)), prosody_weights={k: float(x) for k, x in zip(top, u) if x > 1e-4})
+        def voice_of(w: np.ndarray, u: np.ndarray, lp: float, eq=None) -> Voice:
+            return Voice({k: round(float(x), 4) for k, x in zip(top, w) if x > 1e-4}, pitch=round(float(np.exp(lp)), 4),
+                         prosody_weights={k: round(float(x), 4) for k, x in zip(top, u) if x > 1e-4}, eq_db=eq)
 
         def evaluate(w: np.ndarray, u: np.ndarray, lp: float) -> float:
-            sc = self._score(voice_of(w, u, lp), target, probe)
-            tried.append((sc, w, u, lp))
+            sc, eq = self._score(voice_of(w, u, lp), target, target_lts, probe)
+            tried.append((sc, w, u, lp, eq))
             bar.update(1)
             return sc
 
@@ -200,7 +222,7 @@ class VoiceMatcher:
         sigma = 0.35
         while len(tried) < k + n_evals:
             best = max(tried, key=lambda r: r[0])
-            _, w, u, lp = best
+            _, w, u, lp, _ = best
             w2 = _simplex(w + sigma * rng.gamma(0.5, 1.0, k) * rng.choice([-1, 1], k) * (rng.random(k) < 0.5))
             u2 = _simplex(u + sigma * rng.gamma(0.5, 1.0, k) * rng.choice([-1, 1], k) * (rng.random(k) < 0.5))
             lp2 = float(np.clip(lp + rng.normal(0, 0.04), -max_lp, max_lp))
@@ -209,15 +231,15 @@ class VoiceMatcher:
         bar.close()
         ranked = sorted(tried, key=lambda r: -r[0])
         checked = []
-        for sc, w, u, lp in ranked[:3]:  # the best renders, until one is intelligible enough
-            voice = voice_of(w, u, lp)
+        for cand in ranked[:3]:  # the best renders, until one is intelligible enough
+            voice = voice_of(*cand[1:])
             wer = self.round_trip_wer(voice)
             checked.append(round(wer, 4))
             if wer <= cfg.voice_max_wer:
+                sc = cand[0]
                 break
         else:
-            sc, w, u, lp = ranked[0]
-            voice, wer = voice_of(w, u, lp), checked[0]
+            sc, voice, wer = ranked[0][0], voice_of(*ranked[0][1:]), checked[0]
             log.warning("no matched voice reaches round-trip WER %.0f %%; using the most similar (%.1f %%)",
                         100 * cfg.voice_max_wer, 100 * wer)
         rendered = self._render(voice, probe)
