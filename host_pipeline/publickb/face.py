@@ -195,23 +195,44 @@ def load_image(path: str | Path) -> np.ndarray:
         raise InputError(f"{p}: not a readable image ({e.__class__.__name__})") from None
 
 
-def aligned_crop(rgb: np.ndarray, face: Face, out_size: int, margin: float = 2.4) -> tuple[np.ndarray, np.ndarray]:
-    """A square crop, rotated so the eyes are level, side ``margin`` x face height; and its 2x3 affine."""
+def aligned_crop(rgb: np.ndarray, face: Face, out_size: int, margin: float = 3.0,
+                 min_margin: float = 1.45) -> tuple[np.ndarray, np.ndarray]:
+    """A square crop, rotated so the eyes are level, and its 2x3 affine: the picture's own framing.
+
+    The window is ``margin`` x the face's larger side where the picture is that large, otherwise the largest
+    square that fits inside the picture around the face (head and shoulders as captured: a 360x288 video frame
+    gives its full 288-px height). Only when even ``min_margin`` x the face does not fit (a face at the very
+    edge of the picture) is the missing strip filled, with a blurred mirror image that fades into the picture's
+    mean colour: never with replicated edge pixels, which show as streaks.
+    """
     import cv2
 
     x0, y0, x1, y1 = face.box
     centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2 + 0.08 * (y1 - y0)], dtype=np.float64)
-    side = margin * max(y1 - y0, x1 - x0)
-    # Keep the window inside the picture where it fits, so no border has to be invented (a mirrored border
-    # shows as a reflected head above a portrait cropped at the hairline); what remains is edge-replicated.
-    h, w = rgb.shape[:2]
-    for axis, extent in ((0, w), (1, h)):
-        if side <= extent:
-            centre[axis] = np.clip(centre[axis], side / 2, extent - side / 2)
     angle = face.roll_deg()
+    h, w = rgb.shape[:2]
+    a = np.radians(angle)
+    fit = min(h, w) / (abs(np.cos(a)) + abs(np.sin(a)))  # the largest rotated square inside the picture
+    fsize = max(y1 - y0, x1 - x0)
+    side = max(min(margin * fsize, fit), min_margin * fsize)
+    half = side * (abs(np.cos(a)) + abs(np.sin(a))) / 2  # half the axis-aligned extent of the rotated window
+    for axis, extent in ((0, w), (1, h)):
+        if 2 * half <= extent:
+            centre[axis] = np.clip(centre[axis], half, extent - half)
     s = out_size / side
     m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, s)
     m[:, 2] += np.array([out_size / 2, out_size / 2]) - centre
-    crop = cv2.warpAffine(rgb, m, (out_size, out_size), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_REPLICATE)
+    flags = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    crop = cv2.warpAffine(rgb, m, (out_size, out_size), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    inside = cv2.warpAffine(np.full((h, w), 255, np.uint8), m, (out_size, out_size), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if inside.min() < 255:  # fill what lies outside the picture
+        mirror = cv2.warpAffine(rgb, m, (out_size, out_size), flags=flags, borderMode=cv2.BORDER_REFLECT101)
+        k = 2 * (out_size // 16) + 1
+        mean = rgb.reshape(-1, 3).mean(0)
+        dist = cv2.distanceTransform((inside < 128).astype(np.uint8), cv2.DIST_L2, 3)  # px outside the picture
+        fade = np.clip(dist / (out_size / 8), 0, 1)[..., None]
+        fill = cv2.GaussianBlur(mirror, (k, k), 0).astype(np.float32) * (1 - fade) + mean * fade
+        a_in = (inside.astype(np.float32) / 255)[..., None]
+        crop = np.clip(crop * a_in + fill * (1 - a_in), 0, 255).astype(np.uint8)
     return crop, m

@@ -26,9 +26,11 @@ def register(sub, eval_sub) -> None:
     p = sub.add_parser("users", help="list the users enrolled in the public KB")
     p.set_defaults(func=_users)
 
-    e = eval_sub.add_parser("gsr", help="reconstructor: speaker similarity, identity, lip-sync, WER, RTF, fps")
-    e.add_argument("--out", required=True, help="output directory (CSV + PNG)")
-    e.add_argument("--limit", type=int, default=6, help="utterances to reconstruct (default 6)")
+    e = eval_sub.add_parser("gsr", help="reconstructor: the talking face against real GRID clips (articulation, "
+                                        "closure, lip-sync, identity, streaks, fps) and the voice (similarity, WER)")
+    e.add_argument("--out", required=True, help="output directory (CSV, JSON, PNG strips)")
+    e.add_argument("--limit", type=int, default=0, help="GRID clips to use (default 0: all)")
+    e.add_argument("--part", choices=["face", "voice", "all"], default="all", help="which evaluation (default all)")
     e.set_defaults(func=_eval_gsr)
 
 
@@ -63,7 +65,7 @@ def _enroll(args: argparse.Namespace) -> int:
     from ..media import probe
     from ..publickb.face import load_image
 
-    _, kb_cfg = _configs(args)
+    rc, kb_cfg = _configs(args)
     if not args.video and not (args.image and args.audio):
         raise InputError("enroll needs --video FILE, or --image FILE and --audio FILE")
     if args.image:
@@ -75,7 +77,7 @@ def _enroll(args: argparse.Namespace) -> int:
     from ..publickb.enroll import Enroller
     from ..publickb.store import PublicKb
 
-    enroller = Enroller(kb_cfg)
+    enroller = Enroller(kb_cfg, match_voice=rc.tts_backend == "kokoro", tts_cfg=rc)  # the voice is matched once, here
     prof = enroller.enroll(args.user, video=args.video, image=args.image, audio=args.audio)
     kb = PublicKb(kb_cfg)
     signer = kb.put(prof)
@@ -85,6 +87,12 @@ def _enroll(args: argparse.Namespace) -> int:
     print(f"enrolled {args.user}: face {prof.meta['face_height_px']:.0f} px high (yaw {prof.meta['yaw']:+.2f}, "
           f"pitch {prof.meta['pitch']:+.2f}), voice F0 {v.f0_median_hz:.0f} Hz, {v.rate_syllables_s:.1f} syll/s, "
           f"{v.speech_s:.1f} s of speech; signed {signer[:24]}...; KB {kb.db_path}")
+    if prof.tts_voice:
+        t, rep = prof.tts_voice, prof.tts_voice["report"]
+        print(f"voice: {', '.join(f'{k} {w:.2f}' for k, w in sorted(t['weights'].items(), key=lambda kv: -kv[1]))}; "
+              f"pitch {t['pitch']:.3f}, rate {t['speed']:.2f}; Resemblyzer {rep['similarity_enrollment']:.3f} on the "
+              f"enrollment speech, round-trip WER {rep['harvard_wer']:.1%} ({rep['renders']} renders, "
+              f"{rep['seconds']:.0f} s)")
     return 0
 
 
@@ -118,12 +126,14 @@ def _users(args: argparse.Namespace) -> int:
 
 
 def _eval_gsr(args: argparse.Namespace) -> int:
+    import json
     from pathlib import Path
 
     from .evaluate import run_gsr
 
     rc, _ = _configs(args)
-    s = run_gsr(Path(args.out), args.limit, rc, progress=lambda m: print(m, flush=True))
-    for k, v in s.items():
-        print(f"{k:<28}{v:.4f}" if isinstance(v, float) else f"{k:<28}{v}")
+    parts = ("face", "voice") if args.part == "all" else (args.part,)
+    s = run_gsr(Path(args.out), args.limit, rc, progress=lambda m: print(m, flush=True), parts=parts)
+    for part, summary in s.items():
+        print(f"{part}: {json.dumps(summary, default=str)}")
     return 0

@@ -1,35 +1,52 @@
-"""``lgmtsc eval gsr``: the generative semantic reconstructor measured on the real speech and portraits.
+"""``lgmtsc eval gsr``: the talking face measured against real talking-face videos, and the voice evaluation.
 
-Each test user is enrolled from a real portrait and one real utterance of a real speaker; the receiver then
-speaks the transcripts of that speaker's *other* utterances in the matched voice and animates the portrait.
-Per utterance: speaker similarity to the held-out original speech (Resemblyzer), round-trip WER (Whisper),
-TTS real-time factor, rendering frames/s (one thread), dlib identity distance of every rendered frame to the
-enrolled face, and lip-sync (mouth opening measured by face mesh on the rendered frames vs the audio envelope).
-Reference similarities (same speaker, different speakers) are measured on the same real data.
+Face (``run_face_eval``): for each GRID clip in ``video/grid`` (10 real talkers, 360x288, 25 fps, with audio and
+transcripts), the talker is enrolled from the clip's first frame and its speech; the receiver then says the same
+sentence (matched voice, TTS) and animates the enrolled picture; the reconstruction is compared with the real
+clip. The demo sample (``samples/demo``, a still portrait with speech) is reconstructed and reported too (its
+"real" clip does not move, so only the reconstruction's own figures apply). The face mesh measures the same
+quantity on real and reconstructed frames alike: the inner-lip opening divided by the mouth width.
+
+- articulation spread: 95th minus 5th percentile of the opening; target: reconstructed / real in 0.7-1.4;
+- closure: the opening at the middle of each bilabial (p, b, m, from the TTS timings) as a fraction of the
+  median opening on open vowels; target <= 0.25;
+- lip-sync offset: lag of the best cross-correlation of the opening with the speech envelope (each clip
+  against its own audio); target: within +-40 ms of the real clip's;
+- identity: dlib 128-d distance of every reconstructed frame to the enrolled picture; target <= 0.35;
+- border streaks: rows or columns repeating the frame edge (replicated borders); target 0;
+- rendering speed: frames per CPU second (one thread), at the configured size.
+
+A strip per clip (real frames above, reconstructed frames below, at the same fraction of the sentence) is
+written as PNG. Voice (``eval_voice.run_voice_eval``): speaker similarity, identification, WER.
 """
 
 from __future__ import annotations
 
 import csv
-import itertools
+import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..paths import real_data_dir
+from ..paths import REPO_ROOT, real_data_dir
 from ..publickb.config import PublicKbConfig
 from .config import ReconstructConfig
 
 log = logging.getLogger(__name__)
 
-# (user, portrait, enrollment utterance, speaker id in transcripts.tsv)
+# (user, portrait, enrollment utterance, speaker id in speech/transcripts.tsv): the still portraits
 USERS = [("obama", "face_recognition_obama.jpg", "cmu_arctic_us_aew_a0001.wav", "arctic_aew"),
          ("biden", "face_recognition_biden2.jpg", "LJ001-0001.wav", "ljspeech_LJ"),
          ("obama2", "face_recognition_obama2.jpg", "cmu_arctic_us_axb_a0004.wav", "arctic_axb")]
+SPREAD_RATIO = (0.7, 1.4)
+CLOSURE_MAX = 0.25
+OFFSET_TOL_MS = 40.0
+IDENTITY_MAX = 0.35
+DEMO = REPO_ROOT / "samples" / "demo"
 
 
 def read_transcripts(data: Path) -> list[tuple[str, str, str]]:
@@ -40,169 +57,213 @@ def read_transcripts(data: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def read_grid(data: Path) -> list[tuple[str, str]]:
+    """(clip file, transcript) of the GRID clips."""
+    p = data / "video" / "grid" / "transcripts.tsv"
+    if not p.exists():
+        raise InputError(f"{p.parent}: the GRID clips are missing", hint="set $LGMTSC_REAL_DATA to the repo's data/")
+    with open(p, encoding="utf-8") as f:
+        return [(r["file"], r["transcript"]) for r in csv.DictReader(f, delimiter="\t")]
+
+
+def read_frames(path: Path) -> tuple[list[np.ndarray], float]:
+    import av
+
+    with av.open(str(path)) as c:
+        fps = float(c.streams.video[0].average_rate or 25)
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)], fps
+
+
 @dataclass
-class Row:
-    user: str
-    file: str
+class FaceRow:
+    clip: str
     text: str
-    hypothesis: str
-    wer: float
-    speech_s: float
-    tts_rtf: float
-    tts_cpu_rtf: float
-    render_fps: float
-    render_cpu_fps: float
+    real_frames: int
     frames: int
-    similarity: float
+    spread_real: float
+    spread: float
+    spread_ratio: float
+    closure_ratio: float  # nan when the sentence has no bilabial
+    bilabials: int
+    offset_real_ms: float
+    offset_ms: float
+    offset_diff_ms: float
     id_dist_max: float
     id_dist_mean: float
-    lipsync_corr: float
-    lipsync_best_corr: float
-    lipsync_offset_ms: float
-    drive_corr: float
+    streak_max: int
+    render_cpu_fps: float
+    render_fps: float
+    notes: str
+
+    def passes(self) -> dict[str, bool]:
+        real = self.clip != "demo"
+        return {"spread": (SPREAD_RATIO[0] <= self.spread_ratio <= SPREAD_RATIO[1]) if real else self.spread > 0.15,
+                "closure": bool(np.isnan(self.closure_ratio) or self.closure_ratio <= CLOSURE_MAX),
+                "offset": abs(self.offset_diff_ms) <= OFFSET_TOL_MS if real else abs(self.offset_ms) <= OFFSET_TOL_MS,
+                "identity": self.id_dist_max <= IDENTITY_MAX, "streaks": self.streak_max == 0}
 
 
-def run_gsr(out: Path, limit: int = 6, cfg: ReconstructConfig | None = None, data: Path | None = None,
-            progress=print) -> dict:
+def strip(real: list[np.ndarray], rec: list[np.ndarray], n: int = 6, height: int = 192) -> np.ndarray:
+    """Real frames (top) over reconstructed frames (bottom) at the same fractions of the sentence."""
+    import cv2
+
+    def row(frames: list[np.ndarray]) -> np.ndarray:
+        idx = np.linspace(0.15, 0.85, n) * (len(frames) - 1)
+        out = []
+        for i in idx.astype(int):
+            f = frames[i]
+            w = int(round(f.shape[1] * height / f.shape[0]))
+            out.append(cv2.resize(f, (w, height), interpolation=cv2.INTER_AREA))
+        return np.concatenate(out, 1)
+
+    top, bottom = row(real), row(rec)
+    w = max(top.shape[1], bottom.shape[1])
+    pad = lambda a: np.pad(a, ((0, 0), (0, w - a.shape[1]), (0, 0)), constant_values=255)  # noqa: E731
+    return np.concatenate([pad(top), np.full((4, w, 3), 255, np.uint8), pad(bottom)], 0)
+
+
+def run_face_eval(out: Path, cfg: ReconstructConfig | None = None, data: Path | None = None, limit: int = 0,
+                  demo: bool = True, progress=print) -> dict:
+    """The face evaluation; writes ``face_clips.csv``, ``face_summary.json``, ``strips/<clip>.png`` and
+    ``face_articulation.png`` into ``out``."""
     import cv2
     from PIL import Image
 
-    from ..asr.backends import load_asr
-    from ..asr.config import AsrConfig
     from ..media import read_audio
     from ..publickb.enroll import Enroller
     from ..publickb.face import FaceAnalyzer
     from ..publickb.store import PublicKb
-    from ..publickb.voice import cosine
-    from ..textnorm import word_errors
-    from .metrics import IdentityMeter, lip_sync
+    from . import metrics as M
     from .pipeline import Reconstructor
-    from .tts import _resample
 
     cfg = cfg or ReconstructConfig()
     data = data or real_data_dir()
-    if not (data / "speech" / "transcripts.tsv").exists():
-        raise InputError(f"{data}: the real test data is missing", hint="set $LGMTSC_REAL_DATA")
+    clips = read_grid(data)[: limit or None]
     out.mkdir(parents=True, exist_ok=True)
+    (out / "strips").mkdir(exist_ok=True)
     cv2.setNumThreads(1)
     kb = PublicKb(PublicKbConfig(db_path=str(out / "kb" / "publickb.sqlite")))
     enroller = Enroller(kb.cfg)
     rec = Reconstructor(cfg, kb=kb)
-    asr = load_asr(AsrConfig())
-    ident, mesh = IdentityMeter(), FaceAnalyzer(max_faces=1)
-    trans = read_transcripts(data)
-    spk_emb: dict[str, dict[str, np.ndarray]] = {}
-    for f, spk, _ in trans:
-        spk_emb.setdefault(spk, {})[f] = enroller.voices.embed(read_audio(data / "speech" / f))
-    # reference similarities on the real data
-    same = [cosine(a, b) for e in spk_emb.values() for a, b in itertools.combinations(list(e.values()), 2)]
-    diff = [cosine(a, b) for s1, s2 in itertools.combinations(spk_emb, 2)
-            for a in spk_emb[s1].values() for b in spk_emb[s2].values()]
-    rows: list[Row] = []
-    strip: list[np.ndarray] = []
-    per_user = max(1, int(np.ceil(limit / len(USERS))))
-    for user, face, enroll_wav, spk in USERS:
-        prof = enroller.enroll(user, image=data / "faces" / face, audio=data / "speech" / enroll_wav)
+    ident, mesh = M.IdentityMeter(), FaceAnalyzer(max_faces=1)
+    items = [(Path(f).stem, data / "video" / "grid" / f, t) for f, t in clips]
+    if demo and (DEMO / "talking_face_demo.mp4").exists():
+        items.append(("demo", DEMO / "talking_face_demo.mp4", _demo_text()))
+    rows: list[FaceRow] = []
+    curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, path, text in items:
+        real, _ = read_frames(path)
+        audio = read_audio(path)
+        first = out / "enroll" / f"{name}.png"
+        first.parent.mkdir(exist_ok=True)
+        Image.fromarray(real[0]).save(first)
+        prof = enroller.enroll(name, image=first, audio=path)
         kb.put(prof)
-        ref_desc = ident.descriptor(prof.image)
-        voice, report = rec.voice_for(kb.get(user))
-        progress(f"{user}: voice {voice.to_dict()} ({report.get('method')})")
-        held = [(f, t) for f, s, t in trans if s == spk and f != enroll_wav][:per_user]
-        for f, text in held:
-            if len(rows) >= limit:
-                break
-            c0, t0 = time.process_time(), time.perf_counter()
-            speech = rec.tts.synthesize(text, voice)
-            tts_cpu = time.process_time() - c0
-            rec.animator.rig(prof)  # built (and cached) before timing the frames
-            c0, t0 = time.process_time(), time.perf_counter()
-            frames = list(rec.animator.render(prof, speech))
-            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-            a16 = _resample(speech.audio, 16000 / speech.sample_rate)
-            hyp = asr.recognize(a16, [], "en").text
-            err, nref = word_errors(text, hyp)
-            sim = float(np.mean([cosine(enroller.voices.embed(a16), e) for g, e in spk_emb[spk].items() if g != enroll_wav]))
-            dists = [ident.distance(ref_desc, fr) for fr in frames]
-            ls = lip_sync(frames, speech.audio, speech.sample_rate, cfg.fps, mesh)
-            drive = rec.animator.drive(rec.animator.rig(prof), speech, len(frames))
-            dc = float(np.corrcoef(drive["gap"], ls.envelope)[0, 1]) if np.std(drive["gap"]) > 0 else 0.0
-            rows.append(Row(user, f, text, hyp, err / max(1, nref), speech.duration_s, speech.rtf,
-                            tts_cpu / speech.duration_s, len(frames) / wall, len(frames) / max(cpu, 1e-9), len(frames),
-                            sim, float(np.max(dists)), float(np.mean(dists)), ls.correlation, ls.best_correlation,
-                            ls.offset_ms, dc))
-            r = rows[-1]
-            progress(f"  {f}: WER {r.wer:.1%}, sim {r.similarity:.3f}, RTF {r.tts_rtf:.2f} (cpu {r.tts_cpu_rtf:.2f}), "
-                     f"{r.render_fps:.0f} fps (cpu {r.render_cpu_fps:.0f}), id max {r.id_dist_max:.3f}, "
-                     f"lip corr {r.lipsync_corr:.2f} best {r.lipsync_best_corr:.2f} @ {r.lipsync_offset_ms:+.0f} ms")
-            if len(strip) < len(USERS) and (not rows[:-1] or rows[-2].user != user):  # one strip per user
-                picks = np.linspace(0, len(frames) - 1, 5).astype(int)
-                strip.append(np.concatenate([cv2.resize(prof.image, (cfg.size, cfg.size), interpolation=cv2.INTER_AREA)]
-                                            + [frames[i] for i in picks], 1))
-                np.save(out / f"lipsync_{user}.npy", np.stack([ls.opening, ls.envelope]))
-                Image.fromarray(np.concatenate([prof.image, cv2.resize(frames[picks[2]], prof.image.shape[:2][::-1])], 1)).save(
-                    out / f"gsr_fig12_{user}.png")
-    if not rows:
-        raise InputError("no utterances evaluated")
-    fields = list(Row.__dataclass_fields__)
-    with open(out / "gsr_utterances.csv", "w", newline="", encoding="utf-8") as f:
+        prof = kb.get(name)
+        voice, _ = rec.voice_for(prof)
+        speech = rec.tts.synthesize(text, voice)
+        rec.animator.rig(prof)  # built before the frames are timed
+        c0, t0 = time.process_time(), time.perf_counter()
+        frames = list(rec.animator.render(prof, speech))
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        notes = "; ".join(getattr(rec.animator, "notes", []))
+        op = M.mouth_openings(frames, mesh)
+        if name == "demo":  # a still portrait: the reconstruction alone
+            op_real = np.zeros(1)
+            off_real = float("nan")
+        else:
+            op_real = M.mouth_openings(real, mesh)
+            off_real = M.sync_offset_ms(op_real, audio, 16000, 25)
+        off = M.sync_offset_ms(op, speech.audio, speech.sample_rate, cfg.fps)
+        closure, n_bil = M.closure_ratio(op, speech.phoneme_timings, cfg.fps)
+        ref = ident.descriptor(prof.image)
+        dists = np.array([ident.distance(ref, f) for f in frames]) if ref is not None else np.array([np.inf])
+        sp_real, sp = M.articulation_spread(op_real), M.articulation_spread(op)
+        row = FaceRow(name, text, len(real), len(frames), sp_real, sp, sp / sp_real if sp_real > 0 else float("nan"),
+                      closure, n_bil, off_real, off, off - off_real, float(dists.max()), float(dists.mean()),
+                      max(M.border_streaks(f) for f in frames), len(frames) / max(cpu, 1e-9), len(frames) / wall,
+                      notes)
+        rows.append(row)
+        curves[name] = (op_real, op)
+        Image.fromarray(strip(real, frames)).save(out / "strips" / f"{name}.png")
+        ok = row.passes()
+        missed = [k for k, v in ok.items() if not v]
+        progress(f"{name}: spread {sp:.3f} / real {sp_real:.3f} = {row.spread_ratio:.2f}, closure {closure:.2f} "
+                 f"({n_bil} p/b/m), offset {off:+.0f} ms (real {off_real:+.0f}), identity max {row.id_dist_max:.3f}, "
+                 f"streaks {row.streak_max}, {row.render_cpu_fps:.0f} fps CPU; "
+                 + ("missed: " + ", ".join(missed) if missed else "all targets met"))
+    fields = list(FaceRow.__dataclass_fields__)
+    with open(out / "face_clips.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(fields)
+        w.writerow(fields + ["passes"])
         for r in rows:
-            w.writerow([getattr(r, k) if not isinstance(getattr(r, k), float) else round(getattr(r, k), 4) for k in fields])
-    total_err = sum(word_errors(r.text, r.hypothesis)[0] for r in rows)
-    total_ref = sum(word_errors(r.text, r.hypothesis)[1] for r in rows)
+            vals = [round(v, 4) if isinstance(v, float) else v for v in asdict(r).values()]
+            w.writerow(vals + [" ".join(k for k, v in r.passes().items() if v)])
+    grid_rows = [r for r in rows if r.clip != "demo"]
     summary = {
-        "utterances": len(rows), "wer": total_err / max(1, total_ref),
-        "tts_rtf_mean": float(np.mean([r.tts_rtf for r in rows])), "tts_cpu_rtf_mean": float(np.mean([r.tts_cpu_rtf for r in rows])),
-        "render_fps_min": float(np.min([r.render_fps for r in rows])), "render_cpu_fps_min": float(np.min([r.render_cpu_fps for r in rows])),
-        "id_dist_max": float(np.max([r.id_dist_max for r in rows])), "id_dist_mean": float(np.mean([r.id_dist_mean for r in rows])),
-        "lipsync_corr_mean": float(np.mean([r.lipsync_corr for r in rows])),
-        "lipsync_offset_ms_median": float(np.median([r.lipsync_offset_ms for r in rows])),
-        "lipsync_offset_ms_max_abs": float(np.max(np.abs([r.lipsync_offset_ms for r in rows]))),
-        "drive_corr_mean": float(np.mean([r.drive_corr for r in rows])),
-        "speaker_similarity_mean": float(np.mean([r.similarity for r in rows])),
-        "ref_same_speaker_mean": float(np.mean(same)), "ref_different_speaker_mean": float(np.mean(diff)),
+        "clips": len(grid_rows), "size": cfg.size,
+        "spread_ratio_min": min(r.spread_ratio for r in grid_rows) if grid_rows else None,
+        "spread_ratio_max": max(r.spread_ratio for r in grid_rows) if grid_rows else None,
+        "closure_ratio_max": float(np.nanmax([r.closure_ratio for r in rows])) if rows else None,
+        "offset_diff_ms_max_abs": max(abs(r.offset_diff_ms) for r in grid_rows) if grid_rows else None,
+        "id_dist_max": max(r.id_dist_max for r in rows), "streak_max": max(r.streak_max for r in rows),
+        "render_cpu_fps_min": min(r.render_cpu_fps for r in rows),
+        "targets_met": {k: sum(r.passes()[k] for r in rows) for k in rows[0].passes()},
+        "rows": len(rows),
     }
-    with open(out / "gsr_summary.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["metric", "value"])
-        for k, v in summary.items():
-            w.writerow([k, round(v, 4) if isinstance(v, float) else v])
-    Image.fromarray(np.concatenate(strip, 0)).save(out / "gsr_fig12_strip.png")
-    _plot(out, rows, summary, same, diff)
+    (out / "face_summary.json").write_text(json.dumps(summary, indent=1))
+    _plot(out, rows, curves, cfg.fps)
     return summary
 
 
-def _plot(out: Path, rows: list[Row], s: dict, same: list[float], diff: list[float]) -> None:
+def _demo_text() -> str:
+    with open(DEMO / "transcript.tsv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    return " ".join(r["transcript"] for r in rows)
+
+
+def _plot(out: Path, rows: list[FaceRow], curves: dict, fps: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 3, figsize=(14, 4))
-    ax[0].hist(same, bins=20, alpha=0.6, label=f"same speaker (real), mean {np.mean(same):.2f}")
-    ax[0].hist(diff, bins=20, alpha=0.6, label=f"different speakers (real), mean {np.mean(diff):.2f}")
-    for r in rows:
-        ax[0].axvline(r.similarity, color="k", lw=1)
-    ax[0].set_xlabel("Resemblyzer cosine similarity")
-    ax[0].set_title(f"reconstructed vs original speech (black), mean {s['speaker_similarity_mean']:.2f}")
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4))
+    g = [r for r in rows if r.clip != "demo"]
+    x = np.arange(len(g))
+    ax[0].bar(x - 0.2, [r.spread_real for r in g], 0.4, label="real clip")
+    ax[0].bar(x + 0.2, [r.spread for r in g], 0.4, label="reconstruction")
+    ax[0].set_xticks(x, [r.clip for r in g], rotation=45, fontsize=7)
+    ax[0].set_title("articulation spread (p95 - p5 of inner-lip opening / width)", fontsize=9)
     ax[0].legend(fontsize=7)
-    ax[1].bar(range(len(rows)), [r.id_dist_max for r in rows], label="max over frames")
-    ax[1].bar(range(len(rows)), [r.id_dist_mean for r in rows], label="mean over frames")
-    ax[1].axhline(0.35, color="r", ls="--", label="target 0.35")
-    ax[1].set_title("identity distance (dlib 128-d) to the enrolled face")
-    ax[1].set_xlabel("utterance")
+    ax[1].bar(x, [r.offset_real_ms for r in g], 0.4, label="real clip")
+    ax[1].bar(x + 0.4, [r.offset_ms for r in g], 0.4, label="reconstruction")
+    ax[1].set_xticks(x + 0.2, [r.clip for r in g], rotation=45, fontsize=7)
+    ax[1].set_title("lip-sync offset vs own speech envelope (ms, + = mouth after sound)", fontsize=9)
     ax[1].legend(fontsize=7)
-    user = rows[0].user
-    p = out / f"lipsync_{user}.npy"
-    if p.exists():
-        op, env = np.load(p)
-        t = np.arange(op.size) / 25
-        ax[2].plot(t, (op - op.mean()) / (op.std() + 1e-9), label="mouth opening (face mesh on output)")
-        ax[2].plot(t, (env - env.mean()) / (env.std() + 1e-9), label="audio envelope", alpha=0.7)
+    if g:
+        name = g[0].clip
+        o_r, o_c = curves[name]
+        ax[2].plot(np.arange(o_r.size) / fps, o_r, label=f"real ({name})")
+        ax[2].plot(np.arange(o_c.size) / fps, o_c, label="reconstruction")
         ax[2].set_xlabel("s")
-        ax[2].set_title(f"lip-sync ({user}): corr {rows[0].lipsync_corr:.2f}, offset {rows[0].lipsync_offset_ms:+.0f} ms")
+        ax[2].set_title("inner-lip opening / mouth width (face mesh)", fontsize=9)
         ax[2].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "gsr_metrics.png", dpi=110)
+    fig.savefig(out / "face_articulation.png", dpi=110)
     plt.close(fig)
+
+
+def run_gsr(out: Path, limit: int = 0, cfg: ReconstructConfig | None = None, data: Path | None = None,
+            progress=print, parts: tuple[str, ...] = ("face", "voice")) -> dict:
+    """The face evaluation, then the voice evaluation (``eval_voice``), into ``out``."""
+    summary: dict = {}
+    if "face" in parts:
+        progress("face: GRID clips and the demo sample")
+        summary["face"] = run_face_eval(out, cfg, data, limit, progress=progress)
+    if "voice" in parts:
+        from .eval_voice import run_voice_eval
+
+        progress("voice: speaker similarity, identification, WER")
+        summary["voice"] = run_voice_eval(out, data, cfg, progress=progress)
+    return summary

@@ -77,3 +77,78 @@ def lip_sync(frames: list[np.ndarray], audio: np.ndarray, sr: int, fps: int, ana
     cs = [corr(k) for k in lags]
     k = int(np.argmax(cs))
     return LipSync(corr(0), cs[k], 1000.0 * lags[k] / fps, opening, env)
+
+
+# ---- articulation, measured with the face mesh on real and reconstructed frames alike
+
+def mouth_openings(frames, analyzer: FaceAnalyzer) -> np.ndarray:
+    """Inner-lip gap / mouth width per frame (face mesh); frames without a face are interpolated."""
+    op = np.array([(f.mouth_opening() if (f := analyzer.largest(fr)) else np.nan) for fr in frames])
+    good = ~np.isnan(op)
+    if not good.all():
+        op = np.interp(np.arange(op.size), np.flatnonzero(good), op[good]) if good.any() else np.zeros(op.size)
+    return op
+
+
+def articulation_spread(opening: np.ndarray) -> float:
+    """95th minus 5th percentile of the mouth opening."""
+    return float(np.percentile(opening, 95) - np.percentile(opening, 5))
+
+
+def closure_ratio(opening: np.ndarray, timings, fps: int) -> tuple[float, int]:
+    """Opening at the middle of bilabials (p, b, m), as a fraction of the median opening on open vowels; and how
+    many bilabials were measured (nan, 0 when the sentence has none)."""
+    from .visemes import BILABIALS, OPEN_VOWELS
+
+    n = opening.size
+    frame_of = lambda t: min(n - 1, max(0, int(t * fps)))  # noqa: E731
+    closed = [opening[frame_of(0.5 * (p.start + p.end))] for p in timings if p.symbol in BILABIALS]
+    vowels = [opening[frame_of(t)] for p in timings if p.symbol in OPEN_VOWELS
+              for t in np.arange(p.start, p.end, 1 / fps)]
+    if not closed or not vowels:
+        return float("nan"), 0
+    return float(np.max(closed) / max(np.median(vowels), 1e-6)), len(closed)
+
+
+def sync_offset_ms(opening: np.ndarray, audio: np.ndarray, sr: int, fps: int, max_ms: float = 200.0) -> float:
+    """Lag (ms) of the best cross-correlation of the mouth opening with the speech envelope (positive = mouth
+    after sound), refined between frames by a parabola through the peak."""
+    from ..publickb.voice import envelope
+
+    hop = 0.005
+    env = envelope(audio, sr, hop)
+    t = (np.arange(opening.size) + 0.5) / fps
+    te = (np.arange(env.size) + 0.5) * hop
+    op = np.interp(te, t, opening)  # mouth opening resampled at the envelope's rate
+    active = np.flatnonzero(env > 0.1 * np.percentile(env, 95)) if env.size else np.zeros(0, int)
+    if active.size:  # the speech and 0.3 s around it: long silences only flatten the correlation
+        lo, hi = max(0, active[0] - int(0.3 / hop)), min(env.size, active[-1] + int(0.3 / hop))
+        op, env = op[lo:hi], env[lo:hi]
+    a = (op - op.mean()) / (op.std() + 1e-9)
+    b = (env - env.mean()) / (env.std() + 1e-9)
+    lags = np.arange(-int(max_ms / 1000 / hop), int(max_ms / 1000 / hop) + 1)
+    cs = np.array([np.mean(a[k:] * b[:b.size - k]) if k >= 0 else np.mean(a[:k] * b[-k:]) for k in lags])
+    i = int(np.argmax(cs))
+    frac = 0.0
+    if 0 < i < cs.size - 1:
+        den = cs[i - 1] - 2 * cs[i] + cs[i + 1]
+        frac = 0.5 * (cs[i - 1] - cs[i + 1]) / den if den < 0 else 0.0
+    return float((lags[i] + frac) * hop * 1000)
+
+
+def border_streaks(frame: np.ndarray, tol: float = 0.25, texture: float = 3.0, min_run: int = 3) -> int:
+    """The longest run of rows or columns, counted from a frame edge, that repeat that edge line (a replicated
+    border: each line equal to the edge line within ``tol`` grey levels on average, while the edge line itself
+    varies along its length by more than ``texture``, so the repeats show as streaks); 0 below ``min_run``
+    (upscaling repeats a line or two). Natural backgrounds, even smooth ones, change from line to line by more
+    than ``tol``."""
+    g = frame.astype(np.float32).mean(2) if frame.ndim == 3 else frame.astype(np.float32)
+    worst = 0
+    for lines in (g, g[::-1], g.T, g.T[::-1]):
+        edge = lines[0]
+        if edge.std() < texture:  # a flat edge (plain wall): repeating it makes no streaks
+            continue
+        diff = np.abs(lines[1:] - edge).mean(1)
+        run = int(np.argmax(diff > tol)) if (diff > tol).any() else diff.size
+        worst = max(worst, run)
+    return worst if worst >= min_run else 0
