@@ -32,7 +32,7 @@ class ReconstructConfig:
     sadtalker_dir: Optional[str] = None  # a SadTalker checkout (its src/ package)
     sadtalker_checkpoint_dir: Optional[str] = None  # default <sadtalker_dir>/checkpoints
     fps: int = 25
-    size: int = 256  # output frames are size x size
+    size: int = 512  # output frames are size x size (the enrolled picture's framing, scaled)
     head_motion: float = 1.0  # 0 = still head
     blink_rate_hz: float = 0.25
     seed: int = 0
