@@ -23,10 +23,10 @@ from phy_common import frame, semantic_meta, sim, pf  # noqa: E402
 
 
 def det_worker(args):
-    seed, n, esn0 = args
+    seed, n, esn0, pre = args
     rng = np.random.default_rng(seed)
-    f = frame.Frame()
-    ok = wrong = 0
+    f = frame.Frame(**pre)
+    ok = wrong = tag_wrong = 0
     for i in range(n):
         n_sym = int(rng.integers(100, 800))
         meta = semantic_meta(n_sym, seq=int(rng.integers(0, 2 ** 32)), sender_id=int(rng.integers(0, 2 ** 16)),
@@ -38,16 +38,17 @@ def det_worker(args):
                             sim.awgn(np.zeros(2000), esn0, 4, rng).astype(np.complex64)])
         out = frame.Receiver(f, association=assoc).feed(y)   # the association arrived earlier
         for m, _ in out:
-            same = all(m[k] == meta[k] for k in (pf.KEY_SEQ, pf.KEY_SENDER_ID, pf.KEY_AUTH_TAG))
+            same = all(m[k] == meta[k] for k in (pf.KEY_SEQ, pf.KEY_SENDER_ID, pf.KEY_N_TOKENS))
             ok += same
             wrong += not same
-    return ok, wrong
+            tag_wrong += same and m[pf.KEY_AUTH_TAG] != meta[pf.KEY_AUTH_TAG]   # the tag block (for >= 6 dB)
+    return ok, wrong, tag_wrong
 
 
 def fa_worker(args):
-    seed, nsamp, chunk = args
+    seed, nsamp, chunk, pre = args
     rng = np.random.default_rng(seed)
-    rx = frame.Receiver(frame.Frame())
+    rx = frame.Receiver(frame.Frame(**pre))
     pdus = 0
     done = 0
     while done < nsamp:
@@ -64,22 +65,34 @@ def main():
     ap.add_argument("--bursts", type=int, default=1000, help="bursts per Es/N0 point")
     ap.add_argument("--noise", type=float, default=1e7, help="noise-only samples")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--stf-reps", type=int, default=None, help="STF periods (default: the frame's)")
+    ap.add_argument("--sc-window", type=int, default=None, help="Schmidl-Cox window in STF periods")
+    ap.add_argument("--ltf-n", type=int, default=None, help="Zadoff-Chu length of each LTF half")
+    ap.add_argument("--points", default="0,2,5", help="Es/N0 points (dB) of the detection test")
+    ap.add_argument("--below", action=argparse.BooleanOptionalAction, default=True,
+                    help="also the points below the working range (-8..-3 dB)")
     a = ap.parse_args()
+    pre = {k: v for k, v in (("stf_reps", a.stf_reps), ("sc_window_segs", a.sc_window), ("ltf_n", a.ltf_n))
+           if v is not None}
+    f0 = frame.Frame(**pre)
+    print("preamble: STF %d x %d symbols, Schmidl-Cox window %d periods, LTF 2 x %d: %d symbols; guard %d symbols (300-symbol payload)"
+          % (f0.stf_reps, f0.seg, f0.sc_window_segs, f0.ltf_n, f0.n_pre, f0.guard_symbols(f0.n_hdr + 32 + 300)), flush=True)
     os.makedirs(a.out, exist_ok=True)
     from multiprocessing import Pool
     rows = []
     t0 = time.time()
     with Pool(2) as pool:
-        for esn0 in (0.0, 2.0, 5.0):
-            res = pool.map(det_worker, [(a.seed + 1000 * k + int(esn0 * 10), a.bursts // 2, esn0) for k in range(2)])
-            ok = sum(r[0] for r in res)
-            wrong = sum(r[1] for r in res)
+        for esn0 in [float(v) for v in a.points.split(",")]:
+            res = pool.map(det_worker, [(a.seed + 1000 * k + int(esn0 * 10), a.bursts // 2, esn0, pre)
+                                        for k in range(2)])
+            ok, wrong, tag_wrong = (sum(r[i] for r in res) for i in range(3))
             n = 2 * (a.bursts // 2)
-            rows.append(dict(test="detection", esn0_db=esn0, trials=n, detected=ok, rate=ok / n, wrong_header=wrong))
-            print("detection Es/N0 %4.1f dB, CFO +-1%% fs: %d/%d = %.4f (wrong headers %d)"
-                  % (esn0, ok, n, ok / n, wrong), flush=True)
-        for esn0 in (-8.0, -5.0, -3.0):
-            res = pool.map(det_worker, [(a.seed + 5000 + 1000 * k + int(-esn0 * 10), a.bursts // 4, esn0)
+            rows.append(dict(test="detection", esn0_db=esn0, trials=n, detected=ok, rate=ok / n, wrong_header=wrong,
+                             tag_errors=tag_wrong))
+            print("detection Es/N0 %4.1f dB, CFO +-1%% fs: %d/%d = %.4f (wrong headers %d; tag blocks wrong %d)"
+                  % (esn0, ok, n, ok / n, wrong, tag_wrong), flush=True)
+        for esn0 in (-8.0, -5.0, -3.0) if a.below else ():
+            res = pool.map(det_worker, [(a.seed + 5000 + 1000 * k + int(-esn0 * 10), a.bursts // 4, esn0, pre)
                                         for k in range(2)])
             ok = sum(r[0] for r in res)
             wrong = sum(r[1] for r in res)
@@ -89,14 +102,15 @@ def main():
             print("below threshold Es/N0 %4.1f dB: decoded %d/%d, wrong headers passed: %d" % (esn0, ok, n, wrong),
                   flush=True)
         half = int(a.noise // 2)
-        res = pool.map(fa_worker, [(a.seed + 77 + k, half, 65536) for k in range(2)])
+        res = pool.map(fa_worker, [(a.seed + 77 + k, half, 65536, pre) for k in range(2)])
         pdus, trig, hfail = (sum(r[i] for r in res) for i in range(3))
         rows.append(dict(test="noise_only", esn0_db="", trials=2 * half, detected=pdus, rate=pdus / (2 * half),
                          wrong_header=pdus, triggers=trig, header_failures=hfail))
         print("noise only: %d samples, %d triggers, %d header CRC failures, %d false PDUs"
               % (2 * half, trig, hfail, pdus), flush=True)
     with open(os.path.join(a.out, "detection.csv"), "w", newline="") as fh:
-        keys = ["test", "esn0_db", "trials", "detected", "rate", "wrong_header", "triggers", "header_failures"]
+        keys = ["test", "esn0_db", "trials", "detected", "rate", "wrong_header", "tag_errors", "triggers",
+                "header_failures"]
         w = csv.DictWriter(fh, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)

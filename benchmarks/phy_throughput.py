@@ -98,7 +98,7 @@ def main():
         for p in pdus:
             tx.to_basic_block()._post(pmt.intern("in"), p)
         tx.to_basic_block()._post(pmt.intern("system"), pmt.cons(pmt.intern("done"), pmt.from_long(1)))
-        ns = a.bursts * (f.burst_samples(n_sym) + f.tail)
+        ns = a.bursts * (f.burst_samples(n_sym) + f.guard_samples(f.n_hdr + 32 + n_sym))   # + 32: the tag
         t = time.perf_counter()
         tb.run()
         dt = time.perf_counter() - t

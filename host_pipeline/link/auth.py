@@ -25,20 +25,17 @@ from __future__ import annotations
 import hashlib
 import heapq
 import hmac
-import importlib
 import os
 import secrets
 import sqlite3
-import sys
 import threading
 import time
-import types
-from functools import wraps
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
+from gnuradio.lgmtsc import header as contract  # the air-interface contract: Header, enums, mac_input
 
 from ..errors import ConfigError, InputError
 
@@ -53,22 +50,6 @@ class SenderKey:
     key: bytes  # 32 random bytes, shared by the sender and its receivers only
 
 
-def phy_module(name: str):
-    """A pure-numpy module of gr-lgmtsc (``header``, ``pdu_format``): the installed ``gnuradio.lgmtsc`` or, without
-    GNU Radio, the source tree's (loaded as a namespace package, without the blocks)."""
-    try:
-        return importlib.import_module(f"gnuradio.lgmtsc.{name}")
-    except ImportError:
-        pass
-    pkg_name = "_lgmtsc_phy_src"   # shared with host_pipeline.codec.baseline.phy_frame_module
-    if pkg_name not in sys.modules:
-        pkg = types.ModuleType(pkg_name)
-        pkg.__path__ = [str(Path(__file__).resolve().parents[2] / "gr-lgmtsc" / "python" / "lgmtsc")]
-        sys.modules[pkg_name] = pkg
-    return importlib.import_module(f"{pkg_name}.{name}")
-
-
-contract = phy_module("header")   # the air-interface contract: Header, LinkAssociation, enums, mac_input
 TAG_BITS = contract.TAG_BITS
 
 
@@ -99,7 +80,7 @@ def verify_tag(key: bytes, meta: dict, content: bytes) -> bool:
 
 
 def verify_semantic(key: bytes, meta: dict, cand_ids: np.ndarray, cand_probs: np.ndarray,
-                    budget: int = 1024, max_alternatives: int = 64) -> tuple[Optional[list[int]], int]:
+                    budget: int = 1024, max_alternatives: int = 64) -> tuple[list[int] | None, int]:
     """Find the token ids that the tag verifies among the decoder's candidates, most likely first.
 
     ``cand_ids``/``cand_probs``: [n_tokens, k] from ``SemanticCodec.decode_candidates`` (column 0 = best).
@@ -206,12 +187,12 @@ class KeyStore:
         return self.get(user)
 
     @_locked
-    def get(self, user: str) -> Optional[SenderKey]:
+    def get(self, user: str) -> SenderKey | None:
         row = self.db.execute("SELECT user, sender_id, key FROM senders WHERE user = ?", (user,)).fetchone()
         return SenderKey(row[0], row[1], bytes(row[2])) if row else None
 
     @_locked
-    def by_sender_id(self, sender_id: int) -> Optional[SenderKey]:
+    def by_sender_id(self, sender_id: int) -> SenderKey | None:
         row = self.db.execute("SELECT user, sender_id, key FROM senders WHERE sender_id = ?",
                               (int(sender_id),)).fetchone()
         return SenderKey(row[0], row[1], bytes(row[2])) if row else None

@@ -26,7 +26,9 @@ from ..link.auth import TAG_BITS
 FEEDBACK_VERSION = 1
 LOG_VERSION = 1
 # Rate accounting, as in Fig. 8 (docs/eval/compression.md): channel bits = channel uses x bits per use of the part's
-# modulation. The burst header (27 bytes incl. CRC32, K=7 r=1/2, BPSK, sent twice: 888 uses) holds the 64-bit tag.
+# modulation. Per message the burst carries a 48-bit header (96 QPSK uses) and the 32-bit tag block (32 QPSK uses);
+# ``burst_channel_uses`` counts everything on air (gr-lgmtsc ``Frame.burst_symbols``: preamble, header, tag, pilots,
+# payload, pulse tail, guard); the link association (``header.LinkAssociation``) adds one burst per 32 messages.
 QPSK_BITS_PER_USE = 2  # a semantic channel use is counted as the QPSK symbol it occupies
 
 
@@ -43,9 +45,9 @@ class TxRecord:
     feedback_snr_db: Optional[float]  # the receiver's SNR the prompt encoder used (None: none fresh)
     n_tokens: int  # semantic tokens, or payload bytes in digital mode
     channel_uses: int  # payload channel uses (complex symbols) of the burst
-    burst_channel_uses: int  # the whole burst: preamble, header, pilots and payload
+    burst_channel_uses: int  # the whole burst: preamble, header, tag block, pilots, payload, pulse tail and guard
     payload_bits: int  # channel bits: uses x bits per use (semantic: 2, the QPSK equivalent; digital: modulation)
-    header_bits: int  # the header's channel bits (BPSK: gr-lgmtsc Frame.n_hdr), tag included
+    header_bits: int  # the header's channel uses (gr-lgmtsc Frame.n_hdr: 96 QPSK uses for 48 information bits)
     tag_bits: int = TAG_BITS
     t_speech_end: float = 0.0  # wall clock: the end of speech (live or --realtime) or the ASR's result
     t_sent: float = 0.0  # wall clock: the PDU handed to the flowgraph

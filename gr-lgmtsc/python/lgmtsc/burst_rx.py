@@ -23,7 +23,8 @@ class burst_rx(gr.sync_block):
     Metadata: header fields, snr_db (calibrated Es/N0), noise_var (f32vector per
     payload symbol), cfo, cfo_hz, sample_offset, rx_time. 'snr' port: PDU whose dict
     holds sender_id, seq, snr_db; 'snr_db' port: pair (snr_db . value) for GUIs;
-    'diag' port: PDU of payload symbols before equalisation (matched filter output). ``calibration``: JSON path, '' = packaged default, 'none'.
+    'diag' port: PDU of payload symbols before equalisation (matched filter output).
+    ``calibration``: JSON path, '' = packaged default, 'none'.
     """
 
     def __init__(self, sps=4, rolloff=0.35, threshold=0.25, channel_taps=5, calibration='',

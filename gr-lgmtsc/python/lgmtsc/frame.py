@@ -17,8 +17,7 @@ from . import header  # noqa: F401
 from .modulation import BITS_PER_SYMBOL, bits_to_bytes, bytes_to_bits, demod_llr, modulate  # noqa: F401
 from .receiver import Receiver, limit_blas_threads  # noqa: F401
 from .sync import Synchroniser
-from .waveform import MAX_PAYLOAD_SYMBOLS, PILOT_BLOCK, PILOT_SEQ, body_layout, rrc_taps, zadoff_chu  # noqa: F401
-from .waveform import Waveform
+from .waveform import MAX_PAYLOAD_SYMBOLS, PILOT_BLOCK, PILOT_SEQ, Waveform, body_layout, rrc_taps, zadoff_chu  # noqa: F401
 
 
 class Frame(Waveform, Synchroniser):
@@ -28,4 +27,3 @@ class Frame(Waveform, Synchroniser):
         """``preamble``: ``stf_reps``, ``sc_window_segs``, ``ltf_n``, ``ltf_root`` (defaults in waveform.py)."""
         Waveform.__init__(self, sps=sps, rolloff=rolloff, span=span, amplitude=amplitude, **preamble)
         self._init_sync(channel_taps)
-        self.tail = self.W + 6 * self.L + (self.eq_half + 8) * self.sps + 2 * self.rrc.size

@@ -71,7 +71,7 @@ class DigitalCodec:
 
     def code(self, name):
         if name not in self._codes:
-            from .fec_codec import make_code   # gr-fec: only where digital payloads are coded
+            from .fec_codec import make_code  # gr-fec: only where digital payloads are coded
             self._codes[name] = make_code(name)
         return self._codes[name]
 

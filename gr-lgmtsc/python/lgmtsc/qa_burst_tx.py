@@ -46,7 +46,8 @@ class qa_burst_tx(gr_unittest.TestCase):
                                    for i, p in enumerate(pays)])
         f = frame.Frame()
         ref, assoc = f.build_burst(dict(META, seq=0, n_tokens=25), pays[0])
-        lens = [f.association_burst(assoc).size] + [f.burst_samples(p.size) + f.tail for p in pays]
+        lens = [f.association_burst(assoc).size] + [f.burst_samples(p.size) + f.guard_samples(f.n_hdr + 32 + p.size)
+                                                    for p in pays]
         self.assertEqual(x.size, sum(lens))
         self.assertEqual(assoc.uses_per_token, 4)
         ends = np.cumsum(lens)

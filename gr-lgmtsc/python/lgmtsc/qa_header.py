@@ -8,13 +8,8 @@
 
 import numpy as np
 from gnuradio import gr_unittest
-
-try:
-    from gnuradio.lgmtsc import header as H, pdu_format as pf
-except ImportError:
-    import os, sys
-    sys.path.append(os.path.join(os.path.dirname(__file__), "..", ".."))
-    from gnuradio.lgmtsc import header as H, pdu_format as pf
+from gnuradio.lgmtsc import header as H
+from gnuradio.lgmtsc import pdu_format as pf
 
 
 class qa_header(gr_unittest.TestCase):

@@ -16,22 +16,6 @@ from . import pdu_format as pf
 from .waveform import DET_SYMBOLS, MAX_PAYLOAD_SYMBOLS, body_layout
 
 SCAN_SAMPLES = 1 << 15   # samples searched per step
-# residual-CFO hypotheses (radians per symbol) tried together on the header: the LTF's fine CFO leaves up to
-# about 0.01 rad/symbol at Es/N0 0 dB, which turns the 96-symbol header by up to a radian
-CFO_HYPOTHESES = np.array([0.0, -0.004, 0.004, -0.008, 0.008, -0.012, 0.012])
-
-
-def decode_header(z, nv, seq_ref, positions):
-    """Header from its equalised symbols, trying CFO_HYPOTHESES at once (one batched Viterbi): of the
-    candidates whose CRC and fields pass, the one the decoder trusts most. ``positions``: body positions of
-    the header symbols (the phase is anchored at the LTF, just before the body)."""
-    ramp = np.exp(-1j * CFO_HYPOTHESES[:, None] * (positions[None, :] + 1.0))
-    bits, metric = H.HEADER_CODE.decode(H.qpsk_llr(z[None, :] * ramp, nv[None, :]))
-    ok = H.Header.check(bits)
-    if not ok.any():
-        return None
-    best = int(np.argmax(np.where(ok, metric, -np.inf)))
-    return H.Header.unpack(bits[best], seq_ref)
 
 
 def limit_blas_threads(n=1):
@@ -73,7 +57,8 @@ class Receiver:
         self.n_triggers = self.n_header_fail = self.n_bursts = 0
         self.n_associations = self.n_no_association = 0
         self.assoc = association
-        self.hdr_pos = body_layout(frame.n_hdr, final=False)[0].astype(float)
+        # header symbols' distance from the channel estimate's phase reference, the LTF's centre
+        self.hdr_pos = body_layout(frame.n_hdr, final=False)[0] + frame.ltf.size / 2.0
         self.seq_ref = association.seq_base if association is not None else 0
         if blas_threads:
             limit_blas_threads(blas_threads)
@@ -159,8 +144,10 @@ class Receiver:
             frac = f.refine_timing(seg2, S, frac)
             mfa = f.matched_filter(seg2, frac)
             try:
-                r = f.demodulate(mfa, S, f.n_hdr, final=False)
-                hdr = decode_header(r["z"], r["noise_var"], self.seq_ref, self.hdr_pos)
+                # one gain for the header stage (LTF + 8 pilots): per-block tracking on 2 pilots per block is
+                # noise at 0 dB; the residual CFO's phase slope is left to the header decoder's hypotheses
+                r = f.demodulate(mfa, S, f.n_hdr, final=False, smooth=1 << 20)
+                hdr = H.Header.decode(r["z"], r["noise_var"], self.seq_ref, self.hdr_pos)
             except (ValueError, IndexError, np.linalg.LinAlgError):
                 hdr = None
         if hdr is None:

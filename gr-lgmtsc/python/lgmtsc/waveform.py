@@ -15,7 +15,9 @@ Burst (symbol level, before RRC pulse shaping at ``sps`` samples/symbol)::
 * Body data: one segment, ``header.Header`` (96 QPSK uses) then a message (tag block + payload) or a link
   association (``header.LinkAssociation``).
 * Pilots: QPSK, 2 at the start of every 32-symbol body block and 2 after the last data symbol.
-* Guard: zeros after the pulse tail, as many as the receiver needs to finish the burst without later samples.
+* Guard: zeros after the pulse tail, as many as the receiver needs to finish the burst without later samples
+  (``guard_samples``): about 20 symbols once the body is longer than its header and tag; a receiver on a
+  continuous stream (a radio) needs none, the samples after the burst come anyway.
 
 Conventions: payload symbols have unit average energy; the transmitted samples have unit average power
 (``amplitude`` scales them). Es/N0 is measured on the symbols after matched filtering.
@@ -123,7 +125,6 @@ class Waveform:
         self.n_hdr = H.HEADER_USES
         self.digital = DigitalCodec()
         self.eq_half = self.span + 2 * 2                    # MMSE FIR half length (5 channel taps)
-        self.tail = self.W + 6 * self.L + (self.eq_half + 8) * self.sps + 2 * self.rrc.size
 
     # ------------------------------------------------------------ sizes (channel uses = symbol periods)
     def digital_n_symbols(self, nbytes, mod, fec):
@@ -136,15 +137,24 @@ class Waveform:
         return self.digital.decode(z, nv, header[pf.KEY_PAYLOAD_LEN], header[pf.KEY_MODULATION],
                                    header[pf.KEY_FEC])
 
-    def guard_symbols(self):
+    def guard_samples(self, n_data):
+        """Zero samples after a burst of ``n_data`` body data symbols: what the receiver still reads after the
+        pulse tail. The header stage needs a window beyond the header (the trigger may come up to the end of
+        the STF less the Schmidl-Cox window), which a short body does not cover; the payload stage needs the
+        matched filter and equaliser span after the last symbol."""
+        body, hdr_body = body_layout(n_data)[2], body_layout(min(n_data, self.n_hdr), final=False)[2]
+        header_stage = (self.stf_reps + 1) * self.L + self.rrc.size + (hdr_body + self.eq_half + 4 - body) * self.sps
+        return int(max(2 * self.rrc.size + 8 * self.sps, header_stage))
+
+    def guard_symbols(self, n_data):
         """Symbol periods after the last body symbol: pulse tail and zero guard."""
-        return -(-(self.rrc.size - self.sps + self.tail) // self.sps)
+        return -(-(self.rrc.size - self.sps + self.guard_samples(n_data)) // self.sps)
 
     def burst_symbols(self, n_payload, n_data=None):
         """All channel uses of a message burst with ``n_payload`` payload symbols: preamble, header, tag, pilots,
         payload, pulse tail and guard."""
         n_data = self.n_hdr + H.TAG_USES + n_payload if n_data is None else n_data
-        return self.n_pre + body_layout(n_data)[2] + self.guard_symbols()
+        return self.n_pre + body_layout(n_data)[2] + self.guard_symbols(n_data)
 
     def association_symbols(self):
         """All channel uses of an association burst."""
@@ -209,7 +219,7 @@ class Waveform:
         body[ppos] = PILOT_SEQ[np.arange(ppos.size) % PILOT_SEQ.size]
         x = upfirdn(self.rrc, np.concatenate([self.pre, body]), self.sps)
         x *= self.amplitude / np.sqrt(np.mean(np.abs(x) ** 2))
-        out = np.zeros(x.size + self.tail, np.complex64)
+        out = np.zeros(x.size + self.guard_samples(data_sym.size), np.complex64)
         out[:x.size] = x
         return out
 
