@@ -4,7 +4,8 @@ in data/speech, through the full extractor (PyAV decode, FSMN-VAD, ASR), models 
 
     python benchmarks/asr_wer.py [--out out/bench/asr] [--set asr.model=whisper-tiny-en] [--limit N]
 
-Writes per_utterance.csv and summary.md (per-speaker and overall WER, RTF) to --out and prints the summary.
+Writes per_utterance.csv and summary.md (per-speaker and overall WER, RTF; utterances the hallucination checks
+marked unintelligible, and the lowest confidence) to --out and prints the summary.
 Text normalisation: host_pipeline.textnorm (lower case, punctuation removed, numbers written out).
 """
 
@@ -43,13 +44,20 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     per_speaker: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])  # errors, words, audio s, proc s
+    unintelligible, confidences = [], []
     with open(out / "per_utterance.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["file", "speaker", "reference", "hypothesis", "errors", "words", "audio_s", "processing_s"])
+        w.writerow(["file", "speaker", "reference", "hypothesis", "errors", "words", "audio_s", "processing_s",
+                    "unintelligible", "lowest_confidence"])
         for i, r in enumerate(rows, 1):
             tr = extractor.transcribe_file(data / r["file"])
             e, n = word_errors(r["transcript"], tr.text)
-            w.writerow([r["file"], r["speaker"], r["transcript"], tr.text, e, n, f"{tr.duration_s:.3f}", f"{tr.processing_s:.3f}"])
+            lost = [s for s in tr.segments if not s.intelligible]
+            conf = min((s.confidence for s in tr.segments if s.intelligible), default=0.0)
+            unintelligible.extend(lost)
+            confidences.append(conf)
+            w.writerow([r["file"], r["speaker"], r["transcript"], tr.text, e, n, f"{tr.duration_s:.3f}",
+                        f"{tr.processing_s:.3f}", len(lost), f"{conf:.4f}"])
             for key in (r["speaker"], "all"):
                 s = per_speaker[key]
                 s[0] += e; s[1] += n; s[2] += tr.duration_s; s[3] += tr.processing_s
@@ -64,6 +72,9 @@ def main() -> int:
     for key in sorted(per_speaker, key=lambda k: (k == "all", k)):
         e, n, a, p = per_speaker[key]
         lines.append(f"| {key} | {counts[key]} | {n} | {100 * e / n:.1f} % | {a:.1f} | {p / a:.2f} |")
+    lines += ["", f"Unintelligible utterances: {len(unintelligible)}"
+              + "".join(f"; {s.start:.2f}-{s.end:.2f} s: {s.reason}" for s in unintelligible)
+              + f". Lowest utterance confidence (exp of the mean token log-probability): {min(confidences):.3f}."]
     text = "\n".join(lines)
     (out / "summary.md").write_text(text + "\n")
     print(text)

@@ -10,10 +10,10 @@ from typing import Protocol
 
 import numpy as np
 
-from .config import AsrConfig
 from ..errors import ConfigError, ModelError
 from ..models import resolve_model_dir
 from ._quiet import quiet_logging
+from .config import AsrConfig
 from .guard import OUTCOME_UNINTELLIGIBLE, OUTCOME_WORDS, strip_non_speech, text_problem
 
 
@@ -69,6 +69,9 @@ class WhisperAsr:
         _check_whisper_language(language)
         cfg = self.config
         lang, foreign = (language, None) if language else self.pick_language(audio)
+        import ctranslate2
+
+        ctranslate2.set_random_seed(cfg.seed)  # the sampled fallback decodes the same way every time
         with quiet_logging():
             segments, _ = self.model.transcribe(
                 audio, language=lang, beam_size=cfg.beam_size, hotwords=" ".join(hotwords) or None,
@@ -83,8 +86,8 @@ class WhisperAsr:
                 dropped.append("no speech (only sound annotations)")
             elif s.compression_ratio > cfg.compression_ratio_threshold:
                 dropped.append(f"repetition loop (compression ratio {s.compression_ratio:.2f} at every temperature)")
-            elif s.avg_logprob < cfg.log_prob_threshold:
-                dropped.append(f"low confidence (mean log-probability {s.avg_logprob:.2f} at every temperature)")
+            elif s.avg_logprob < cfg.min_log_prob:
+                dropped.append(f"low confidence (mean log-probability {s.avg_logprob:.2f} < {cfg.min_log_prob:g})")
             else:
                 kept.append((s, text))
         if not kept:

@@ -9,9 +9,9 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .config import AsrConfig, VadConfig
 from ..media import SAMPLE_RATE, iter_audio, iter_live_audio, probe
 from .backends import AsrBackend, load_asr
+from .config import AsrConfig, VadConfig
 from .guard import OUTCOME_WORDS
 from .vad import FsmnVad
 

@@ -117,7 +117,8 @@ def espeak(text: str, voice: str) -> np.ndarray:
         except FileNotFoundError:
             raise BackendError("espeak-ng is not installed", hint="apt-get install espeak-ng") from None
         except subprocess.CalledProcessError as e:
-            raise BackendError(f"espeak-ng failed for voice {voice}: {e.stderr.decode(errors='replace').strip()}") from None
+            why = e.stderr.decode(errors="replace").strip()
+            raise BackendError(f"espeak-ng failed for voice {voice}: {why}") from None
         return _level(read_audio(wav), -20.0)
 
 
