@@ -14,15 +14,28 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, "..", "gr-lgmtsc", "examples")
-_row = [0]
 
 
-def blk(_name, _bid, **params):
-    _row[0] += 1
-    return {"name": _name, "id": _bid,
-            "parameters": {k: str(v) for k, v in params.items()},
-            "states": {"coordinate": [16 + 200 * (_row[0] % 5), 16 + 120 * (_row[0] // 5)],
-                       "rotation": 0, "state": "enabled"}}
+def blk(_name, _bid, _at=None, **params):
+    """A block; ``_at`` = (column, row) in the signal chain's grid, else it joins the parameters at the top."""
+    b = {"name": _name, "id": _bid, "parameters": {k: str(v) for k, v in params.items()},
+         "states": {"coordinate": [0, 0], "rotation": 0, "state": "enabled"}}
+    if _at is not None:
+        b["_at"] = _at
+    return b
+
+
+def layout(blocks):
+    """Parameters and variables in rows of six beside and below the options block; the chain on a grid below."""
+    top = [b for b in blocks if "_at" not in b]
+    for i, b in enumerate(top, start=1):   # cell 0 is the options block's
+        b["states"]["coordinate"] = [8 + 232 * (i % 6), 8 + 128 * (i // 6)]
+    y0 = 8 + 128 * (len(top) // 6 + 1) + 48
+    for b in blocks:
+        if "_at" in b:
+            col, row = b.pop("_at")
+            b["states"]["coordinate"] = [8 + 288 * col, y0 + 200 * row]
+    return blocks
 
 
 def param(name, typ, value, label=""):
@@ -35,14 +48,14 @@ def zmq_params():
             param("snr_addr", "str", "tcp://127.0.0.1:5552", "SNR reports out (bind)")]
 
 
-def zmq_blocks():
-    return [blk("zmq_tx_in", "zeromq_pull_msg_source", address="tx_addr", timeout=100, bind="True"),
-            blk("zmq_rx_out", "zeromq_pub_msg_sink", address="rx_addr", timeout=100, bind="True"),
-            blk("zmq_snr_out", "zeromq_pub_msg_sink", address="snr_addr", timeout=100, bind="True")]
+def zmq_blocks(tx_at=(0, 0), rx_at=(2, 0), snr_at=(2, 1)):
+    return [blk("zmq_tx_in", "zeromq_pull_msg_source", tx_at, address="tx_addr", timeout=100, bind="True"),
+            blk("zmq_rx_out", "zeromq_pub_msg_sink", rx_at, address="rx_addr", timeout=100, bind="True"),
+            blk("zmq_snr_out", "zeromq_pub_msg_sink", snr_at, address="snr_addr", timeout=100, bind="True")]
 
 
 def flowgraph(fid, title, gen, blocks, conns, desc, outdir=HERE):
-    _row[0] = 0
+    layout(blocks)
     opts = {"parameters": {"author": "LGM-TSC developers", "category": "[LGM-TSC]",
                            "description": desc, "generate_options": gen, "id": fid,
                            "title": title, "run": "True", "run_options": "run" if gen == "no_gui" else "prompt",
@@ -63,7 +76,7 @@ def flowgraph(fid, title, gen, blocks, conns, desc, outdir=HERE):
 
 def phy(link, **params):
     """The one PHY block (gr-lgmtsc's lgmtsc_phy hier block) every flowgraph is built on."""
-    return blk("phy", "lgmtsc_phy", link=link, samp_rate="samp_rate", sps="sps", rolloff="0.35", span="8",
+    return blk("phy", "lgmtsc_phy", (1, 0), link=link, samp_rate="samp_rate", sps="sps", rolloff="0.35", span="8",
                **params)
 
 
@@ -92,9 +105,9 @@ def main():
          param("dev_args", "str", "", "UHD device args"),
          param("amplitude", "eng_float", "0.5", "Baseband rms amplitude"),
          param("tx_addr", "str", "tcp://127.0.0.1:5550", "TX PDUs in (bind)")]
-    b += [blk("zmq_tx_in", "zeromq_pull_msg_source", address="tx_addr", timeout=100, bind="True"),
+    b += [blk("zmq_tx_in", "zeromq_pull_msg_source", (0, 0), address="tx_addr", timeout=100, bind="True"),
           phy("tx", modulation="'qpsk'", fec="'cc'", amplitude="amplitude"),
-          blk("usrp", "uhd_usrp_sink", type="fc32", otw="", stream_args="", stream_chans="[]",
+          blk("usrp", "uhd_usrp_sink", (2, 0), type="fc32", otw="", stream_args="", stream_chans="[]",
               dev_addr="dev_args", dev_args="", sync="", start_time="-1.0", clock_rate="0e0",
               num_mboards="1", clock_source0="", time_source0="", sd_spec0="", nchan="1",
               samp_rate="samp_rate", center_freq0="freq", gain0="gain", gain_type0="default",
@@ -111,9 +124,9 @@ def main():
          param("calibration", "str", "", "SNR calibration JSON ('' default)"),
          param("rx_addr", "str", "tcp://127.0.0.1:5551", "RX PDUs out (bind)"),
          param("snr_addr", "str", "tcp://127.0.0.1:5552", "SNR reports out (bind)")]
-    b += [blk("zmq_rx_out", "zeromq_pub_msg_sink", address="rx_addr", timeout=100, bind="True"),
-          blk("zmq_snr_out", "zeromq_pub_msg_sink", address="snr_addr", timeout=100, bind="True"),
-          blk("usrp", "uhd_usrp_source", type="fc32", otw="", stream_args="", stream_chans="[]",
+    b += [blk("zmq_rx_out", "zeromq_pub_msg_sink", (2, 0), address="rx_addr", timeout=100, bind="True"),
+          blk("zmq_snr_out", "zeromq_pub_msg_sink", (2, 1), address="snr_addr", timeout=100, bind="True"),
+          blk("usrp", "uhd_usrp_source", (0, 0), type="fc32", otw="", stream_args="", stream_chans="[]",
               dev_addr="dev_args", dev_args="", sync="", start_time="-1.0", clock_rate="0e0",
               num_mboards="1", clock_source0="", time_source0="", sd_spec0="", nchan="1",
               samp_rate="samp_rate", center_freq0="freq", gain0="gain", gain_type0="default",
@@ -139,35 +152,35 @@ def main():
          param("snr_addr", "str", "tcp://127.0.0.1:5552", "SNR reports out (bind)"),
          blk("imp", "import", imports="import numpy as np\nfrom gnuradio.lgmtsc import pdu_format"),
          test_pdu_strobe(period="100"),
-         blk("strobe_qam", "blocks_message_strobe", period="100",
+         blk("strobe_qam", "blocks_message_strobe", (0, 1), period="100",
              msg="pdu_format.make_pdu(dict(version=pdu_format.FORMAT_VERSION, mode='semantic', sender_id=1, seq=0, "
-                 "n_tokens=100, prompt_class=2, auth_tag=0), "
+                 "n_tokens=100, prompt_class=2, flags=0, auth_tag=0), "
                  "(np.array([-3, -1, 1, 3])[np.random.default_rng(1).integers(0, 4, (2, 800))] "
                  "* [[1], [1j]]).sum(0).astype(np.complex64) / np.sqrt(10))")]
-    b += zmq_blocks()
+    b += zmq_blocks(tx_at=(0, 2), rx_at=(2, 3), snr_at=(3, 3))
     b += [phy("loopback", channel="channel", esn0_db="esn0_db", cfo="0.001", fd_ts="1e-5", seed="1",
               **LOOPBACK_PARAMS),
-          blk("semantic_only", "pdu_pdu_filter", k='pmt.intern("mode")', v='pmt.intern("semantic")',
+          blk("semantic_only", "pdu_pdu_filter", (2, 0), k='pmt.intern("mode")', v='pmt.intern("semantic")',
               invert="False"),
-          blk("eq_stream", "pdu_pdu_to_tagged_stream", type="complex", tag="packet_len"),
-          blk("raw_stream", "pdu_pdu_to_tagged_stream", type="complex", tag="packet_len"),
-          blk("const_eq", "qtgui_const_sink_x", type="complex", name='"After equalisation"',
+          blk("eq_stream", "pdu_pdu_to_tagged_stream", (3, 0), type="complex", tag="packet_len"),
+          blk("raw_stream", "pdu_pdu_to_tagged_stream", (3, 1), type="complex", tag="packet_len"),
+          blk("const_eq", "qtgui_const_sink_x", (4, 0), type="complex", name='"After equalisation"',
               size="1024", nconnections="1", update_time="0.10", grid="True", xmin="-2", xmax="2",
               ymin="-2", ymax="2", autoscale="False", axislabels="True", legend="False",
               tr_mode="qtgui.TRIG_MODE_FREE", tr_slope="qtgui.TRIG_SLOPE_POS", tr_level="0.0",
               tr_chan="0", tr_tag='""', gui_hint="1,1,1,1"),
-          blk("const_raw", "qtgui_const_sink_x", type="complex", name='"Before equalisation (matched filter)"',
+          blk("const_raw", "qtgui_const_sink_x", (4, 1), type="complex", name='"Before equalisation (matched filter)"',
               size="1024", nconnections="1", update_time="0.10", grid="True", xmin="-2", xmax="2",
               ymin="-2", ymax="2", autoscale="False", axislabels="True", legend="False",
               tr_mode="qtgui.TRIG_MODE_FREE", tr_slope="qtgui.TRIG_SLOPE_POS", tr_level="0.0",
               tr_chan="0", tr_tag='""', gui_hint="1,0,1,1"),
-          blk("spectrum", "qtgui_freq_sink_x", type="complex", name='"Received spectrum"',
+          blk("spectrum", "qtgui_freq_sink_x", (2, 2), type="complex", name='"Received spectrum"',
               fftsize="1024", wintype="window.WIN_BLACKMAN_hARRIS", fc="0", bw="samp_rate",
               grid="True", autoscale="False", average="0.1", ymin="-60", ymax="10", units="dB",
               nconnections="1", update_time="0.10", showports="False", axislabels="True",
               legend="False", fftsize_ctrl="False", tr_mode="qtgui.TRIG_MODE_FREE", tr_level="0.0",
               tr_chan="0", tr_tag='""', ctrlpanel="False", gui_hint="2,0,1,2"),
-          blk("snr_box", "qtgui_edit_box_msg", type="double", value="", label="SNR estimate (dB)",
+          blk("snr_box", "qtgui_edit_box_msg", (4, 2), type="double", value="", label="SNR estimate (dB)",
               is_pair="True", is_static="False", key="snr_db", gui_hint="0,1,1,1")]
     c = [("zmq_tx_in", "out", "phy", "in"), ("strobe", "strobe", "phy", "in"), ("strobe_qam", "strobe", "phy", "in"),
          ("phy", 0, "spectrum", 0),
@@ -188,7 +201,7 @@ def main():
          test_pdu_strobe(period="500"),
          phy("loopback", channel="channel", esn0_db="esn0_db", cfo="0.0", fd_ts="1e-5", seed="1",
              **dict(LOOPBACK_PARAMS, calibration="''")),
-         blk("snr_print", "blocks_message_debug", en_uvec="True")]
+         blk("snr_print", "blocks_message_debug", (2, 0), en_uvec="True")]
     c = [("strobe", "strobe", "phy", "in"), ("phy", "snr", "snr_print", "print")]
     flowgraph("lgmtsc_phy_loopback", "gr-lgmtsc example: PHY loopback", "no_gui", b, c,
               "A 16-QAM + cc test PDU every 500 ms through lgmtsc_phy (loopback); each decoded burst's "
@@ -197,9 +210,9 @@ def main():
 
 def test_pdu_strobe(period="250"):
     """A digital test PDU (400 random bytes, 16-QAM + cc) sent every ``period`` ms."""
-    return blk("strobe", "blocks_message_strobe", period=period,
+    return blk("strobe", "blocks_message_strobe", (0, 0), period=period,
                msg="pdu_format.make_pdu(dict(version=pdu_format.FORMAT_VERSION, mode='digital', sender_id=1, seq=0, "
-                   "n_tokens=400, prompt_class=2, auth_tag=0, modulation='16qam', fec='cc'), "
+                   "n_tokens=400, prompt_class=2, flags=0, auth_tag=0, modulation='16qam', fec='cc'), "
                    "np.random.default_rng(0).integers(0, 256, 400).astype(np.uint8))")
 
 

@@ -118,25 +118,34 @@ def run_qt(cls, options, label):
     """As grcc's generated main() (the display was checked before), with constructor errors in one line."""
     from PyQt5 import Qt
     app = Qt.QApplication(sys.argv[:1])
+    stopping = threading.Event()
+
+    def request_stop(*_):
+        """Ctrl-C / SIGTERM only end Qt's event loop; the flowgraph stops after it (stopping it from inside the
+        loop crashed Qt while the plots were drawing)."""
+        stopping.set()
+        app.quit()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
     tb = build(cls, options, label)
     settings = getattr(tb, "settings", None)   # GRC restores the size the window had when it was last closed
     if settings is None or settings.value("geometry") is None:
         tb.resize(*QT_WINDOW_SIZE)
     tb.start()
     tb.show()
-
-    def quit_(*_):
-        tb.stop()
-        tb.wait()
-        Qt.QApplication.quit()
-
-    signal.signal(signal.SIGINT, quit_)
-    signal.signal(signal.SIGTERM, quit_)
     timer = Qt.QTimer()   # lets Python run its signal handlers while Qt's event loop runs
     timer.start(200)
     timer.timeout.connect(lambda: None)
-    app.exec_()
-    return 0
+    if not stopping.is_set():
+        app.exec_()
+    tb.stop()
+    tb.wait()
+    # The flowgraph has stopped: leave without Python's clean-up, which destroys GNU Radio's Qt sinks and the
+    # QApplication in an order that crashes (SIGSEGV) about one time in three.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def exit_now(signum, _frame):
@@ -170,10 +179,10 @@ def main(argv):
     cls = getattr(mod, fid)
     if qt:
         return run_qt(cls, options, fid)
-    tb = build(cls, options, fid)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *a: done.set())
     signal.signal(signal.SIGTERM, lambda *a: done.set())
+    tb = build(cls, options, fid)
     tb.start()
     done.wait()
     tb.stop()

@@ -14,6 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from .errors import BackendError, ConfigError, InputError
@@ -34,6 +36,10 @@ def register(sub, eval_sub) -> None:
     p.add_argument("--snr", type=float, default=15.0, metavar="DB",
                    help=f"Es/N0 in dB at start, {ESN0_RANGE_DB[0]:g} to {ESN0_RANGE_DB[1]:g} (default 15; "
                         "the slider changes it)")
+    p.add_argument("--screenshot", metavar="PNG", help="instead of a window here: run the lab on a virtual display "
+                   "(Xvfb), write a screenshot once both constellations and the spectrum have drawn, and exit")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="with --screenshot: give up after S seconds (default 120; a first run compiles the flowgraph)")
     p.set_defaults(func=_lab)
 
     g = sub.add_parser("grc", help="GNU Radio Companion with the gr-lgmtsc blocks",
@@ -103,13 +109,58 @@ def _lab(args: argparse.Namespace) -> int:
     if not lo <= args.snr <= hi:
         raise ConfigError(f"--snr {args.snr:g} is outside the lab's Es/N0 range", hint=f"give {lo:g} to {hi:g} dB")
     link = load_config(args.config, args.set).link
+    argv = [sys.executable, str(RUNNER), "lab_gui", "--channel", args.channel, "--esn0-db-start", repr(args.snr),
+            "--tx-addr", link.tx_address, "--rx-addr", link.rx_address, "--snr-addr", link.snr_address]
+    if args.screenshot:
+        return _screenshot(argv, Path(args.screenshot), args.timeout)
     problem = display_problem(qt=True)
     if problem:
         raise BackendError(f"no display for the lab window: {problem}",
-                           hint="run it in a desktop session, over ssh -X, or under xvfb-run")
-    return _run_child([sys.executable, str(RUNNER), "lab_gui", "--channel", args.channel,
-                       "--esn0-db-start", repr(args.snr), "--tx-addr", link.tx_address,
-                       "--rx-addr", link.rx_address, "--snr-addr", link.snr_address])
+                           hint="run it in a desktop session, over ssh -X, or under xvfb-run; "
+                                "--screenshot PNG needs no display")
+    return _run_child(argv)
+
+
+def _screenshot(argv: list[str], out: Path, timeout_s: float) -> int:
+    """Run the lab flowgraph on a private Xvfb display until its plots have drawn; write the screen as PNG."""
+    from . import screenshot as sc
+
+    if out.suffix.lower() != ".png":
+        raise ConfigError(f"--screenshot {out}: the file must end in .png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with sc.virtual_display() as display, tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+        env.update(DISPLAY=display, XDG_CONFIG_HOME=tmp)   # the window's first size, not one GRC remembers
+        log_path = Path(tmp) / "lab.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        img, found, t0 = None, [], time.monotonic()
+        try:
+            while time.monotonic() - t0 < timeout_s and not sc.lab_window_drawn(found):
+                time.sleep(2.0)
+                if proc.poll() is not None:
+                    lines = log_path.read_text(errors="replace").strip().splitlines() or ["(no output)"]
+                    raise BackendError(f"the lab flowgraph exited with status {proc.returncode}: {lines[-1]}")
+                img = sc.grab(display)
+                found = sc.canvases(img)
+            if sc.lab_window_drawn(found):
+                time.sleep(2.0)   # one more frame: the plots keep drawing
+                img = sc.grab(display)
+                found = sc.canvases(img)
+        finally:
+            proc.terminate()   # the runner stops the flowgraph and quits Qt
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if img is not None:
+                sc.write_png(out, sc.crop_to_windows(img))
+    if not sc.lab_window_drawn(found):
+        raise BackendError(f"the lab window did not show both constellations and the spectrum within {timeout_s:.0f} s:"
+                           f" {sc.describe(found)}", hint=f"the last screenshot is {out}")
+    print(f"{out}: {sc.describe(found)}")
+    return 0
 
 
 def _grc(args: argparse.Namespace) -> int:
@@ -126,4 +177,20 @@ def _grc(args: argparse.Namespace) -> int:
     if problem:
         raise BackendError(f"no display for GNU Radio Companion: {problem}",
                            hint="run it in a desktop session or over ssh -X")
-    return _run_child([exe, *map(str, files)], grc_env())
+    env = grc_env()
+    gtk = subprocess.run([_interpreter(exe), "-c", "import gi; gi.require_version('Gtk', '3.0'); "
+                          "from gi.repository import Gtk"], env=env, capture_output=True, text=True)
+    if gtk.returncode != 0:  # Debian's gnuradio package does not pull in GTK's introspection data
+        raise BackendError("GNU Radio Companion cannot load GTK 3: " + (gtk.stderr.strip().splitlines() or ["?"])[-1],
+                           hint="apt-get install gir1.2-gtk-3.0 python3-gi-cairo (make setup installs them)")
+    return _run_child([exe, *map(str, files)], env)
+
+
+def _interpreter(script: str) -> str:
+    """The Python that runs a script (its #! line): Debian's python3 for gnuradio-companion."""
+    with open(script, "rb") as f:
+        first = f.readline().decode(errors="replace")
+    parts = first[2:].split() if first.startswith("#!") else []
+    if parts and parts[0].endswith("/env"):
+        parts = parts[1:]
+    return parts[0] if parts else "/usr/bin/python3"
