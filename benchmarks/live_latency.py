@@ -21,7 +21,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -87,8 +86,9 @@ def run(source: Path, out: Path, data: Path, args) -> dict:
     names = ["tx_address", "rx_address", "snr_address", "feedback_address"]
     sets = sum((["--set", f"link.{n}=tcp://127.0.0.1:{p}"] for n, p in zip(names, free_ports(4))), [])
     sets += sum((["--set", s] for s in args.set), [])
+    enroll = [] if (data / ".enrolled").exists() else ["--enroll"]  # enrolled once per data directory
     cmd = [sys.executable, "-m", "host_pipeline.cli", *sets, "loopback", str(source), "--snr", str(args.snr),
-           "--channel", "awgn", "--user", "demo-speaker", "--enroll", "--hotwords", "Whittemore", "Philip",
+           "--channel", "awgn", "--user", "demo-speaker", *enroll, "--hotwords", "Whittemore", "Philip",
            "--realtime", "--out", str(out), *([] if args.kb else ["--no-kb"])]
     load0, cpu0, t0 = os.getloadavg()[0], cpu_times(), time.perf_counter()
     r = subprocess.run(cmd, cwd=REPO, env={**os.environ, "LGMTSC_DATA": str(data)}, capture_output=True, text=True)
@@ -96,6 +96,7 @@ def run(source: Path, out: Path, data: Path, args) -> dict:
     if not (out / "report.json").exists():
         print(r.stdout[-3000:], r.stderr[-3000:], sep="\n")
         raise SystemExit(f"the loopback failed (status {r.returncode})")
+    (data / ".enrolled").touch()
     report = json.loads((out / "report.json").read_text())
     report["bench"] = {"wall_s": round(time.perf_counter() - t0, 1), "load1_before": round(load0, 2),
                        "load1_after": round(os.getloadavg()[0], 2),
@@ -120,25 +121,27 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     ap.add_argument("--out", default=str(REPO / "out" / "live_latency"))
+    ap.add_argument("--data", help="LGMTSC_DATA of the runs (default OUT/data; the speaker is enrolled once)")
     args = ap.parse_args()
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     source = continuous_speech(args.continuous, out / "continuous.wav") if args.continuous else Path(args.input)
     utts, benches = [], []
-    with tempfile.TemporaryDirectory(prefix="lgmtsc-live-") as data:
-        for i in range(args.runs):
-            report = run(source, out / f"run{i}", Path(data), args)
-            benches.append(report["bench"])
-            print(f"run {i}: {report['summary']['verified']}/{report['summary']['utterances']} verified; "
-                  f"{report['bench']}", flush=True)
-            for u in report["utterances"]:
-                lat = u["latency_s"]
-                utts.append({"run": i, "seq": u["seq"], "end_s": u["end_s"], "status": u["status"],
-                             "prompt_class": u["prompt_class"], **{k: lat.get(k) for k in SHOWN},
-                             "render_all_s": lat.get("render_all_s")})
-                print(f"  #{u['seq']:<3} {u['end_s']:7.2f} s  {u['prompt_class']:6s} "
-                      + " ".join(f"{k.removesuffix('_s')} {lat[k]:.2f}" for k in SHOWN if k in lat), flush=True)
+    data = Path(args.data or out / "data")  # keys, KBs and the enrolled demo speaker (from the demo sample)
+    data.mkdir(parents=True, exist_ok=True)
+    for i in range(args.runs):
+        report = run(source, out / f"run{i}", data, args)
+        benches.append(report["bench"])
+        print(f"run {i}: {report['summary']['verified']}/{report['summary']['utterances']} verified; "
+              f"{report['bench']}", flush=True)
+        for u in report["utterances"]:
+            lat = u["latency_s"]
+            utts.append({"run": i, "seq": u["seq"], "end_s": u["end_s"], "status": u["status"],
+                         "prompt_class": u["prompt_class"], **{k: lat.get(k) for k in SHOWN},
+                         "render_all_s": lat.get("render_all_s")})
+            print(f"  #{u['seq']:<3} {u['end_s']:7.2f} s  {u['prompt_class']:6s} "
+                  + " ".join(f"{k.removesuffix('_s')} {lat[k]:.2f}" for k in SHOWN if k in lat), flush=True)
     print(f"\nend of speech -> first reconstructed frame, {len(utts)} utterances, SNR {args.snr:g} dB, "
           f"KB {'on' if args.kb else 'off'}:")
     for k in SHOWN:

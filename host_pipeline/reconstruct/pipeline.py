@@ -179,6 +179,18 @@ class Reconstructor:
         speech = self.tts.synthesize(text, voice)
         return profile, speech, self.animator.render(profile, speech)
 
+    def warm(self, user_id: str) -> None:
+        """Do once what the first utterance of ``user_id`` would otherwise wait for: the voice match, the TTS's first
+        run and the animator's per-profile set-up (one frame of silence)."""
+        profile = self.kb.get(user_id)
+        voice, _ = self.voice_for(profile)
+        self.tts.synthesize("Hello.", voice)
+        silence = Speech(np.zeros(self.tts_rate_hint() // self.cfg.fps, np.float32), self.tts_rate_hint(), [], "")
+        next(iter(self.animator.render(profile, silence)), None)
+
+    def tts_rate_hint(self) -> int:
+        return int(getattr(self.tts, "SAMPLE_RATE", 24000))
+
     def stream(self, user_id: str, text: str) -> Iterator[Phrase]:
         """The utterance phrase by phrase (see the module's docstring): the first phrase is rendered while the rest
         is synthesised. Frames and audio of consecutive phrases join without jumps or clicks."""

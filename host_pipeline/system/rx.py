@@ -57,6 +57,7 @@ class Receiver:
             from ..reconstruct.pipeline import Reconstructor
 
             self.reconstructor = Reconstructor(cfg.reconstruct, cfg.publickb)
+            self._warm()
         ctx = zmq.Context.instance()
         self.feedback = ctx.socket(zmq.PUB)
         self.feedback.setsockopt(zmq.LINGER, 0)
@@ -66,6 +67,18 @@ class Receiver:
             raise BackendError(f"cannot bind the feedback address {cfg.link.feedback_address}: {e}",
                                hint="another receiver running? choose one with --set link.feedback_address=...")
         self.queue: queue.Queue = queue.Queue()
+
+    WARM_USERS = 4
+
+    def _warm(self) -> None:
+        """Voice, TTS and face of the first few enrolled users made ready now, not at their first message."""
+        enrolled = set(self.reconstructor.kb.users())
+        users = [k.user for k in self.keys.users()[::-1] if k.user in enrolled][: self.WARM_USERS]  # newest keys first
+        for user in users:
+            try:
+                self.reconstructor.warm(user)
+            except Exception as e:  # warming only saves time: the message will say what is wrong
+                self.progress(f"receiver: could not prepare {user}'s voice and face: {type(e).__name__}: {e}")
 
     def note(self, message: str) -> None:
         self.progress(f"receiver: {message}")
