@@ -4,16 +4,17 @@ Rows per clip (bit/s over the clip's duration; ratio = raw bit/s / scheme bit/s)
 - raw: RGB24 frames at the clip's frame rate + 16-bit PCM at its sample rate and channel count;
 - H.264 (libx264, several CRFs, preset medium) and AV1 (libaom-av1, constant quality), each with AAC 16 kbit/s,
   measured as the size of the mp4 ffmpeg writes;
-- Codec2 700C speech (libcodec2, 8 kHz mono) plus one JPEG still of the first frame, sent once per clip;
+- Codec2 700C speech (libcodec2, 8 kHz mono) plus one JPEG still of the first frame, sent once per clip, and
+  Codec 2 450 at its nominal 450 bit/s (Debian's ffmpeg/libcodec2 stops at 700C, so this row is computed);
 - a Txt2Vid-style transcript: the UTF-8 bytes of the text (a reference face/video is assumed pre-shared);
 - the lossless text coder (``host_pipeline.textcoder``, static order-4 and LM arithmetic coding), if present;
-- this system, one burst per utterance: the semantic mode (each checkpoint's ``n_tokens * uses`` complex symbols,
-  counted at 2 bits per channel use, the QPSK-equivalent of the digital mode's modulation) and the digital mode
-  (the text coder's bytes, as ``lgmtsc tx --mode digital`` sends them, + CRC32, K=7 r=1/2 code, QPSK: 2 bits per
-  channel use); the Txt2Vid-style transcript sent the same way, for a like-for-like comparison. All include per
-  message the burst header (23 bytes + CRC32, K=7 r=1/2, BPSK, sent twice: 1 bit
-  per channel use), whose fields hold the 64-bit authentication tag; the preamble and pilots are not counted
-  (the ``air_channel_uses_per_s`` column adds them, from gr-lgmtsc's ``Frame.burst_symbols``).
+- this system, one burst per utterance: the semantic mode (each checkpoint's ``n_tokens * uses`` complex symbols)
+  and the digital mode (the text coder's bytes, as ``lgmtsc tx --mode digital`` sends them, + CRC32, K=7 r=1/2
+  code, QPSK); the Txt2Vid-style transcript sent the same way, for a like-for-like comparison. "all-in" rows count
+  every channel use on air (``channel_uses_per_s``, gr-lgmtsc's ``Frame.burst_symbols``: preamble, header, tag
+  block, pilots, payload, pulse tail and guard, plus 1/ASSOC_EVERY of an association burst per message) and, as
+  bytes, every information bit (header 48 + tag 32 + payload + its CRC32 + 1/ASSOC_EVERY of the association's
+  112; semantic rows: 2 bits per channel use, the QPSK equivalent); "payload only" rows the payload alone.
 The text is the ASR transcript of the clip (one message per utterance) unless ``transcript`` is given.
 """
 
@@ -90,6 +91,8 @@ def media_rows(clip: Path, info: dict, tmp: Path, crfs: list[int], av1_crf: int)
     rows.append({"scheme": "Codec2 700C + one JPEG still", "family": "speech", "bytes": speech + still,
                  "note": f"speech {speech} B, still {still} B"})
     rows.append({"scheme": "Codec2 700C speech only", "family": "speech", "bytes": speech})
+    rows.append({"scheme": "Codec 2 450 speech only (nominal rate)", "family": "speech",
+                 "bytes": 450 / 8 * info["duration_s"], "note": "450 bit/s; not in this ffmpeg's libcodec2"})
     return rows
 
 
@@ -121,31 +124,39 @@ def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-
     for name in checkpoints:
         codec = SemanticCodec.load(CodecConfig(checkpoint=name, unknown_chars="replace"))
         payload = [codec.encode(m).symbols.size for m in messages]
-        rows += _burst_rows(frame, f"this system, semantic {name.split('-')[-1]}", payload, "this system")
+        rows += _burst_rows(frame, f"this system, semantic {name.split('-')[-1]}", payload, "this system",
+                            payload_bits=[2 * p for p in payload])
     from ..textcoder.coder import TextCoder
 
     coder = TextCoder.load(load_config().textcoder)  # what the live link's digital mode sends
     data = [len(coder.encode(m)) for m in messages]
     rows += _burst_rows(frame, "this system, digital QPSK+cc", [frame.digital_n_symbols(d, "qpsk", "cc") for d in data],
-                        "this system", f"text coder {sum(data)} B")
+                        "this system", f"text coder {sum(data)} B", payload_bits=[8 * (d + 4) for d in data])
     # The peer's transcript on the same PHY: like for like with the rows above (Txt2Vid's own bit/s count text only)
     utf8 = [len(m.encode("utf-8")) for m in messages]
     rows += _burst_rows(frame, "Txt2Vid-style UTF-8 over this PHY, QPSK+cc",
-                        [frame.digital_n_symbols(d, "qpsk", "cc") for d in utf8], "text", f"UTF-8 {sum(utf8)} B")
+                        [frame.digital_n_symbols(d, "qpsk", "cc") for d in utf8], "text", f"UTF-8 {sum(utf8)} B",
+                        payload_bits=[8 * (d + 4) for d in utf8])
     return rows
 
 
-def _burst_rows(frame, label: str, payload_uses: list[int], family: str, note: str = "") -> list[dict]:
-    """One burst per message: payload at 2 bits per channel use (QPSK or its equivalent), with and without the
-    header (BPSK, 1 bit per use; the 64-bit tag is one of its fields)."""
-    rows = []
-    for with_overhead in (True, False):
-        header = len(payload_uses) * frame.n_hdr if with_overhead else 0
-        rows.append({"scheme": label + (" (header + tag)" if with_overhead else " (payload only)"),
-                     "family": family, "bytes": (2 * sum(payload_uses) + header) / 8,
-                     "channel_uses": sum(payload_uses) + header,
-                     "air_channel_uses": sum(frame.burst_symbols(p) for p in payload_uses), "note": note})
-    return rows
+def _burst_rows(frame, label: str, payload_uses: list[int], family: str, note: str = "",
+                payload_bits: Optional[list[int]] = None) -> list[dict]:
+    """One burst per message. All-in: every channel use on air and every information bit (header, tag, payload,
+    association share); payload only: the payload's channel uses and bits."""
+    from gnuradio.lgmtsc import header as H
+
+    n = len(payload_uses)
+    bits = payload_bits if payload_bits is not None else [2 * p for p in payload_uses]
+    assoc_uses = n * frame.association_symbols() / H.ASSOC_EVERY
+    assoc_bits = n * (H.HEADER_BITS + H.ASSOC_BITS) / H.ASSOC_EVERY
+    all_in = {"scheme": label + " (all-in)", "family": family,
+              "bytes": (sum(bits) + n * (H.HEADER_BITS + H.TAG_BITS) + assoc_bits) / 8,
+              "channel_uses": sum(frame.burst_symbols(p) for p in payload_uses) + assoc_uses,
+              "note": (note + "; " if note else "") + f"{n} burst(s), association 1/{H.ASSOC_EVERY} per message"}
+    payload = {"scheme": label + " (payload only)", "family": family, "bytes": sum(bits) / 8,
+               "channel_uses": sum(payload_uses), "note": note}
+    return [all_in, payload]
 
 
 def text_rows(messages: list[str]) -> list[dict]:
@@ -186,13 +197,12 @@ def run_compression(clips: list[Path], out_dir: Path, crfs: list[int], av1_crf: 
             r.update({"clip": clip.name, "duration_s": round(info["duration_s"], 3), "messages": len(messages),
                       "bit_per_s": round(8 * r["bytes"] / info["duration_s"], 2),
                       "compression_ratio": round(raw / r["bytes"], 1), "bytes": round(r["bytes"], 1)})
-            for k in ("channel_uses", "air_channel_uses"):
-                if k in r:
-                    r[f"{k}_per_s"] = round(r.pop(k) / info["duration_s"], 1)
+            if "channel_uses" in r:
+                r["channel_uses_per_s"] = round(r.pop("channel_uses") / info["duration_s"], 1)
         rows += clip_rows
         _print(clip, messages, clip_rows)
     fields = ["clip", "scheme", "family", "bytes", "duration_s", "bit_per_s", "compression_ratio", "messages",
-              "channel_uses_per_s", "air_channel_uses_per_s", "note"]
+              "channel_uses_per_s", "note"]
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "compression.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)

@@ -47,10 +47,11 @@ def test_compression_rows_are_present_and_ordered(demo_video, tmp_path):
     semantic = [v for k, v in rows.items() if k.startswith("this system, semantic")]
     assert len(semantic) == 4 and all(v < min(h264) / 100 for v in semantic)
     assert rows["this system, semantic u8 (payload only)"] < rows["this system, semantic u16 (payload only)"]
-    assert rows["this system, digital QPSK+cc (header + tag)"] > rows["this system, digital QPSK+cc (payload only)"]
+    assert rows["this system, digital QPSK+cc (all-in)"] > rows["this system, digital QPSK+cc (payload only)"]
     # like for like on the same PHY: the text coder's bytes are fewer than UTF-8's, the header is the same
     utf8_phy, digital = (rows[f"{s} (payload only)"] for s in ("Txt2Vid-style UTF-8 over this PHY, QPSK+cc",
                                                              "this system, digital QPSK+cc"))
-    assert 2 * text < utf8_phy and digital < utf8_phy
-    assert (rows["Txt2Vid-style UTF-8 over this PHY, QPSK+cc (header + tag)"] - utf8_phy
-            == pytest.approx(rows["this system, digital QPSK+cc (header + tag)"] - digital))
+    assert text < utf8_phy and digital < utf8_phy  # information bits: the payload with its CRC32
+    assert rows["Codec 2 450 speech only (nominal rate)"] == pytest.approx(450, rel=0.01)
+    assert (rows["Txt2Vid-style UTF-8 over this PHY, QPSK+cc (all-in)"] - utf8_phy
+            == pytest.approx(rows["this system, digital QPSK+cc (all-in)"] - digital, abs=0.02))  # 2-decimal rows

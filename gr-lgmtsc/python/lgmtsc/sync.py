@@ -271,7 +271,10 @@ class Synchroniser:
         gb = gb * np.exp(-1j * om * cb)
         prod = prod * np.exp(-1j * om * kpos)
         gs, neff = gb, cnt
-        if npb >= 3:
+        if smooth and smooth >= 2 * npb:     # one gain for the whole span (the header stage)
+            gs = np.full(npb, np.sum(gb * cnt) / np.sum(cnt))
+            neff = np.full(npb, np.sum(cnt))
+        elif npb >= 3:
             # smoothing length by leave-one-out cross-validation (bias/variance trade-off:
             # long for static channels, short for fading)
             full = npb - (npb + 1) % 2
