@@ -1,4 +1,5 @@
-"""Enrollment: the best frontal, sharp face frame of a video (or an image) and the vocal features of the speech."""
+"""Enrollment: the best frontal, sharp face frame of a video (or an image), the vocal features of the speech, and
+the TTS voice matched to that speech (stored in the signed profile, so receivers speak it without matching)."""
 
 from __future__ import annotations
 
@@ -32,13 +33,31 @@ MIN_FACE_PX = 40  # smaller faces carry too little detail to animate
 
 
 class Enroller:
-    """Builds a :class:`Profile` from media. Models (face mesh, speaker encoder) are loaded once."""
+    """Builds a :class:`Profile` from media. Models (face mesh, speaker encoder, TTS) are loaded once.
 
-    def __init__(self, cfg: PublicKbConfig | None = None):
+    ``match_voice``: search the Kokoro voice most like the enrolled speech (a minute or two on 2 cores, progress
+    shown) and store it in the profile; ``tts_cfg`` gives the language and the matching limits.
+    """
+
+    def __init__(self, cfg: PublicKbConfig | None = None, match_voice: bool = False, tts_cfg=None):
         self.cfg = cfg or PublicKbConfig()
         self.faces = FaceAnalyzer(max_faces=5)
         self.voices = VoiceAnalyzer()
         self.warnings: list[str] = []
+        self.match_voice = match_voice
+        self.tts_cfg = tts_cfg
+        self._matcher = None
+
+    @property
+    def matcher(self):
+        if self._matcher is None:
+            from ..reconstruct.config import ReconstructConfig
+            from ..reconstruct.tts import KokoroTts
+            from ..reconstruct.voicematch import VoiceMatcher
+
+            cfg = self.tts_cfg or ReconstructConfig()
+            self._matcher = VoiceMatcher(KokoroTts(cfg), self.voices, cfg)
+        return self._matcher
 
     def _warn(self, msg: str) -> None:
         log.warning(msg)
@@ -80,7 +99,8 @@ class Enroller:
             self._warn(f"{name}: {len(faces)} faces found; the largest is enrolled")
         face = faces[0]
         if face.height < MIN_FACE_PX:
-            raise InputError(f"{name}: the face is too small ({face.height:.0f} px high; at least {MIN_FACE_PX} needed)",
+            raise InputError(f"{name}: the face is too small ({face.height:.0f} px high; at least {MIN_FACE_PX} "
+                             "needed)",
                              hint="use a closer or higher-resolution picture")
         if face.height < 150:
             self._warn(f"{name}: the face is only {face.height:.0f} px high; it is upscaled and will look soft")
@@ -158,5 +178,15 @@ class Enroller:
         p_img, lm, fmeta = self.face_from_image(rgb, img_name)
         meta.update(fmeta)
         meta["source_audio"] = _printable(Path(speech_src).name)
+        tts_voice, style = {}, None
+        if self.match_voice:
+            log.info("%s: matching the TTS voice to the enrolled speech", user_id)
+            v, report = self.matcher.match(pcm, voice)
+            tts_voice = {**v.to_dict(), "language": self.matcher.cfg.language, "report": report}
+            tts_voice.pop("style_sha256", None)
+            style = v.style
+            log.info("%s: voice %s (Resemblyzer %.3f on the enrollment speech, %d renders, %.0f s)", user_id,
+                     {k: round(w, 2) for k, w in v.weights.items()}, report["similarity_enrollment"],
+                     report["renders"], report["seconds"])
         meta["warnings"] = list(self.warnings)
-        return Profile(user_id, p_img, lm, voice, meta)
+        return Profile(user_id, p_img, lm, voice, meta, tts_voice=tts_voice, tts_style=style)
