@@ -30,6 +30,8 @@ def main() -> int:
     ap.add_argument("--only", nargs="+", help="speaker names (default: all 13)")
     ap.add_argument("--top", type=int, help="reconstruct.voice_match_top (nearest voices searched)")
     ap.add_argument("--evals", type=int, help="reconstruct.voice_match_evals (renders of the blend search)")
+    ap.add_argument("--baselines-only", action="store_true",
+                    help="only the real-speech baselines (voice_baselines.json)")
     args = ap.parse_args()
     import os
 
@@ -40,7 +42,11 @@ def main() -> int:
     cfg.voice_match_top = args.top or cfg.voice_match_top
     cfg.voice_match_evals = args.evals if args.evals is not None else cfg.voice_match_evals
     out = Path(args.out)
-    summary = run_voice_eval(out, cfg=cfg, only=args.only, progress=lambda m: print(m, flush=True))
+    summary = run_voice_eval(out, cfg=cfg, only=args.only, progress=lambda m: print(m, flush=True),
+                             baselines_only=args.baselines_only)
+    if args.baselines_only:
+        print(json.dumps(summary, indent=1))
+        return 0
     summary["load_average_1min"] = round(os.getloadavg()[0], 2)
     (out / "voice_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary, indent=1))

@@ -92,7 +92,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def run_voice_eval(out: Path, data: Path | None = None, cfg: ReconstructConfig | None = None,
-                   only: list[str] | None = None, progress=print) -> dict:
+                   only: list[str] | None = None, progress=print, baselines_only: bool = False) -> dict:
     from ..asr.backends import load_asr
     from ..config import AsrConfig
     from ..media import read_audio
@@ -133,6 +133,11 @@ def run_voice_eval(out: Path, data: Path | None = None, cfg: ReconstructConfig |
                 for a in {s1.enroll, *s1.references} for b in {s2.enroll, *s2.references}]
         base[enc] = {"same_mean": float(np.mean(same)), "same_n": len(same), "diff_mean": float(np.mean(diff)),
                      "diff_max": float(np.max(diff)), "diff_n": len(diff), "same": same, "diff": diff}
+    (out / "voice_baselines.json").write_text(json.dumps(
+        {"speakers": [s.name for s in spks],
+         "reference_embeddings": {enc: ref[enc].round(6).tolist() for enc in encoders}, "baselines": base}) + "\n")
+    if baselines_only:
+        return {enc: {k: v for k, v in b.items() if k not in ("same", "diff")} for enc, b in base.items()}
 
     rows: list[Row] = []
     recon = {enc: [] for enc in encoders}
