@@ -2,14 +2,16 @@
 
     python benchmarks/voice_similarity.py --out out/voice [--figure docs/reconstruct/voice_similarity.png]
                                           [--only grid_talker_01 arctic_aew ...] [--top 4] [--evals 20]
+                                          [--match-only | --score-only]
 
 Each of the 10 GRID talkers, LJ Speech and the CMU ARCTIC speakers aew and axb is enrolled from one recording
 (the Kokoro voice matched against Resemblyzer at enrollment); the receiver speaks sentences the speaker did not say
 there. Per speaker: similarity of the reconstruction to the speaker's real speech under Resemblyzer and under the
 independent d-vector encoder, the same for the voice the old receiver-side matcher chose (5 Japanese voices),
 round-trip WER and TTS real-time factor; same- and different-speaker baselines on the real recordings; the
-identification matrices. See ``host_pipeline/reconstruct/eval_voice.py``. Writes voice_speakers.csv,
-voice_identification_*.csv, voice_summary.json and voice_similarity.png into --out.
+identification matrices. See ``host_pipeline/reconstruct/eval_voice.py``. Matching is the slow part:
+several ``--match-only --only ...`` processes may share the speakers (into one --out), then ``--score-only``.
+Writes voice_speakers.csv, voice_identification_*.csv, voice_summary.json and voice_similarity.png into --out.
 """
 
 from __future__ import annotations
@@ -30,23 +32,24 @@ def main() -> int:
     ap.add_argument("--only", nargs="+", help="speaker names (default: all 13)")
     ap.add_argument("--top", type=int, help="reconstruct.voice_match_top (nearest voices searched)")
     ap.add_argument("--evals", type=int, help="reconstruct.voice_match_evals (renders of the blend search)")
-    ap.add_argument("--baselines-only", action="store_true",
-                    help="only the real-speech baselines (voice_baselines.json)")
+    ap.add_argument("--match-only", action="store_true", help="only match voices (recipes in OUT/recipes)")
+    ap.add_argument("--score-only", action="store_true", help="only score the recipes already in OUT")
     args = ap.parse_args()
     import os
 
     from host_pipeline.reconstruct.config import ReconstructConfig
-    from host_pipeline.reconstruct.eval_voice import run_voice_eval
+    from host_pipeline.reconstruct.eval_voice import match_speakers, score_speakers
 
     cfg = ReconstructConfig()
     cfg.voice_match_top = args.top or cfg.voice_match_top
     cfg.voice_match_evals = args.evals if args.evals is not None else cfg.voice_match_evals
     out = Path(args.out)
-    summary = run_voice_eval(out, cfg=cfg, only=args.only, progress=lambda m: print(m, flush=True),
-                             baselines_only=args.baselines_only)
-    if args.baselines_only:
-        print(json.dumps(summary, indent=1))
+    say = lambda m: print(m, flush=True)  # noqa: E731
+    if not args.score_only:
+        match_speakers(out, cfg=cfg, only=args.only, progress=say)
+    if args.match_only:
         return 0
+    summary = score_speakers(out, cfg=cfg, progress=say)
     summary["load_average_1min"] = round(os.getloadavg()[0], 2)
     (out / "voice_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary, indent=1))

@@ -12,8 +12,10 @@ both encoders: same speaker (pairs of recordings of LJ, aew, axb) and different 
 Identification: the reconstruction of speaker i is closer to i's real speech than to every other speaker's.
 Also the round-trip WER (Whisper) of the reconstructions and the TTS real-time factor.
 
-``run_voice_eval(out)`` writes ``voice_speakers.csv``, ``voice_identification_<encoder>.csv``,
-``voice_summary.json`` and ``voice_similarity.png`` into ``out``.
+``run_voice_eval(out)`` = ``match_speakers`` (the slow part: one recipe file per speaker in ``out/recipes``;
+processes may share the speakers) + ``score_speakers`` (speaks the recipes, writes ``voice_speakers.csv``,
+``voice_identification_<encoder>.csv``, ``voice_baselines.json``, ``voice_summary.json`` and
+``voice_similarity.png`` into ``out``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import csv
 import itertools
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -91,110 +94,158 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / (np.linalg.norm(x) + 1e-12)
 
 
-def run_voice_eval(out: Path, data: Path | None = None, cfg: ReconstructConfig | None = None,
-                   only: list[str] | None = None, progress=print, baselines_only: bool = False) -> dict:
-    from ..asr.backends import load_asr
-    from ..config import AsrConfig
+def _check_data(data: Path) -> None:
+    if not (data / "video" / "grid" / "transcripts.tsv").exists() or not (data / "speech" / "transcripts.tsv").exists():
+        raise InputError(f"{data}: the real speech and GRID videos are missing", hint="set $LGMTSC_REAL_DATA")
+
+
+def match_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig | None = None,
+                   only: list[str] | None = None, progress=print) -> list[Path]:
+    """Enroll each speaker from its one recording and match the voice (the expensive part); one recipe file per
+    speaker in ``out/recipes/`` (the voice, the matcher's report, the seconds it took). Independent processes may
+    match different speakers into the same ``out``."""
     from ..media import read_audio
-    from ..publickb.enroll import Enroller
-    from ..textnorm import word_errors
-    from .speaker_judge import DVectorJudge
-    from .tts import KokoroTts, _resample
-    from .voicematch import VoiceMatcher, load_table, match_voice
+    from ..publickb.voice import VoiceAnalyzer
+    from .tts import KokoroTts
+    from .voicematch import VoiceMatcher
 
     cfg = cfg or ReconstructConfig()
     data = data or real_data_dir()
-    if not (data / "video" / "grid" / "transcripts.tsv").exists() or not (data / "speech" / "transcripts.tsv").exists():
-        raise InputError(f"{data}: the real speech and GRID videos are missing", hint="set $LGMTSC_REAL_DATA")
-    out.mkdir(parents=True, exist_ok=True)
+    _check_data(data)
+    (out / "recipes").mkdir(parents=True, exist_ok=True)
+    va = VoiceAnalyzer()
+    matcher = VoiceMatcher(KokoroTts(cfg), va, cfg)
+    done = []
     spks = [s for s in speakers(data) if not only or s.name in only]
-    enroller = Enroller(match_voice=False)
-    va = enroller.voices
-    tts = KokoroTts(cfg)
-    asr = load_asr(AsrConfig())
-    matcher = VoiceMatcher(tts, va, cfg, asr=asr)
-    judge = DVectorJudge()
-    encoders = {"resemblyzer": va.embed, "dvector": judge.embed}
-
-    audio: dict[Path, np.ndarray] = {}
-    for s in spks:
-        for p in {s.enroll, *s.references}:
-            audio.setdefault(p, read_audio(p))
-    real = {enc: {p: f(a) for p, a in audio.items()} for enc, f in encoders.items()}
-    # one reference embedding per speaker and encoder: the mean of its reference recordings
-    ref = {enc: np.stack([_unit(np.mean([real[enc][p] for p in s.references], 0)) for s in spks]) for enc in encoders}
-
-    # baselines on the real recordings
-    base = {}
-    for enc in encoders:
-        same = [float(real[enc][a] @ real[enc][b]) for s in spks
-                for a, b in itertools.combinations(sorted({s.enroll, *s.references}), 2)]
-        diff = [float(real[enc][a] @ real[enc][b]) for s1, s2 in itertools.combinations(spks, 2)
-                for a in {s1.enroll, *s1.references} for b in {s2.enroll, *s2.references}]
-        base[enc] = {"same_mean": float(np.mean(same)), "same_n": len(same), "diff_mean": float(np.mean(diff)),
-                     "diff_max": float(np.max(diff)), "diff_n": len(diff), "same": same, "diff": diff}
-    (out / "voice_baselines.json").write_text(json.dumps(
-        {"speakers": [s.name for s in spks],
-         "reference_embeddings": {enc: ref[enc].round(6).tolist() for enc in encoders}, "baselines": base}) + "\n")
-    if baselines_only:
-        return {enc: {k: v for k, v in b.items() if k not in ("same", "diff")} for enc, b in base.items()}
-
-    rows: list[Row] = []
-    recon = {enc: [] for enc in encoders}
-    old_table = load_table()
-    fields = list(Row.__dataclass_fields__)
-    partial = open(out / "voice_speakers.partial.csv", "w", newline="", encoding="utf-8")  # survives an interruption
-    pw = csv.writer(partial)
-    pw.writerow(fields + ["identified_resemblyzer", "identified_dvector", "voice_recipe"])
     for i, s in enumerate(spks):
         t0 = time.perf_counter()
         progress(f"[{i + 1}/{len(spks)}] {s.name}: enrolling from {s.enroll.name}")
-        feats = va.analyze(audio[s.enroll], name=str(s.enroll))
-        voice, report = matcher.match(audio[s.enroll], feats)
-        match_s = time.perf_counter() - t0
+        pcm = read_audio(s.enroll)
+        voice, report = matcher.match(pcm, va.analyze(pcm, name=str(s.enroll)))
+        f = out / "recipes" / f"{s.name}.json"
+        f.write_text(json.dumps({"speaker": s.name, "voice": voice.to_dict(), "report": report,
+                                 "match_s": round(time.perf_counter() - t0, 1),
+                                 "load_average_1min": round(os.getloadavg()[0], 2)}, indent=1) + "\n")
+        progress(f"  {s.name}: {voice.to_dict()['weights']}, pitch {voice.pitch}, Resemblyzer on the enrollment "
+                 f"{report['similarity_enrollment']:.3f}, WER {report['harvard_wer']:.1%}, "
+                 f"{time.perf_counter() - t0:.0f} s")
+        done.append(f)
+    return done
+
+
+def _recipes(out: Path) -> dict[str, dict]:
+    """Matched voices in ``out/recipes/*.json`` and in the ``voice_recipe`` column of ``*.partial.csv`` files."""
+    found: dict[str, dict] = {}
+    for f in sorted(out.glob("*.partial.csv")):
+        with open(f, encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                rec = json.loads(r["voice_recipe"])
+                voice = {k: v for k, v in rec.items() if k != "report"}
+                found[r["speaker"]] = {"speaker": r["speaker"], "voice": voice, "report": rec["report"],
+                                       "match_s": float(r["match_s"])}
+    for f in sorted((out / "recipes").glob("*.json")):
+        rec = json.loads(f.read_text())
+        found[rec["speaker"]] = rec
+    return found
+
+
+def score_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig | None = None,
+                   progress=print) -> dict:
+    """Speak each matched voice's sentences (deterministic) and measure them against the real speech of all 13
+    speakers under both encoders; baselines, identification, tables and the figure into ``out``."""
+    from ..asr.backends import load_asr
+    from ..config import AsrConfig
+    from ..media import read_audio
+    from ..publickb.voice import VoiceAnalyzer
+    from ..textnorm import word_errors
+    from .speaker_judge import DVectorJudge
+    from .tts import KokoroTts, Voice, _resample
+    from .voicematch import load_table, match_voice
+
+    cfg = cfg or ReconstructConfig()
+    data = data or real_data_dir()
+    _check_data(data)
+    recipes = _recipes(out)
+    spks = speakers(data)
+    va, judge = VoiceAnalyzer(), DVectorJudge()
+    encoders = {"resemblyzer": va.embed, "dvector": judge.embed}
+    base_file = out / "voice_baselines.json"
+    if base_file.exists():
+        saved = json.loads(base_file.read_text())
+        ref = {enc: np.asarray(saved["reference_embeddings"][enc], np.float32) for enc in encoders}
+        base = saved["baselines"]
+        assert saved["speakers"] == [s.name for s in spks], "voice_baselines.json is of other speakers"
+    else:
+        progress("baselines: embedding the real recordings")
+        audio = {p: read_audio(p) for s in spks for p in {s.enroll, *s.references}}
+        real = {enc: {p: f(a) for p, a in audio.items()} for enc, f in encoders.items()}
+        ref = {enc: np.stack([_unit(np.mean([real[enc][p] for p in s.references], 0)) for s in spks])
+               for enc in encoders}
+        base = {}
+        for enc in encoders:
+            same = [float(real[enc][a] @ real[enc][b]) for s in spks
+                    for a, b in itertools.combinations(sorted({s.enroll, *s.references}), 2)]
+            diff = [float(real[enc][a] @ real[enc][b]) for s1, s2 in itertools.combinations(spks, 2)
+                    for a in {s1.enroll, *s1.references} for b in {s2.enroll, *s2.references}]
+            base[enc] = {"same_mean": float(np.mean(same)), "same_n": len(same), "diff_mean": float(np.mean(diff)),
+                         "diff_max": float(np.max(diff)), "diff_n": len(diff), "same": same, "diff": diff}
+        base_file.write_text(json.dumps(
+            {"speakers": [s.name for s in spks],
+             "reference_embeddings": {enc: ref[enc].round(6).tolist() for enc in encoders}, "baselines": base}) + "\n")
+    tts, asr = KokoroTts(cfg), load_asr(AsrConfig())
+    old_table = load_table()
+    rows: list[Row] = []
+    recon: dict[str, list] = {enc: [] for enc in encoders}
+    index = []
+    for i, s in enumerate(spks):
+        if s.name not in recipes:
+            continue
+        rec = recipes[s.name]
+        v = rec["voice"]
+        voice = Voice(dict(v["weights"]), pitch=v["pitch"], speed=v["speed"], prosody_weights=v.get("prosody_weights"),
+                      eq_db=v.get("eq_db"))
         speech = [tts.synthesize(t, voice) for t in s.texts]
-        rec = np.concatenate([_resample(sp.audio, 16000 / sp.sample_rate) for sp in speech])
+        audio16 = [_resample(sp.audio, 16000 / sp.sample_rate) for sp in speech]
         errs = refs = 0
-        for t, sp in zip(s.texts, speech):
-            e, n = word_errors(t, asr.recognize(_resample(sp.audio, 16000 / sp.sample_rate), [], "en").text)
+        for t, a in zip(s.texts, audio16):
+            e, n = word_errors(t, asr.recognize(a, [], "en").text)
             errs, refs = errs + e, refs + n
+        feats = va.analyze(read_audio(s.enroll), name=str(s.enroll))
         old_voice, _ = match_voice(tts, feats, old_table, cfg)
         old = np.concatenate([_resample(tts.synthesize(t, old_voice).audio, 16000 / tts.SAMPLE_RATE) for t in s.texts])
         sims, before = {}, {}
         for enc, f in encoders.items():
-            e = f(rec)
+            e = f(np.concatenate(audio16))
             recon[enc].append(e)
             sims[enc] = float(e @ ref[enc][i])
             before[enc] = float(f(old) @ ref[enc][i])
+        index.append(i)
         rtf = float(sum(sp.synthesis_s for sp in speech) / sum(sp.duration_s for sp in speech))
         w = ", ".join(f"{k} {x:.2f}" for k, x in sorted(voice.weights.items(), key=lambda kv: -kv[1]))
         rows.append(Row(s.name, f"{w}; pitch {voice.pitch:.3f}, rate {voice.speed:.2f}", sims["resemblyzer"],
-                        sims["dvector"], before["resemblyzer"], before["dvector"], report["similarity_enrollment"],
-                        errs / max(1, refs), rtf, match_s, s.held_out))
+                        sims["dvector"], before["resemblyzer"], before["dvector"],
+                        rec["report"]["similarity_enrollment"], errs / max(1, refs), rtf, rec["match_s"], s.held_out))
         r = rows[-1]
-        ok = {enc: int(np.argmax(recon[enc][-1] @ ref[enc].T) == i) for enc in encoders}
-        pw.writerow([round(v, 4) if isinstance(v, float) else v for v in asdict(r).values()]
-                    + [ok["resemblyzer"], ok["dvector"], json.dumps({**voice.to_dict(), "report": report})])
-        partial.flush()
-        progress(f"  Resemblyzer {r.resemblyzer:.3f} (before {r.resemblyzer_before:.3f}), d-vector {r.dvector:.3f} "
-                 f"(before {r.dvector_before:.3f}), WER {r.wer:.1%}, RTF {r.tts_rtf:.2f}, matched in {match_s:.0f} s")
-
-    partial.close()
+        progress(f"{s.name}: Resemblyzer {r.resemblyzer:.3f} (before {r.resemblyzer_before:.3f}), d-vector "
+                 f"{r.dvector:.3f} (before {r.dvector_before:.3f}), WER {r.wer:.1%}, RTF {r.tts_rtf:.2f}")
+    if not rows:
+        raise InputError(f"{out}: no matched voices to score", hint="run the matching first (match_speakers)")
+    names = [s.name for s in spks]
     ident = {}
     for enc in encoders:
-        m = np.stack(recon[enc]) @ ref[enc].T  # (reconstruction i, real speaker j)
+        m = np.stack(recon[enc]) @ ref[enc].T  # (reconstruction of a measured speaker, real speech of each of 13)
         ident[enc] = m
         with open(out / f"voice_identification_{enc}.csv", "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["reconstruction \\ real"] + [s.name for s in spks])
-            for s, row in zip(spks, m):
-                w.writerow([s.name] + [round(float(x), 4) for x in row])
+            w.writerow(["reconstruction \\ real"] + names)
+            for r, row in zip(rows, m):
+                w.writerow([r.speaker] + [round(float(x), 4) for x in row])
     with open(out / "voice_speakers.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(fields)
+        w.writerow(list(Row.__dataclass_fields__))
         for r in rows:
             w.writerow([round(v, 4) if isinstance(v, float) else v for v in asdict(r).values()])
-    summary = {"speakers": len(rows), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    summary = {"speakers": len(rows), "of": len(spks), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     for enc in encoders:
         vals = np.array([getattr(r, enc) for r in rows])
         b = base[enc]
@@ -204,17 +255,24 @@ def run_voice_eval(out: Path, data: Path | None = None, cfg: ReconstructConfig |
             "same_speaker_mean": b["same_mean"], "different_speaker_mean": b["diff_mean"],
             "different_speaker_max": b["diff_max"], "same_pairs": b["same_n"], "different_pairs": b["diff_n"],
             "fraction_of_the_way_to_same": float((vals.mean() - b["diff_mean"]) / (b["same_mean"] - b["diff_mean"])),
-            "identified": int((ident[enc].argmax(1) == np.arange(len(rows))).sum()),
+            "identified": int((ident[enc].argmax(1) == np.array(index)).sum()),
         }
     summary["wer"] = float(np.mean([r.wer for r in rows]))
     summary["tts_rtf_median"] = float(np.median([r.tts_rtf for r in rows]))
     summary["match_s_median"] = float(np.median([r.match_s for r in rows]))
     (out / "voice_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    _plot(out, rows, base, ident, [s.name for s in spks])
+    _plot(out, rows, base, ident, names, index)
     return summary
 
 
-def _plot(out: Path, rows: list[Row], base: dict, ident: dict, names: list[str]) -> None:
+def run_voice_eval(out: Path, data: Path | None = None, cfg: ReconstructConfig | None = None,
+                   only: list[str] | None = None, progress=print) -> dict:
+    """Match every speaker's voice (``match_speakers``), then score them (``score_speakers``)."""
+    match_speakers(out, data, cfg, only, progress)
+    return score_speakers(out, data, cfg, progress)
+
+
+def _plot(out: Path, rows: list[Row], base: dict, ident: dict, names: list[str], index: list[int]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -238,11 +296,12 @@ def _plot(out: Path, rows: list[Row], base: dict, ident: dict, names: list[str])
         a.set_yticks([])
         a.legend(fontsize=7, loc="upper left")
         m = ident[enc]
-        im = ax[2 + k].imshow(m, cmap="viridis")
+        im = ax[2 + k].imshow(m, cmap="viridis", aspect="auto")
         ax[2 + k].set_xticks(range(len(short)), short, rotation=90, fontsize=7)
-        ax[2 + k].set_yticks(range(len(short)), short, fontsize=7)
-        ok = int((m.argmax(1) == np.arange(len(m))).sum())
+        ax[2 + k].set_yticks(range(len(m)), [short[i] for i in index], fontsize=7)
+        ok = int((m.argmax(1) == np.array(index)).sum())
         ax[2 + k].plot(m.argmax(1), np.arange(len(m)), "rx", ms=6)
+        ax[2 + k].plot(index, np.arange(len(m)), "ws", ms=4, mfc="none")
         ax[2 + k].set_title(f"{enc}: reconstruction (rows) vs real (cols)\nx = closest; {ok}/{len(m)} identified",
                             fontsize=9)
         fig.colorbar(im, ax=ax[2 + k], fraction=0.046)
