@@ -75,6 +75,14 @@ def match_voice(backend: TtsBackend, v: VoiceFeatures, table: list[dict] | None 
     cfg = cfg or ReconstructConfig()
     if backend.name != "kokoro":
         return Voice({n: 1.0 for n in backend.voices()[:1]}), {"method": "backend's own voice, rate unchanged"}
+    if cfg.language == "zh":  # the nearest Mandarin v1.0 voice by its measured embedding, pitch towards v's F0
+        zh = {k: r for k, r in load_v1_table().items() if k[0] == "z"}
+        name = max(zh, key=lambda k: cosine(np.asarray(zh[k]["embedding"]), v.vector))
+        lp = np.clip(np.log(max(v.f0_median_hz, 1.0) / zh[name]["f0_median_hz"]), -np.log(cfg.voice_max_pitch),
+                     np.log(cfg.voice_max_pitch))
+        return Voice({name: 1.0}, pitch=round(float(np.exp(lp)), 4)), {
+            "method": "nearest Mandarin voice by measured embedding (not matched at enrollment)",
+            "predicted_similarity": round(cosine(np.asarray(zh[name]["embedding"]), v.vector), 3)}
     table = load_table() if table is None else table
     measured = [c for c in table if "harvard_wer" in c
                 and abs(np.log(c["pitch"])) <= np.log(cfg.voice_max_pitch) + 1e-9]
