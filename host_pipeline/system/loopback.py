@@ -56,7 +56,7 @@ class Loopback:
         common = [*(["--hotwords", *hotwords] if hotwords else []), *([] if use_kb else ["--no-kb"])]
         self.fgs = usrp.flowgraphs(cfg) if usrp else \
             [FlowgraphProcess("loopback", flowgraph_args(channel, esn0_db, cfg, seed), cfg.link.tx_address)]
-        self.view_wait_s = view_wait_s if view is not None else 0.0
+        self.view, self.view_wait_s = view, (view_wait_s if view is not None else 0.0)
         view_args = ["--view", view, "--view-sent-log", str(self.tx_log)] if view is not None else []
         self.rx = SupervisedProcess("receiver host", host_argv(self.config_args, "rx", "--out", str(self.out),
                                     "--log", str(self.rx_log), *common, *([] if reconstruct else ["--no-video"]),
@@ -102,6 +102,12 @@ class Loopback:
                                                                       if fg.name == "loopback" else ""))
                 fg.start(self.logs)
             self.progress("starting the receiver host (loads its models)")
+            if self.view is not None:
+                from .view import parse_addr
+
+                host, port = parse_addr(self.view)
+                if port:  # else the receiver says which port it got
+                    self.progress(f"live view: open http://{host}:{port}/ (the receiver serves it while it loads)")
             self.rx.start(self.logs)
             self._wait_for_page()
             self.progress("starting the transmitter host")

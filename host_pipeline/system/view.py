@@ -149,7 +149,7 @@ class ViewServer:
              "transcript": sent.get("transcript") if sent else None, "sent_text": sent_text,
              "received_text": rec.received_text, "restored_text": rec.restored_text,
              "received_diff": word_diff_html(sent_text, rec.received_text) if sent_text is not None else None,
-             "restored_diff": word_diff_html(reference, rec.restored_text), "latency_s": dict(rec.latency_s),
+             "restored_diff": word_diff_html(reference, rec.restored_text), "latency_s": self._latency(rec, sent),
              "video": rec.video, "t": time.time()}
         with self._lock:
             self._messages[key] = m
@@ -157,6 +157,17 @@ class ViewServer:
                 self._messages.pop(next(iter(self._messages)))
         self.counts["messages"] += stage == "done"
         self._publish("message", m)
+
+    @staticmethod
+    def _latency(rec, sent: Optional[dict]) -> dict:
+        """The receiver's stages, and with the transmitter's record its stages, the air and the end-to-end time."""
+        lat = dict(rec.latency_s)
+        if sent:
+            air = {"link_s": round(rec.t_arrived - sent["t_sent"], 3)} if sent.get("t_sent") else {}
+            lat = {**(sent.get("latency_s") or {}), **air, **lat}
+            if rec.t_first_frame and sent.get("t_speech_end"):
+                lat["e2e_first_frame_s"] = round(rec.t_first_frame - sent["t_speech_end"], 3)
+        return lat
 
     def phrase(self, key: str, index: int, frame0: int, phrase) -> None:
         """A phrase's audio (``reconstruct.pipeline.Phrase``), before its frames."""

@@ -30,7 +30,8 @@ def test_addresses():
 
 def test_page_and_event_stream_over_http(tmp_path):
     sent = JsonlLog(tmp_path / "tx.jsonl")
-    sent.write("sent", {"sender_id": 3, "seq": 7, "sent_text": "the two men shook hands", "transcript": "x"})
+    sent.write("sent", {"sender_id": 3, "seq": 7, "sent_text": "the two men shook hands", "transcript": "x",
+                        "t_speech_end": 100.0, "t_sent": 101.5, "latency_s": {"asr_s": 1.0}})
     view = ViewServer("127.0.0.1:0", sent_log=tmp_path / "tx.jsonl")
     try:
         page = urllib.request.urlopen(view.url, timeout=5).read().decode()
@@ -43,13 +44,15 @@ def test_page_and_event_stream_over_http(tmp_path):
         hello = json.loads(events.readline().decode().removeprefix("data: "))
         assert hello["messages"] == [] and hello["fps"] == 25
         rec = RxRecord(7, 3, "speaker", "ok", verified=True, received_text="the two men shook bands",
-                       restored_text="the two men shook bands", snr_db=4.5, prompt_class="low")
+                       restored_text="the two men shook bands", snr_db=4.5, prompt_class="low", t_arrived=102.0,
+                       t_first_frame=103.25, latency_s={"decode_s": 0.1})
         view.message(rec, "done")
         events.readline()
         assert events.readline() == b"event: message\n"
         m = json.loads(events.readline().decode().removeprefix("data: "))
         assert m["sent_text"] == "the two men shook hands" and "<ins>bands</ins>" in m["received_diff"]
         assert m["snr_db"] == 4.5 and m["prompt_class"] == "low" and m["status"] == "ok"
+        assert m["latency_s"] == {"asr_s": 1.0, "link_s": 0.5, "decode_s": 0.1, "e2e_first_frame_s": 3.25}
         events.close()
     finally:
         view.close()
