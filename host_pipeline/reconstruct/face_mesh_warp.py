@@ -28,7 +28,7 @@ LOWER_LIP_CONTOUR = [61, *F.LIPS_OUTER_LOW, 291, 308, *F.LIPS_INNER_LOW[::-1], 7
 UPPER_LIP_CONTOUR = [*F.LIPS_OUTER_UP, *F.LIPS_INNER_UP[::-1]]
 BROW_ALL = [46, 53, 52, 65, 55, 70, 63, 105, 66, 107, 276, 283, 282, 295, 285, 300, 293, 334, 296, 336]
 ANCHORS = [*F.NOSE, 6, 197, 195, 5, 4, 1, 19, 94, 33, 133, 263, 362, 234, 454, 93, 323, 127, 356]
-GAP_W = 0.3  # inner-lip gap (mouth widths) opened by gap = 1 beyond the jaw
+GAP_W = 0.34  # inner-lip gap (mouth widths) opened by gap = 1 beyond the jaw
 BASES = ("jaw", "gap", "round", "spread", "labiodental", "blink", "brow")
 
 
@@ -247,11 +247,11 @@ def build_mesh(source: np.ndarray, landmarks: np.ndarray) -> MeshRig:
     below_line[upper] = 0
     lateral = np.clip(1 - (np.abs(U) / (0.6 * face_h)) ** 2, 0.15, 1)
     movable = np.ones(len(pos))
-    movable[N_MESH:] = np.where(is_ring_a[N_MESH:], 0.35, 0.0)
+    movable[N_MESH:] = np.where(is_ring_a[N_MESH:], 0.5, 0.0)
     movable[[*ANCHORS]] = 0
-    # jaw = 1: the chin drops 0.3 mouth widths; below the mouth line points follow their distance from the hinge
-    rot = np.clip((V - hinge_v) / (chin_v - hinge_v), 0, 1.2)
-    b_jaw = (0.30 * width * below_line * rot * lateral * movable)[:, None] * down
+    # jaw = 1: the chin drops 0.33 mouth widths; below the mouth line points follow their distance from the hinge
+    rot = np.clip((V - hinge_v) / (chin_v - hinge_v), 0, 1.0)
+    b_jaw = (0.33 * width * below_line * rot * lateral * movable)[:, None] * down
     b_jaw[[*F.MOUTH_CORNERS, 78, 308]] *= 0.6
     jaw_gap = float((b_jaw[14] - b_jaw[13]) @ down)
 
@@ -286,10 +286,9 @@ def build_mesh(source: np.ndarray, landmarks: np.ndarray) -> MeshRig:
     for up, low in ((F.EYE_R_UP, F.EYE_R_LOW), (F.EYE_L_UP, F.EYE_L_LOW)):
         for a, b in zip(up, low):
             gap = lm[b] - lm[a]
-            bl[a] = 0.92 * gap
-            bl[b] = -0.05 * gap
-    b_blink = spread(pos, bl, [i for i in anchors if i not in bl and i not in BROW_ALL] + [33, 133, 263, 362],
-                     0.07 * eye_d)
+            bl[a] = gap  # the lids meet exactly: the closed eye shows no sliver of its white
+            bl[b] = np.zeros(2)
+    b_blink = spread(pos, bl, [i for i in anchors if i not in bl] + [33, 133, 263, 362], 0.05 * eye_d)
     # brow = 1: brows up by 2.5 % of the face height, the forehead less
     br = {i: -0.025 * face_h * down for i in BROW_ALL}
     b_brow = spread(pos, br, [i for i in anchors if i not in BROW_ALL] + [*F.EYE_R_LOW, *F.EYE_L_LOW],

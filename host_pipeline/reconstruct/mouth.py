@@ -19,7 +19,7 @@ from ..publickb import face as F
 
 CAVITY = np.array([62, 22, 26], np.float32)
 TONGUE = np.array([172, 84, 90], np.float32)
-IVORY = np.array([226, 220, 205], np.float32)
+IVORY = np.array([238, 226, 204], np.float32)
 
 
 @dataclass
@@ -50,7 +50,7 @@ def synthetic_teeth(width: float) -> Teeth:
         r = (np.arange(h) + 0.5)[:, None] / h
         edge = 1 - 0.25 * r**3  # the biting edge is a little darker
         shade = (edge * side[None] * (1 - 0.35 * seam[None]))[..., None]
-        tex = IVORY * (0.82 if lower else 1.0) * shade
+        tex = IVORY * (0.88 if lower else 1.0) * (0.35 + 0.65 * shade)
         alpha = np.clip((1 - r) * 6, 0, 1) * np.ones((1, w))
         return tex.astype(np.float32), alpha.astype(np.float32)
 
@@ -71,7 +71,7 @@ def teeth_from_picture(rgb: np.ndarray, lm: np.ndarray) -> Teeth:
     xs = np.linspace(x0, x1, w)
     yu, yl = _contour_y(up, xs), _contour_y(low, xs)
     gap = yl - yu
-    if np.percentile(gap, 80) < 0.05 * width:
+    if np.percentile(gap, 80) < 0.2 * width:  # too little of the teeth shows to copy them sharply
         return synthetic_teeth(x1 - x0)
     h = max(2, int(np.ceil(gap.max())))
     r = np.arange(h, dtype=np.float64)[:, None]
@@ -96,6 +96,16 @@ def teeth_from_picture(rgb: np.ndarray, lm: np.ndarray) -> Teeth:
     la = tooth_alpha(tex_l) * valid
     # upper teeth: down to the first row where the column stops being tooth; the same for the lower
     return Teeth(tex_u, cv2.GaussianBlur(ua, (3, 3), 0), tex_l, cv2.GaussianBlur(la, (3, 3), 0), True)
+
+
+def smooth_contour(pts: np.ndarray, k: int = 4, passes: int = 2) -> np.ndarray:
+    """A lip contour resampled ``k`` times denser and smoothed (ends kept): round, not angular, mouth corners."""
+    n = len(pts)
+    s = np.linspace(0, n - 1, (n - 1) * k + 1)
+    out = np.stack([np.interp(s, np.arange(n), pts[:, j]) for j in range(2)], 1)
+    for _ in range(passes):
+        out[1:-1] = 0.25 * out[:-2] + 0.5 * out[1:-1] + 0.25 * out[2:]
+    return out
 
 
 def lip_colour(rgb: np.ndarray, lm: np.ndarray) -> np.ndarray:
@@ -130,7 +140,8 @@ def paint(out: np.ndarray, upper: np.ndarray, lower: np.ndarray, teeth: Teeth, w
     ``lower`` without the corners)."""
     import cv2
 
-    low_full = np.concatenate([upper[:1], lower, upper[-1:]])
+    upper = smooth_contour(upper)
+    low_full = smooth_contour(np.concatenate([upper[:1], lower, upper[-1:]]))
     poly = np.concatenate([upper, low_full[::-1]])
     x0, y0 = np.floor(poly.min(0)).astype(int) - 1
     x1, y1 = np.ceil(poly.max(0)).astype(int) + 2
