@@ -184,12 +184,8 @@ class Reconstructor:
         run and the animator's per-profile set-up (one frame of silence)."""
         profile = self.kb.get(user_id)
         voice, _ = self.voice_for(profile)
-        self.tts.synthesize("Hello.", voice)
-        silence = Speech(np.zeros(self.tts_rate_hint() // self.cfg.fps, np.float32), self.tts_rate_hint(), [], "")
-        next(iter(self.animator.render(profile, silence)), None)
-
-    def tts_rate_hint(self) -> int:
-        return int(getattr(self.tts, "SAMPLE_RATE", 24000))
+        speech = frame_aligned(joinable(self.tts.synthesize("Hello.", voice), None, None), self.cfg.fps)
+        next(iter(self._joined(self.animator.render(profile, speech), [], 0)), None)
 
     def stream(self, user_id: str, text: str) -> Iterator[Phrase]:
         """The utterance phrase by phrase (see the module's docstring): the first phrase is rendered while the rest
