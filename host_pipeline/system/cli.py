@@ -122,9 +122,9 @@ def _loopback(args: argparse.Namespace) -> int:
     usrp = UsrpPair(*args.usrp, args.freq, args.tx_gain, args.rx_gain, args.samp_rate) if args.usrp else None
     out = Path(args.out or f"out/{time.strftime('%Y%m%d-%H%M%S')}")
     if args.view is not None:
-        from .view import parse_addr
+        from .view import check_free
 
-        parse_addr(args.view)  # a bad address fails before anything starts
+        check_free(args.view)  # a bad or busy address fails before anything starts
     report = run_loopback(args.video, cfg, args.channel, args.snr, out, args.seed, args.hotwords, args.kb, args.user,
                           args.video_out, args.enroll, args.realtime, _config_args(args, overrides), usrp,
                           progress=lambda m: print(m, flush=True), view=args.view, view_wait_s=args.view_wait)

@@ -57,6 +57,22 @@ def parse_addr(addr: Optional[str]) -> tuple[str, int]:
     return host, p
 
 
+def check_free(addr: Optional[str]) -> None:
+    """BackendError now if the live view's address cannot be served (before the loopback starts anything)."""
+    import socket
+
+    host, port = parse_addr(addr)
+    if port == 0:
+        return
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as e:
+        raise BackendError(f"cannot serve the live view on {host}:{port}: {e.strerror or e}",
+                           hint="another one running? choose an address with --view HOST:PORT (or port 0)") from None
+
+
 def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:

@@ -28,6 +28,19 @@ def test_addresses():
             parse_addr(bad)
 
 
+def test_a_busy_address_is_one_clear_error():
+    from host_pipeline.errors import BackendError
+    from host_pipeline.system.view import check_free
+
+    view = ViewServer("127.0.0.1:0")
+    try:
+        for make in (lambda: ViewServer(f"127.0.0.1:{view.port}"), lambda: check_free(f"127.0.0.1:{view.port}")):
+            with pytest.raises(BackendError, match="cannot serve the live view"):
+                make()
+    finally:
+        view.close()
+
+
 def test_page_and_event_stream_over_http(tmp_path):
     sent = JsonlLog(tmp_path / "tx.jsonl")
     sent.write("sent", {"sender_id": 3, "seq": 7, "sent_text": "the two men shook hands", "transcript": "x",
