@@ -75,8 +75,10 @@ def main():
     pre = {k: v for k, v in (("stf_reps", a.stf_reps), ("sc_window_segs", a.sc_window), ("ltf_n", a.ltf_n))
            if v is not None}
     f0 = frame.Frame(**pre)
-    print("preamble: STF %d x %d symbols, Schmidl-Cox window %d periods, LTF 2 x %d: %d symbols; guard %d symbols (300-symbol payload)"
-          % (f0.stf_reps, f0.seg, f0.sc_window_segs, f0.ltf_n, f0.n_pre, f0.guard_symbols(f0.n_hdr + 32 + 300)), flush=True)
+    print("preamble: STF %d x %d symbols, Schmidl-Cox window %d periods, LTF 2 x %d: %d symbols; "
+          "guard %d symbols (300-symbol payload)"
+          % (f0.stf_reps, f0.seg, f0.sc_window_segs, f0.ltf_n, f0.n_pre, f0.guard_symbols(f0.n_hdr + 32 + 300)),
+          flush=True)
     os.makedirs(a.out, exist_ok=True)
     from multiprocessing import Pool
     rows = []

@@ -7,8 +7,11 @@
   hypotheses, CRC and field checks). A header counts when it passes and equals the one sent.
 * false acceptance: corrupted headers, half pure noise (what a false trigger gives) and half real headers at
   Es/N0 -6 dB (most fail), through the same decoder: how many pass the checks with the wrong content.
+* random words: the CRC-24 and field checks on uniformly random 48-bit words (what the decoder's output on a
+  corrupted header looks like to the checks), 1e9 of them in seconds; times the 5 hypotheses = the rate per
+  corrupted header.
 
-    python benchmarks/phy_header.py --out benchmarks/phy_results [--decode 200000 --false 1000000]
+    python benchmarks/phy_header.py --out benchmarks/phy_results [--decode 100000 --false 20000 --words 1e9]
 """
 import argparse
 import csv
@@ -63,7 +66,8 @@ def false_worker(args):
         bits = _headers(rng, m)
         y, nv = _channel(rng, bits, -6.0)
         half = m // 2                                       # the first half: noise only
-        y[:half] = np.sqrt(0.5) * (rng.standard_normal((half, y.shape[1])) + 1j * rng.standard_normal((half, y.shape[1])))
+        shape = (half, y.shape[1])
+        y[:half] = np.sqrt(0.5) * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
         nv[:half] = 1.0
         ok, got = H.decode_header_bits(y, nv, POS)
         wrong += int(np.sum(ok & (np.any(got != bits, axis=1) | (np.arange(m) < half))))
@@ -71,11 +75,28 @@ def false_worker(args):
     return wrong, checks
 
 
+def words_worker(args):
+    seed, n = args
+    rng = np.random.default_rng(seed)
+    passed = 0
+    for k in range(0, n, 10_000_000):
+        m = min(10_000_000, n - k)
+        f = rng.integers(0, 1 << 24, m, dtype=np.int64)
+        c = rng.integers(0, 1 << 24, m, dtype=np.int64)
+        kind, pcls = f >> 22, (f >> 20) & 3
+        ok = (kind <= int(H.Kind.ASSOCIATION)) & (pcls <= int(H.PromptClass.HIGH))
+        ok &= (kind != int(H.Kind.ASSOCIATION)) | ((f & H.MAX_LENGTH) == 0)
+        passed += int(np.sum(H.crc24(f[ok]) == c[ok]))
+    return passed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="out/phy_header")
     ap.add_argument("--decode", type=int, default=200000, help="headers at Es/N0 0 dB")
     ap.add_argument("--false", type=int, default=1000000, help="corrupted headers")
+    ap.add_argument("--words", type=float, default=1e9, help="random 48-bit words through the checks")
+    ap.add_argument("--parts", default="decode,false,words")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=17)
     a = ap.parse_args()
@@ -83,18 +104,31 @@ def main():
     rows, t0 = [], time.time()
     w = a.workers
     with Pool(w) as pool:
-        for esn0, n in ((-2.0, a.decode // 10), (-1.0, a.decode // 10), (0.0, a.decode), (1.0, a.decode // 10)):
+        for esn0, n in ((-2.0, a.decode // 10), (-1.0, a.decode // 10), (0.0, a.decode), (1.0, a.decode // 10)) \
+                if "decode" in a.parts else ():
             res = pool.map(decode_worker, [(a.seed + 100 * k + int(10 * esn0) + 50, n // w, esn0) for k in range(w)])
             good, wrong = (sum(r[i] for r in res) for i in range(2))
             tot = w * (n // w)
-            rows.append(dict(test="decode", esn0_db=esn0, trials=tot, decoded=good, rate=good / tot, wrong_accepted=wrong))
+            rows.append(dict(test="decode", esn0_db=esn0, trials=tot, decoded=good, rate=good / tot,
+                             wrong_accepted=wrong))
             print(f"Es/N0 {esn0:+.0f} dB: decoded {good}/{tot} = {good / tot:.5f}, wrong accepted {wrong}", flush=True)
-        res = pool.map(false_worker, [(a.seed + 7000 + k, a.false // w) for k in range(w)])
-        wrong, checks = sum(r[0] for r in res), sum(r[1] for r in res)
-        tot = w * (a.false // w)
-        rows.append(dict(test="false_accept", esn0_db="noise / -6", trials=tot, decoded="", rate=wrong / tot,
-                         wrong_accepted=wrong))
-        print(f"corrupted headers (noise / -6 dB): {wrong} wrong accepted in {tot} ({checks} CRC checks)", flush=True)
+        if "false" in a.parts:
+            res = pool.map(false_worker, [(a.seed + 7000 + k, a.false // w) for k in range(w)])
+            wrong, checks = sum(r[0] for r in res), sum(r[1] for r in res)
+            tot = w * (a.false // w)
+            rows.append(dict(test="false_accept", esn0_db="noise / -6", trials=tot, decoded="", rate=wrong / tot,
+                             wrong_accepted=wrong))
+            print(f"corrupted headers (noise / -6 dB): {wrong} wrong accepted in {tot} ({checks} CRC checks)",
+                  flush=True)
+        if "words" in a.parts:
+            n = int(a.words) // w
+            passed = sum(pool.map(words_worker, [(a.seed + 9000 + k, n) for k in range(w)]))
+            k = H.SLOPE_HYPOTHESES.size
+            rows.append(dict(test="random_words", esn0_db="", trials=w * n, decoded="", rate=passed / (w * n),
+                             wrong_accepted=passed))
+            print(f"random 48-bit words: {passed} pass the checks in {w * n:.3g} = {passed / (w * n):.3g} "
+                  f"(2^-24 x 3/8 = {2 ** -24 * 3 / 8:.3g}); x {k} hypotheses per corrupted header = "
+                  f"{k * passed / (w * n):.3g}", flush=True)
     with open(os.path.join(a.out, "header.csv"), "w", newline="") as fh:
         wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
         wr.writeheader()

@@ -320,7 +320,7 @@ def decode_header_bits(z, noise_var, positions=None, slopes=SLOPE_HYPOTHESES):
     channel estimate is; of their candidates whose CRC and field checks pass, the one the decoder trusts most
     is taken. A corrupted
     header is checked ``len(slopes)`` times, so a wrong one passes with probability about
-    len(slopes) * 2^-24 * 9/16 (5 hypotheses: 1.7e-7). ``positions``: the header symbols' distances (symbols)
+    len(slopes) * 2^-24 * 3/8 (5 hypotheses: 1.1e-7). ``positions``: the header symbols' distances (symbols)
     from the phase reference (the receiver: from the LTF's centre)."""
     z = np.asarray(z, np.complex128)
     nv = np.asarray(noise_var, np.float64)

@@ -76,7 +76,7 @@ class qa_header(gr_unittest.TestCase):
         self.assertEqual(int(np.any(H.TAG_CODE.decode(H.qpsk_llr(y, nv))[0] != tags, axis=1).sum()), 0)
 
     def test_007_noise_never_passes(self):
-        """20000 decodes of pure noise: no header passes (expected 20000 * 2^-24 * 9/16 = 7e-4)."""
+        """20000 decodes of pure noise: no header passes (expected 20000 * 2^-24 * 3/8 = 4e-4)."""
         rng = np.random.default_rng(7)
         y = np.sqrt(0.5) * (rng.standard_normal((20000, 96)) + 1j * rng.standard_normal((20000, 96)))
         bits, _ = H.HEADER_CODE.decode(H.qpsk_llr(y, 1.0))
