@@ -55,28 +55,31 @@ class FsmnVad:
 
         Endpointing: FSMN-VAD closes a segment after ``end_silence_ms`` of trailing silence, seen at the next
         ``chunk_ms`` boundary. Segments closer than ``merge_gap_ms`` are joined (so a comma pause does not split a
-        sentence); when that gap is not longer than the end silence, nothing can follow within it (the VAD would
-        not have closed the segment), so the utterance is handed on at once; else it is held until a later start
-        is ruled out. Speech running longer than ``max_segment_s`` is cut so one message stays bounded.
+        sentence). When that gap is not longer than the end silence, only a restart right at the end can still
+        follow (FSMN reports it one step after the end), so the utterance is held for one more step and then handed
+        on; with a longer gap it is held until a later start is ruled out (starts are reported late).
+        Speech running longer than ``max_segment_s`` is cut so one message stays bounded.
         Only the audio of the open and held segments is kept in memory. ``last_endpoint`` is the stream position
         (s) at which the latest utterance was closed, for latency accounting.
         """
         cfg = self.config
         gap = cfg.merge_gap_ms / 1000.0
-        # VAD reports starts late; past this, nothing can merge with a held segment
-        settle = 0.0 if cfg.merge_gap_ms <= cfg.end_silence_ms else gap + START_LAG_S
+        # VAD reports starts late; past this, nothing can merge with a held segment (None: one more step)
+        settle = None if cfg.merge_gap_ms <= cfg.end_silence_ms else gap + START_LAG_S
         step = self.chunk_ms * SAMPLE_RATE // 1000
         cache: dict = {}
         kept, kept_from, pos = np.zeros(0, np.float32), 0, 0  # audio from sample kept_from up to pos
         open_start: float | None = None
         held: list[float] | None = None  # [start, end] of a closed segment that may still merge
+        held_at = 0.0  # stream position when it was closed
 
         def cut(a: float, b: float) -> Utterance:
             i, j = int(round(a * SAMPLE_RATE)) - kept_from, int(round(b * SAMPLE_RATE)) - kept_from
             return Utterance(a, b, kept[max(i, 0):max(j, 0)].copy())
 
         def close(a: float, b: float) -> Iterator[Utterance]:
-            nonlocal held
+            nonlocal held, held_at
+            held_at = now
             if held and a - held[1] <= gap and b - held[0] <= cfg.max_segment_s:
                 held[1] = b
                 return
@@ -102,12 +105,13 @@ class FsmnVad:
             if open_start is not None and now - open_start > cfg.max_segment_s:
                 yield from close(open_start, now)  # a run-on segment
                 open_start = now
-            if held and (now - held[1] >= settle if open_start is None else open_start - held[1] > gap):
+            if held and (open_start - held[1] > gap if open_start is not None else
+                         now > held_at if settle is None else now - held[1] > settle):
                 self.last_endpoint = now
                 yield cut(*held)  # nothing can merge with it any more: hand it on now
                 held = None
             starts = [t for t in (open_start, held[0] if held else None) if t is not None]
-            keep = min(starts) if starts else now - max(settle, START_LAG_S)
+            keep = min(starts) if starts else now - max(settle or 0.0, START_LAG_S)
             drop = int(keep * SAMPLE_RATE) - kept_from
             if drop > 0:
                 kept, kept_from = kept[drop:], kept_from + drop
