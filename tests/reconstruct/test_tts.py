@@ -79,7 +79,8 @@ def test_round_trip_wer_of_real_transcripts(kokoro, real_data):
     assert errs / refs <= 0.20, f"round-trip WER {errs / refs:.1%}"
 
 
-@pytest.mark.skipif(not shutil.which("festival"), reason="festival is not installed (apt-get install festival festvox-us-slt-hts)")
+@pytest.mark.skipif(not shutil.which("festival"),
+                    reason="festival is not installed (apt-get install festival festvox-us-slt-hts)")
 @pytest.mark.slow
 def test_matched_voice_stays_intelligible(kokoro, obama, real_data):
     """The voice matched to a real enrolled speaker keeps round-trip WER within the 5 % target on real text."""
