@@ -20,9 +20,9 @@ test: setup  ## run the whole test suite (ctest QA of gr-lgmtsc + pytest, slow t
 test-fast: setup  ## the tests without the slow end-to-end ones
 	@bash scripts/test.sh -m "not slow"
 
-demo: setup  ## the sample through the whole system and the GNU Radio loopback link -> out/demo (DEMO_ARGS="--snr 3" overrides)
+demo: setup  ## the sample through the whole system and the GNU Radio loopback link -> out/demo, live at http://127.0.0.1:8765/ (DEMO_ARGS="--snr 3" overrides)
 	@$(LGMTSC) loopback samples/demo/talking_face_demo.mp4 --user demo-speaker --enroll --hotwords Whittemore Philip \
-		--out out/demo --channel awgn --snr 12 $(DEMO_ARGS)
+		--out out/demo --channel awgn --snr 12 --view $(DEMO_ARGS)
 
 lab: setup  ## the PHY lab flowgraph (Qt): constellations, spectrum, SNR (LAB_ARGS="--channel rayleigh --snr 10")
 	@$(LGMTSC) lab $(LAB_ARGS)
