@@ -60,7 +60,10 @@ def main() -> int:
                         f"{tr.processing_s:.3f}", len(lost), f"{conf:.4f}"])
             for key in (r["speaker"], "all"):
                 s = per_speaker[key]
-                s[0] += e; s[1] += n; s[2] += tr.duration_s; s[3] += tr.processing_s
+                s[0] += e
+                s[1] += n
+                s[2] += tr.duration_s
+                s[3] += tr.processing_s
             print(f"[{i}/{len(rows)}] {r['file']}: {e}/{n} errors, RTF {tr.processing_s / tr.duration_s:.2f}", file=sys.stderr)
     lines = [f"ASR benchmark: backend {cfg.asr.backend}, model {cfg.asr.model}, compute {cfg.asr.compute_type}, "
              f"{cfg.asr.threads} threads, {os.cpu_count()} CPUs; model load {load_s:.1f} s", "",

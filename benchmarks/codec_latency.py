@@ -49,7 +49,9 @@ def main() -> int:
         enc.append(t1 - t0)
         dec.append(t3 - t2)
         both.append(t1 - t0 + t3 - t2)
-    q = lambda v, p: 1000 * sorted(v)[int(p * (len(v) - 1))]
+    def q(v, p):
+        return 1000 * sorted(v)[int(p * (len(v) - 1))]
+
     print(f"checkpoint {args.checkpoint}, {n} tokens, {m.symbols.size} symbols, 1 thread, {args.runs} runs")
     print(f"encode  median {1000 * statistics.median(enc):6.1f} ms  p90 {q(enc, 0.9):6.1f} ms")
     print(f"decode  median {1000 * statistics.median(dec):6.1f} ms  p90 {q(dec, 0.9):6.1f} ms")

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from phy_common import frame, semantic_meta, sim, pf  # noqa: E402
+from phy_common import frame, pf, semantic_meta, sim  # noqa: E402
 
 
 def det_worker(args):
@@ -27,7 +27,7 @@ def det_worker(args):
     rng = np.random.default_rng(seed)
     f = frame.Frame(**pre)
     ok = wrong = tag_wrong = 0
-    for i in range(n):
+    for _ in range(n):
         n_sym = int(rng.integers(100, 800))
         meta = semantic_meta(n_sym, seq=int(rng.integers(0, 2 ** 32)), sender_id=int(rng.integers(0, 2 ** 16)),
                              auth_tag=int(rng.integers(0, 2 ** 32)))

@@ -20,10 +20,13 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from phy_common import frame, semantic_meta, sim, pf  # noqa: E402
 import pmt  # noqa: E402
-from gnuradio import gr, blocks  # noqa: E402
-from gnuradio import lgmtsc  # noqa: E402
+from gnuradio import (  # noqa: E402
+    blocks,
+    gr,
+    lgmtsc,  # noqa: E402
+)
+from phy_common import frame, pf, semantic_meta, sim  # noqa: E402
 
 
 class _Stamp(gr.basic_block):

@@ -13,6 +13,7 @@ from . import __version__
 from .config import load_config, to_toml
 from .errors import LgmtscError
 
+
 def _models_list(args: argparse.Namespace) -> int:
     from .models import ModelCache
 

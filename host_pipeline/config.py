@@ -14,7 +14,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from .asr.config import AsrConfig, VadConfig
 from .codec.config import CodecConfig
@@ -32,7 +32,7 @@ from .textcoder.config import TextCoderConfig
 class ModelsConfig:
     """The verified model cache (``lgmtsc models install`` fills it)."""
 
-    cache_dir: Optional[str] = None  # default $LGMTSC_MODELS or $LGMTSC_HOME/models
+    cache_dir: str | None = None  # default $LGMTSC_MODELS or $LGMTSC_HOME/models
 
 
 @dataclass

@@ -7,8 +7,8 @@ import importlib.metadata
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from .models import ModelCache
 

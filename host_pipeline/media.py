@@ -6,9 +6,9 @@ short clip. Every failure is an :class:`~host_pipeline.errors.InputError` naming
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 

@@ -188,7 +188,7 @@ def _fit_and_save(rows: list[dict], snrs: np.ndarray, chain_name: str, n_sentenc
     acc = float(np.mean(pred == np.argmax(T, axis=1)))
     majority = float(np.max(T.mean(0)))
     grid_cls = {float(v): model.classify(float(v)) for v in snrs}
-    model.meta = {"fitted": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    model.meta = {"fitted": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                   "chain": chain_name, "snr_grid_db": [float(snrs[0]), float(snrs[-1]), s],
                   "sentences": n_sentences, "realisations": realisations, "samples": len(rows),
                   "label_accuracy": round(acc, 4), "majority_class_accuracy": round(majority, 4),

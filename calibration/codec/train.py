@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     bar = tqdm(range(args.steps), desc=f"train u={args.uses} {args.channel}", unit="step")
     ema_loss = ema_acc = None
     model.train()
-    for step in bar:
+    for _step in bar:
         if not batches:
             batches = bucketed_batches(train_fs, args.batch_tokens, gen)
         feats, ids, mask = train_fs.batch(batches.pop())

@@ -4,7 +4,7 @@ Light module: no model imports."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 
 @dataclass
@@ -25,8 +25,8 @@ class AsrConfig:
 
     backend: Literal["whisper", "paraformer"] = "whisper"
     model: str = "whisper-base"  # a registry name or a model directory (CTranslate2 for whisper, FunASR for paraformer)
-    punc_model: Optional[str] = None  # FunASR punctuation model directory (paraformer backend)
-    language: Optional[str] = None  # None = detect among `languages`; "en", "zh", ... forces one
+    punc_model: str | None = None  # FunASR punctuation model directory (paraformer backend)
+    language: str | None = None  # None = detect among `languages`; "en", "zh", ... forces one
     languages: list[str] = field(default_factory=lambda: ["en", "zh"])  # detection picks the likeliest of these
     hotwords: list[str] = field(default_factory=list)
     beam_size: int = 5

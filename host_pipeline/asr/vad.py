@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 import numpy as np
 
-from .config import VadConfig
 from ..errors import ModelError
 from ..media import SAMPLE_RATE
 from ..models import resolve_model_dir
 from ._quiet import quiet_logging
-
+from .config import VadConfig
 
 START_LAG_S = 1.0  # FSMN-VAD reports the start of speech up to this late: that much audio is kept before it
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 import torch
 
@@ -25,7 +25,7 @@ def noise_var_from_esn0(esn0_db):
     return 10.0 ** (-float(esn0_db) / 10.0)
 
 
-def normalize_power(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+def normalize_power(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Scale complex symbols [B, N] so each message has unit average symbol energy (over ``mask``ed symbols)."""
     p = x.real**2 + x.imag**2
     if mask is None:
@@ -45,8 +45,8 @@ class ChannelOutput:
     gain: torch.Tensor  # complex fading coefficient per symbol (1 for AWGN) [B, N]
 
 
-def transmit(x: torch.Tensor, esn0_db, channel: ChannelType = "awgn", *, block_symbols: Optional[int] = None,
-             generator: Optional[torch.Generator] = None) -> ChannelOutput:
+def transmit(x: torch.Tensor, esn0_db, channel: ChannelType = "awgn", *, block_symbols: int | None = None,
+             generator: torch.Generator | None = None) -> ChannelOutput:
     """Pass complex symbols ``x`` [B, N] (or [N]) through AWGN or flat Rayleigh fading; differentiable in ``x``.
 
     ``esn0_db``: a float or a tensor [B] (one SNR per message). ``block_symbols``: Rayleigh coherence length in

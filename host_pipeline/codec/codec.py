@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import torch
@@ -58,8 +57,8 @@ def encode_features(model: CodecModel, feats: torch.Tensor, mask: torch.Tensor) 
     return x.reshape(b, l, u)
 
 
-def through_channel(x: torch.Tensor, esn0_db, channel: str, generator: Optional[torch.Generator] = None,
-                    block_symbols: Optional[int] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def through_channel(x: torch.Tensor, esn0_db, channel: str, generator: torch.Generator | None = None,
+                    block_symbols: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Symbols [B, L, uses] through ``channel.transmit``: equalised symbols and noise variance, same shape.
 
     ``channel`` may be "awgn", "rayleigh" or a bool tensor [B] (True = Rayleigh) for a mixed batch.
@@ -88,7 +87,7 @@ def decode_ids(model: CodecModel, word_embeddings: torch.Tensor, y: torch.Tensor
     return model.decoder.logits(h, word_embeddings).argmax(-1)
 
 
-_LOADED: dict[tuple, "SemanticCodec"] = {}
+_LOADED: dict[tuple, SemanticCodec] = {}
 _LOCK = threading.Lock()
 
 
@@ -104,7 +103,7 @@ class SemanticCodec:
         self.word_embeddings = encoder.word_embeddings.detach()
 
     @classmethod
-    def load(cls, config: CodecConfig | None = None) -> "SemanticCodec":
+    def load(cls, config: CodecConfig | None = None) -> SemanticCodec:
         """The codec for ``config`` (cached: a second call with the same settings returns the same object)."""
         config = config or CodecConfig()
         key = (config.encoder, config.checkpoint, config.device)

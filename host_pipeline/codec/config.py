@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 
 @dataclass
@@ -12,7 +12,7 @@ class CodecConfig:
 
     encoder: str = "minilm-l6"  # a registry name (lgmtsc models list) or a BERT checkpoint directory
     checkpoint: str = "minilm-l6-u16"  # a shipped checkpoint name (host_pipeline/codec/checkpoints) or a .safetensors path
-    channel_uses_per_token: Optional[int] = None  # None = the checkpoint's; if set it must match the checkpoint
+    channel_uses_per_token: int | None = None  # None = the checkpoint's; if set it must match the checkpoint
     max_tokens_per_chunk: int = 128  # longer text is split into chunks of at most this many WordPiece tokens
     unknown_chars: Literal["error", "replace"] = "error"  # characters the vocabulary cannot spell: refuse or send [UNK]
     threads: int = 1  # torch intra-op threads for encode/decode

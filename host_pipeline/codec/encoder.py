@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
 
@@ -18,7 +18,7 @@ from ..errors import InputError, ModelError
 
 
 @functools.lru_cache(maxsize=4)
-def _load_encoder(name_or_dir: str, device: str) -> "BertSemanticEncoder":
+def _load_encoder(name_or_dir: str, device: str) -> BertSemanticEncoder:
     from ..models import resolve_model_dir
 
     return BertSemanticEncoder(resolve_model_dir(name_or_dir), device)
@@ -60,7 +60,7 @@ class BertSemanticEncoder:
             list(range(self.vocab_size)))], dtype=torch.bool)
 
     @classmethod
-    def from_name(cls, name_or_dir: str, device: str = "cpu") -> "BertSemanticEncoder":
+    def from_name(cls, name_or_dir: str, device: str = "cpu") -> BertSemanticEncoder:
         """A registry name (e.g. ``minilm-l6``) or a BERT checkpoint directory, loaded once per process and
         shared (the codec, the KB's sentence embedder and the metrics use the same frozen model)."""
         return _load_encoder(name_or_dir, device)

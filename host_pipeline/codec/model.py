@@ -153,7 +153,7 @@ def load_checkpoint(path: Path, hidden_size: int, vocab_size: int, embeddings_sh
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
         arch = CodecArch(**card["arch"])
-        arch.feature_size  # an unknown feature kind fails here
+        _ = arch.feature_size  # an unknown feature kind fails here
         want = card["sha256"]
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise ModelError(f"model card {card_path} is malformed: {e}") from None

@@ -6,7 +6,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -72,7 +71,7 @@ def cross_validated_accuracy(z: np.ndarray, y: np.ndarray, l2: float, folds: int
     return float(np.mean(accs))
 
 
-def train_classifier(dataset: str, encoder, words: Optional[int]) -> Classifier:
+def train_classifier(dataset: str, encoder, words: int | None) -> Classifier:
     """Fit the dataset's classifier on its training split (lower-cased: the codec delivers uncased text)."""
     train, _ = split(load_dataset(dataset, words))
     texts = [encoder.canonical(t) for t, _ in train]
@@ -92,7 +91,7 @@ def train_classifier(dataset: str, encoder, words: Optional[int]) -> Classifier:
     return Classifier(mean, scale, w, card)
 
 
-def load_classifier(dataset: str, encoder, words: Optional[int], train_if_missing: bool = True) -> Classifier:
+def load_classifier(dataset: str, encoder, words: int | None, train_if_missing: bool = True) -> Classifier:
     """The shipped classifier (``classifiers/<dataset>.npz`` + ``.json``), checked against the data and encoder.
 
     A missing file is trained and saved (deterministic, a minute); a stale one (other data, encoder or word cut)

@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -96,7 +95,7 @@ def media_rows(clip: Path, info: dict, tmp: Path, crfs: list[int], av1_crf: int)
     return rows
 
 
-def transcript_messages(clip: Path, transcript: Optional[str]) -> list[str]:
+def transcript_messages(clip: Path, transcript: str | None) -> list[str]:
     """One message per utterance: the ASR segments of the clip, or the given transcript (one message)."""
     if transcript is not None:
         if not transcript.strip():
@@ -115,8 +114,9 @@ def transcript_messages(clip: Path, transcript: Optional[str]) -> list[str]:
 
 def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-u16", "minilm-l6-u8")) -> list[dict]:
     """This system's semantic and digital modes: bits = channel uses x bits per use of each part's modulation."""
-    from ..codec import CodecConfig, SemanticCodec
     from gnuradio.lgmtsc import frame as phy_frame
+
+    from ..codec import CodecConfig, SemanticCodec
     from ..config import load_config
 
     frame = phy_frame.Frame()
@@ -141,7 +141,7 @@ def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-
 
 
 def _burst_rows(frame, label: str, payload_uses: list[int], family: str, note: str = "",
-                payload_bits: Optional[list[int]] = None) -> list[dict]:
+                payload_bits: list[int] | None = None) -> list[dict]:
     """One burst per message. All-in: every channel use on air and every information bit (header, tag, payload,
     association share); payload only: the payload's channel uses and bits."""
     from gnuradio.lgmtsc import header as H
@@ -181,7 +181,7 @@ def text_rows(messages: list[str]) -> list[dict]:
 
 
 def run_compression(clips: list[Path], out_dir: Path, crfs: list[int], av1_crf: int,
-                    transcript: Optional[str] = None, command: str = "") -> list[dict]:
+                    transcript: str | None = None, command: str = "") -> list[dict]:
     """All rows for every clip -> ``compression.csv`` + ``compression.png`` in ``out_dir``."""
     if transcript is not None and len(clips) > 1:
         raise InputError("--transcript applies to one clip; give one video")

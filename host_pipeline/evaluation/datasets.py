@@ -6,7 +6,6 @@ import csv
 import hashlib
 import re
 from pathlib import Path
-from typing import Optional
 
 from ..errors import InputError
 from ..paths import real_data_dir
@@ -16,7 +15,7 @@ BALANCED = ("sms_spam",)  # evaluation sets drawn half spam, half ham (spam is 1
 _HTML = re.compile(r"<[^>]+>")
 
 
-def load_dataset(name: str, words: Optional[int] = None) -> list[tuple[str, int]]:
+def load_dataset(name: str, words: int | None = None) -> list[tuple[str, int]]:
     """(text, label) pairs of a dataset; IMDB reviews cut to their first ``words`` words (None = whole)."""
     root = real_data_dir() / "text"
     if name == "sms_spam":

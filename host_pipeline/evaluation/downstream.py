@@ -24,7 +24,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -48,7 +47,7 @@ class _Context:
 
 
 @functools.lru_cache(maxsize=4)
-def _context(dataset: str, n: int, words: Optional[int], checkpoint: str) -> _Context:
+def _context(dataset: str, n: int, words: int | None, checkpoint: str) -> _Context:
     from ..codec import CodecConfig, SemanticCodec
 
     codec = SemanticCodec.load(CodecConfig(checkpoint=checkpoint))
@@ -88,7 +87,7 @@ def _digital():
 
 
 @functools.lru_cache(maxsize=4)
-def _kb_cache(config_file: Optional[str] = None, overrides: tuple[str, ...] = ()) -> KbCache:
+def _kb_cache(config_file: str | None = None, overrides: tuple[str, ...] = ()) -> KbCache:
     """The KB output cache of this machine (``$LGMTSC_HOME/cache/eval/kb_cache.sqlite``), for the configuration
     the evaluation was started with; keyed by every KB and LLM setting and by the KB's code."""
     from ..config import load_config

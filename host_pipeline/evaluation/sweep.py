@@ -19,11 +19,12 @@ import json
 import os
 import time
 import tomllib
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 from ..errors import BackendError, ConfigError
 
@@ -58,7 +59,7 @@ class Sweep:
         return out
 
     @classmethod
-    def from_toml(cls, path: str | os.PathLike) -> "Sweep":
+    def from_toml(cls, path: str | os.PathLike) -> Sweep:
         """``name``, ``task``, ``seeds`` and the tables ``[grid]`` and ``[fixed]`` from a TOML file."""
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -136,8 +137,8 @@ def _repair_tail(path: Path) -> None:
             path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
-def run_sweep(sweep: Sweep, results: str | os.PathLike, *, workers: int = 2, ray_address: Optional[str] = None,
-              progress: bool = True, max_cells: Optional[int] = None) -> list[dict]:
+def run_sweep(sweep: Sweep, results: str | os.PathLike, *, workers: int = 2, ray_address: str | None = None,
+              progress: bool = True, max_cells: int | None = None) -> list[dict]:
     """Run the cells of ``sweep`` not yet in ``results`` (JSON lines); return every record of this sweep.
 
     ``ray_address``: None = local processes (``workers`` of them; 1 = in this process); "local" = start a local

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -38,10 +37,10 @@ class Anfis:
     p: np.ndarray
     q: np.ndarray
     meta: dict = field(default_factory=dict)
-    input_range: Optional[tuple[float, float]] = None
+    input_range: tuple[float, float] | None = None
 
     @classmethod
-    def initial(cls, snr_min: float = -5.0, snr_max: float = 25.0) -> "Anfis":
+    def initial(cls, snr_min: float = -5.0, snr_max: float = 25.0) -> Anfis:
         """Evenly spread memberships over [snr_min, snr_max], zero consequents."""
         c = np.linspace(snr_min, snr_max, 3)
         half = (snr_max - snr_min) / 4.0
@@ -133,7 +132,7 @@ class Anfis:
                 "input_range": list(self.input_range) if self.input_range else None, "meta": self.meta}
 
     @classmethod
-    def from_json(cls, d: dict) -> "Anfis":
+    def from_json(cls, d: dict) -> Anfis:
         if list(d.get("classes", CLASSES)) != list(CLASSES):
             raise ValueError(f"ANFIS classes {d.get('classes')} != {list(CLASSES)}")
         arr = {k: np.asarray(d[k], dtype=float) for k in ("c", "a", "b", "p", "q")}
@@ -149,7 +148,7 @@ class Anfis:
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "Anfis":
+    def load(cls, path: str | Path) -> Anfis:
         from ..errors import ModelError
 
         try:
@@ -170,7 +169,7 @@ def resolve_params_path(p: str) -> Path:
 
 
 def plot_memberships(anfis: Anfis, path: str | Path, snr_range: tuple[float, float] = (-10.0, 30.0),
-                     title: Optional[str] = None) -> None:
+                     title: str | None = None) -> None:
     """PNG: the three bell memberships and the class probabilities over SNR."""
     import matplotlib
 

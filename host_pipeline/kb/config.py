@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 
 @dataclass
 class KbConfig:
     """Private knowledge base: user facts (SQLite), LLM disambiguation/compression/correction, ANFIS prompt codec."""
 
-    db_path: Optional[str] = None  # SQLite file; default $LGMTSC_DATA/kb.sqlite (host_pipeline.paths.data_dir())
+    db_path: str | None = None  # SQLite file; default $LGMTSC_DATA/kb.sqlite (host_pipeline.paths.data_dir())
     embedder: str = "minilm-l6"  # sentence encoder (registry name or BERT dir): fact retrieval and similarity guards
     top_k: int = 3  # facts put into a prompt at most
     fact_threshold: float = 0.15  # a fact is relevant if its cosine similarity to the sentence is at least this

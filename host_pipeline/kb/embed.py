@@ -9,7 +9,7 @@ import numpy as np
 
 
 @functools.lru_cache(maxsize=2)
-def load_embedder(name_or_dir: str) -> "SentenceEmbedder":
+def load_embedder(name_or_dir: str) -> SentenceEmbedder:
     """The embedder for a registry name (``minilm-l6``) or a BERT directory, created once per process."""
     return SentenceEmbedder(name_or_dir)
 

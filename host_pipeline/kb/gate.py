@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Iterable, Optional, Sequence, Union
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-WordConfidences = Union[Sequence[float], Sequence[tuple[str, float]]]
+WordConfidences = Sequence[float] | Sequence[tuple[str, float]]
 
 # Function words never protected even when a fact contains them (a fact word protects only content words).
 _FUNCTION_WORDS = frozenset("""a an the and or but if of to in on at by for from with as is are was were be been am
@@ -38,7 +38,7 @@ def protected_set(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(w for t in texts for w in map(norm, t.split()) if len(w) >= 3 and w not in _FUNCTION_WORDS)
 
 
-def align_confidences(text: str, word_confidences: WordConfidences) -> Optional[np.ndarray]:
+def align_confidences(text: str, word_confidences: WordConfidences) -> np.ndarray | None:
     """Per whitespace token of ``text``, the confidence of the decoder words that spell it (their minimum).
 
     ``word_confidences``: (word, confidence) pairs in order, as from ``decode_with_confidence`` (a decoded word
@@ -64,7 +64,7 @@ def align_confidences(text: str, word_confidences: WordConfidences) -> Optional[
     return out if k == len(items) else None
 
 
-def gate_edits(source: str, output: str, confidences: Optional[np.ndarray], protected: frozenset[str],
+def gate_edits(source: str, output: str, confidences: np.ndarray | None, protected: frozenset[str],
                threshold: float, insertions: bool = False) -> tuple[str, list[str]]:
     """``output`` with every edit of a confident or protected ``source`` word reverted.
 

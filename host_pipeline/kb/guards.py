@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 from .text import words
 
@@ -21,7 +20,7 @@ def _negations(*texts: str) -> set[str]:
 class Verdict:
     ok: bool
     reason: str
-    similarity: Optional[float] = None
+    similarity: float | None = None
 
 
 def _norm(w: str) -> str:
@@ -39,7 +38,7 @@ def novel_fraction(output: str, known_texts: list[str]) -> float:
 
 
 def check_output(output: str, source: str, embedder, *, min_similarity: float,
-                 counts: Optional[tuple[int, int]] = None, max_novel: Optional[float] = None,
+                 counts: tuple[int, int] | None = None, max_novel: float | None = None,
                  known_texts: tuple[str, ...] = ()) -> Verdict:
     """Accept ``output`` as a rewrite of ``source`` only if every configured check passes."""
     if not output.strip() or not words(output):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class StepResult:
     reason: str = ""
     attempts: int = 0
     seconds: float = 0.0
-    similarity: Optional[float] = None
+    similarity: float | None = None
 
 
 @dataclass
@@ -85,7 +85,7 @@ class PromptCodec:
 
 
 class PrivateKnowledgeBase:
-    def __init__(self, config: KbConfig, llm, store: Optional[FactStore], embedder, anfis: Anfis):
+    def __init__(self, config: KbConfig, llm, store: FactStore | None, embedder, anfis: Anfis):
         self.config = config
         self.llm = llm  # an LlmBackend, or None: every step falls back (no-LLM mode)
         self.store = store
@@ -94,7 +94,7 @@ class PrivateKnowledgeBase:
 
     @classmethod
     def load(cls, config: KbConfig | None = None, llm_config: LlmConfig | None = None,
-             with_llm: bool = True) -> "PrivateKnowledgeBase":
+             with_llm: bool = True) -> PrivateKnowledgeBase:
         from ..llm import load_llm
         from .embed import load_embedder
 
@@ -105,8 +105,8 @@ class PrivateKnowledgeBase:
         return cls(config, load_llm(llm_config or LlmConfig()) if with_llm else None, store, embedder, anfis)
 
     # ------------------------------------------------------------------------------------------ public API
-    def transmit(self, user: Optional[str], text: str, snr_db: Optional[float] = None,
-                 length_class: Optional[str] = None, *, hotwords: Sequence[str] = ()) -> KbResult:
+    def transmit(self, user: str | None, text: str, snr_db: float | None = None,
+                 length_class: str | None = None, *, hotwords: Sequence[str] = ()) -> KbResult:
         """Disambiguate with the user's facts, then compress to the band of the SNR's length class.
         ``hotwords`` (e.g. the ASR's) and the facts' content words are never replaced by disambiguation."""
         cls_, band = self._class(snr_db, length_class)
@@ -129,8 +129,8 @@ class PrivateKnowledgeBase:
         res.text = " ".join(out)
         return res
 
-    def receive(self, user: Optional[str], text: str, snr_db: Optional[float] = None,
-                length_class: Optional[str] = None, *, word_confidences: Optional[WordConfidences] = None,
+    def receive(self, user: str | None, text: str, snr_db: float | None = None,
+                length_class: str | None = None, *, word_confidences: WordConfidences | None = None,
                 hotwords: Sequence[str] = ()) -> KbResult:
         """Correct channel errors with context and facts, then restore the compressed length.
 
@@ -186,7 +186,7 @@ class PrivateKnowledgeBase:
         deadline = t0 + self.config.step_timeout_s
         attempts = 0
 
-        def result(out: str, source: str, reason: str, sim: Optional[float] = None) -> StepResult:
+        def result(out: str, source: str, reason: str, sim: float | None = None) -> StepResult:
             return StepResult("disambiguate", text, out, source, reason, attempts, time.monotonic() - t0, sim)
 
         try:
@@ -217,7 +217,7 @@ class PrivateKnowledgeBase:
             return result(text, "fallback:input", f"rejected: {verdict.reason}; {why}", 1.0)
         return result(out, "llm", why, verdict.similarity)
 
-    def compress(self, text: str, band: tuple[float, float], n_ref: Optional[int] = None) -> StepResult:
+    def compress(self, text: str, band: tuple[float, float], n_ref: int | None = None) -> StepResult:
         """Compress ``text`` to ``band`` x ``n_ref`` words (``n_ref``: the transcript's length before
         disambiguation; default the length of ``text``)."""
         n = n_ref or n_words(text)
@@ -283,15 +283,15 @@ class PrivateKnowledgeBase:
         return adjust
 
     def _llm_step(self, name: str, text: str, messages: list[dict], *, fallback: Callable[[], tuple[str, str]],
-                  check: Callable[[str], Verdict], retry: Optional[Callable[[str], dict]] = None,
-                  retries: int = 0, adjust: Optional[Callable[[str], tuple[str, bool]]] = None) -> StepResult:
+                  check: Callable[[str], Verdict], retry: Callable[[str], dict] | None = None,
+                  retries: int = 0, adjust: Callable[[str], tuple[str, bool]] | None = None) -> StepResult:
         """Ask the LLM (with length retries) until its output, after the optional ``adjust``, passes ``check``;
         else fall back. Never raises on LLM failure; LLM time is bounded by ``kb.step_timeout_s``."""
         t0 = time.monotonic()
         deadline = t0 + self.config.step_timeout_s
         reason, attempts = "no LLM configured", 0
         if self.llm is not None:
-            for attempt in range(1 + max(0, retries)):
+            for _attempt in range(1 + max(0, retries)):
                 left = deadline - time.monotonic()
                 if left < 0.2:
                     reason = f"step timeout ({self.config.step_timeout_s:.0f} s)"
@@ -321,7 +321,7 @@ class PrivateKnowledgeBase:
         sim = self.embedder.similarity(out, text) if out != text else 1.0
         return StepResult(name, text, out, f"fallback:{kind}", reason, attempts, time.monotonic() - t0, sim)
 
-    def _class(self, snr_db: Optional[float], length_class: Optional[str]) -> tuple[str, tuple[float, float]]:
+    def _class(self, snr_db: float | None, length_class: str | None) -> tuple[str, tuple[float, float]]:
         if length_class is None:
             if snr_db is None:
                 raise InputError("give the SNR (dB) or the length class", hint="e.g. --snr 6 or --class medium")
@@ -330,7 +330,7 @@ class PrivateKnowledgeBase:
             raise InputError(f"unknown length class {length_class!r}", hint=f"one of {', '.join(CLASSES)}")
         return length_class, self.prompt_codec.bands[length_class]
 
-    def _facts(self, user: Optional[str], text: str, res: KbResult) -> list[str]:
+    def _facts(self, user: str | None, text: str, res: KbResult) -> list[str]:
         if not user or self.store is None:
             return []
         try:

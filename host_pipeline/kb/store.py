@@ -12,7 +12,6 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -97,7 +96,7 @@ class FactStore:
         return int(self.db.execute("SELECT id FROM facts WHERE user = ? AND fact = ?", (user, fact)).fetchone()[0])
 
     @_db_errors
-    def list(self, user: Optional[str] = None) -> list[Fact]:
+    def list(self, user: str | None = None) -> list[Fact]:
         if user is None:
             rows = self.db.execute("SELECT id, user, fact FROM facts ORDER BY user, id")
         else:
@@ -105,7 +104,7 @@ class FactStore:
         return [Fact(*r) for r in rows]
 
     @_db_errors
-    def remove(self, user: str, fact_id: Optional[int] = None) -> int:
+    def remove(self, user: str, fact_id: int | None = None) -> int:
         """Delete one fact of ``user`` (by id) or, with ``fact_id`` None, all of them. Returns rows removed."""
         user = _check_user(user)
         with self.db:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 
 @dataclass
@@ -18,7 +18,7 @@ class LinkConfig:
     mode: Literal["semantic", "digital"] = "semantic"  # digital: text coder -> CRC -> FEC -> modulation
     modulation: Literal["bpsk", "qpsk", "16qam"] = "qpsk"  # digital mode
     fec: Literal["none", "cc", "ldpc"] = "cc"  # digital mode
-    keystore: Optional[str] = None  # senders' keys and sequence state; default $LGMTSC_DATA/keys.sqlite
+    keystore: str | None = None  # senders' keys and sequence state; default $LGMTSC_DATA/keys.sqlite
     auth_budget: int = 4096  # tags the receiver computes per semantic message when searching runner-up tokens
     timeout_s: float = 10.0  # a message not received this long after it was sent is reported lost
     loopback_samp_rate: float = 200e3  # the loopback flowgraph's throttle (S/s): its idle search costs CPU in

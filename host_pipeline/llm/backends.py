@@ -17,14 +17,18 @@ import re
 import socket
 import threading
 import time
+import typing
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 from ..errors import ConfigError, LgmtscError
 from .config import LlmConfig
 from .errors import LlmError, LlmRejected, LlmTimeout
+
+if typing.TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +44,22 @@ class LlmBackend(abc.ABC):
     def __init__(self, config: LlmConfig):
         self.config = config
         self._lock = threading.Lock()
-        self._straggler: Optional[threading.Thread] = None  # a worker whose caller timed out, still running
+        self._straggler: threading.Thread | None = None  # a worker whose caller timed out, still running
 
     @property
     @abc.abstractmethod
     def name(self) -> str:
         """Human-readable identity of the model (for logs and benchmark tables)."""
 
-    def chat(self, messages: Sequence[Message], *, max_tokens: Optional[int] = None,
-             stop: Optional[list[str]] = None, timeout_s: Optional[float] = None) -> str:
+    def chat(self, messages: Sequence[Message], *, max_tokens: int | None = None,
+             stop: list[str] | None = None, timeout_s: float | None = None) -> str:
         """Greedy chat completion: the assistant's reply text, within ``timeout_s`` (default llm.timeout_s)."""
         _check_messages(messages)
         return self._bounded(lambda deadline, cancel: self._chat(list(messages), max_tokens or self.config.max_tokens,
                                                                  stop or [], deadline, cancel), timeout_s)
 
-    def complete(self, prompt: str, *, max_tokens: Optional[int] = None, stop: Optional[list[str]] = None,
-                 timeout_s: Optional[float] = None) -> str:
+    def complete(self, prompt: str, *, max_tokens: int | None = None, stop: list[str] | None = None,
+                 timeout_s: float | None = None) -> str:
         """Greedy raw text completion of ``prompt`` (no chat template), within ``timeout_s``."""
         if not isinstance(prompt, str):
             raise TypeError("prompt must be a string")
@@ -65,7 +69,7 @@ class LlmBackend(abc.ABC):
     can_score = False  # whether score_continuations works (it needs the model's logits)
 
     def score_continuations(self, messages: Sequence[Message], reply_prefix: str, continuations: Sequence[str], *,
-                            timeout_s: Optional[float] = None) -> "np.ndarray":
+                            timeout_s: float | None = None) -> np.ndarray:
         """Mean log-probability per token of each continuation of the assistant's reply ``reply_prefix`` to
         ``messages`` (one prompt evaluation shared by all continuations; no generation, nothing to parse)."""
         import numpy as np
@@ -84,7 +88,7 @@ class LlmBackend(abc.ABC):
                cancel: threading.Event) -> list[float]:
         raise LlmError(f"{self.name} cannot score continuations", hint="the llama_cpp backend can")
 
-    def _bounded(self, work, timeout_s: Optional[float]) -> str:
+    def _bounded(self, work, timeout_s: float | None) -> str:
         """Run ``work(deadline, cancel)`` in a worker thread and return within ``timeout_s`` whatever happens.
 
         On timeout the caller gets ``LlmTimeout`` at once; the worker is told to stop at its next token (a
@@ -424,7 +428,7 @@ class OpenAIBackend(LlmBackend):
                 last = LlmError(f"{url} answered HTTP {e.code}: {detail or e.reason}",
                                 hint="the server is busy or failing: try again later or raise llm.retries")
                 continue
-            except (socket.timeout, TimeoutError) as e:
+            except TimeoutError as e:
                 last = LlmTimeout(f"{url} did not answer within {timeout_s:.1f} s ({e})",
                                   hint="raise llm.timeout_s or check the server load")
                 continue

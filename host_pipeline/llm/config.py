@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 
 @dataclass
@@ -13,7 +13,7 @@ class LlmConfig:
     backend: Literal["llama_cpp", "openai"] = "llama_cpp"
     model: str = "qwen2.5-coder-1.5b"  # llama_cpp: a registry name or a .gguf path; openai: the served model name
     endpoint: str = "http://127.0.0.1:8080/v1"  # openai backend: base URL (…/v1) or the full …/chat/completions URL
-    api_key_env: Optional[str] = None  # openai backend: name of the environment variable holding the API key
+    api_key_env: str | None = None  # openai backend: name of the environment variable holding the API key
     timeout_s: float = 30.0  # one call (all its attempts) is abandoned after this long; the caller gets LlmTimeout
     retries: int = 1  # extra attempts after a network error, a 5xx/429 reply or a malformed reply (openai)
     seed: int = 0  # fixed sampling seed; decoding is greedy (temperature 0) anyway

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 
 @dataclass
@@ -29,8 +29,8 @@ class ReconstructConfig:
     bert_vits2_language: str = "EN"
     bert_vits2_timeout_s: float = 60.0
     face_backend: Literal["embedded", "sadtalker"] = "embedded"
-    sadtalker_dir: Optional[str] = None  # a SadTalker checkout (its src/ package)
-    sadtalker_checkpoint_dir: Optional[str] = None  # default <sadtalker_dir>/checkpoints
+    sadtalker_dir: str | None = None  # a SadTalker checkout (its src/ package)
+    sadtalker_checkpoint_dir: str | None = None  # default <sadtalker_dir>/checkpoints
     fps: int = 25
     size: int = 512  # output frames are size x size (the enrolled picture's framing, scaled)
     head_motion: float = 1.0  # 0 = still head

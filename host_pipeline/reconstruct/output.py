@@ -8,9 +8,9 @@ Frames are written as they come from the animator; ``on_frame(index, frame)`` se
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -144,7 +144,7 @@ class Mp4Writer:
             pass
         self.part.unlink(missing_ok=True)
 
-    def __enter__(self) -> "Mp4Writer":
+    def __enter__(self) -> Mp4Writer:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -18,9 +18,9 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -29,8 +29,8 @@ from ..publickb.config import PublicKbConfig
 from ..publickb.store import Profile, PublicKb
 from .animator import FaceAnimator, frame_count
 from .config import ReconstructConfig
-from .sadtalker import load_animator
 from .phonemes import PhonemeTiming
+from .sadtalker import load_animator
 from .tts import Speech, TtsBackend, Voice, load_tts
 from .voicematch import match_voice
 

@@ -12,8 +12,8 @@ import os
 import sys
 import tempfile
 import wave
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 

@@ -140,10 +140,9 @@ def _loopback(args: argparse.Namespace) -> int:
 
 
 def _tx(args: argparse.Namespace) -> int:
+    from ..media import check_live_source, is_live_source, probe
     from .protocol import JsonlLog
     from .tx import Transmitter
-
-    from ..media import check_live_source, is_live_source, probe
 
     cfg, _ = _config(args)
     check_live_source(args.video) if is_live_source(args.video) else probe(args.video)  # before loading models

@@ -15,8 +15,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from ..config import Config
 from ..errors import BackendError, InputError
@@ -46,8 +46,8 @@ class Loopback:
     def __init__(self, video: str, cfg: Config, out_dir: Path, *, channel: str = "awgn", esn0_db: float = 15.0,
                  seed: int = 1, hotwords: list[str] | None = None, use_kb: bool = True, user: str = "anonymous",
                  reconstruct: bool = True, realtime: bool = False, config_args: list[str] | None = None,
-                 max_restarts: int = 2, usrp: Optional["UsrpPair"] = None, progress: Callable[[str], None] = print,
-                 view: Optional[str] = None, view_wait_s: float = 0.0):
+                 max_restarts: int = 2, usrp: UsrpPair | None = None, progress: Callable[[str], None] = print,
+                 view: str | None = None, view_wait_s: float = 0.0):
         self.video, self.cfg, self.out, self.user, self.progress = video, cfg, Path(out_dir), user, progress
         self.channel, self.esn0_db, self.seed, self.max_restarts = channel, esn0_db, seed, max_restarts
         self.config_args = config_args or []
@@ -140,7 +140,7 @@ class Loopback:
             time.sleep(0.2)
 
     def _supervise(self) -> None:
-        tx_done_at: Optional[float] = None
+        tx_done_at: float | None = None
         while True:
             time.sleep(0.2)
             for proc in (self.tx, self.rx):
@@ -264,8 +264,11 @@ def _ensure_enrolled(cfg: Config, user: str, video: str, enroll: bool, progress:
     if enroll:
         from ..publickb.enroll import Enroller
 
-        progress(f"enrolling {user} in the public KB from {video}")
-        kb.put(Enroller(cfg.publickb).enroll(user, video=video))
+        rc = cfg.reconstruct
+        # the Kokoro voice is matched to the enrolled speech once, here (a minute or two), unless one is configured
+        match = rc.tts_backend == "kokoro" and rc.voice == "auto"
+        progress(f"enrolling {user} in the public KB from {video}" + (" (matching the voice)" if match else ""))
+        kb.put(Enroller(cfg.publickb, match_voice=match, tts_cfg=rc).enroll(user, video=video))
     elif user not in kb.users():
         raise InputError(f"user {user!r} is not enrolled in the public KB",
                          hint=f"run `lgmtsc enroll --user {user} --video FILE`, or add --enroll")

@@ -19,7 +19,6 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from ..link.auth import TAG_BITS
 
@@ -42,7 +41,7 @@ class TxRecord:
     transcript: str  # what the ASR heard
     sent_text: str  # what was encoded (after the private KB)
     prompt_class: str  # low / medium / high
-    feedback_snr_db: Optional[float]  # the receiver's SNR the prompt encoder used (None: none fresh)
+    feedback_snr_db: float | None  # the receiver's SNR the prompt encoder used (None: none fresh)
     n_tokens: int  # semantic tokens, or payload bytes in digital mode
     channel_uses: int  # payload channel uses (complex symbols) of the burst
     burst_channel_uses: int  # the whole burst: preamble, header, tag block, pilots, payload, pulse tail and guard
@@ -59,18 +58,18 @@ class TxRecord:
 class RxRecord:
     seq: int
     sender_id: int
-    user: Optional[str]  # the sender the tag verified for (None: unknown sender id)
+    user: str | None  # the sender the tag verified for (None: unknown sender id)
     status: str  # ok | unverified | replay | unknown_sender | undecodable
     reason: str = ""  # why it was not rendered, in words
     verified: bool = False
     candidates_tried: int = 0
-    received_text: Optional[str] = None
-    restored_text: Optional[str] = None
-    snr_db: Optional[float] = None
-    prompt_class: Optional[str] = None
-    video: Optional[str] = None  # the reconstructed clip, relative to the receiver's output directory
+    received_text: str | None = None
+    restored_text: str | None = None
+    snr_db: float | None = None
+    prompt_class: str | None = None
+    video: str | None = None  # the reconstructed clip, relative to the receiver's output directory
     t_arrived: float = 0.0
-    t_first_frame: Optional[float] = None
+    t_first_frame: float | None = None
     latency_s: dict = field(default_factory=dict)
     kb: dict = field(default_factory=dict)
 
@@ -138,7 +137,7 @@ def snr_feedback(sender_id: int, seq: int, snr_db: float) -> bytes:
                        "snr_db": round(float(snr_db), 2), "t": time.time()}).encode()
 
 
-def parse_feedback(raw: bytes) -> Optional[dict]:
+def parse_feedback(raw: bytes) -> dict | None:
     """A feedback message, or None if it is not one this version understands."""
     try:
         msg = json.loads(raw)

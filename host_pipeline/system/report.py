@@ -8,7 +8,6 @@ import json
 import subprocess
 import time
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from .protocol import read_log
 
 
 def merge_logs(tx_log: Path, rx_log: Path, run: dict, events: list[dict] | None = None,
-               input_duration_s: Optional[float] = None, lost_reasons: dict | None = None) -> dict:
+               input_duration_s: float | None = None, lost_reasons: dict | None = None) -> dict:
     """One report from the two logs. A sent message with no receiver outcome is "lost"; a received message
     that the transmitter's log does not list is reported as an event, never attributed to a sent one."""
     sent, done, arrived, notes, duplicates = {}, {}, {}, [], []
@@ -97,7 +96,7 @@ def _similarities(utts: list[dict]) -> None:
             u["similarity"] = round(float(next(sims)), 4)
 
 
-def summarize(utts: list[dict], duration_s: Optional[float]) -> dict:
+def summarize(utts: list[dict], duration_s: float | None) -> dict:
     ok = [u for u in utts if u["status"] == "ok"]
     got = [u for u in utts if u["received_text"] is not None]
     bits = sum(u["payload_bits"] + u["header_bits"] for u in utts)
@@ -145,7 +144,7 @@ def latency_distribution(utts: list[dict]) -> dict:
     return out
 
 
-def write_report(out_dir: Path, report: dict, input_video: Optional[str]) -> Path:
+def write_report(out_dir: Path, report: dict, input_video: str | None) -> Path:
     """report.json, the joined video and report.html in ``out_dir``."""
     clips = [out_dir / u["video"] for u in report["utterances"] if u.get("video")]
     if clips:

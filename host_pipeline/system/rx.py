@@ -12,8 +12,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class Receiver:
             self.feedback.bind(cfg.link.feedback_address)
         except zmq.ZMQError as e:
             raise BackendError(f"cannot bind the feedback address {cfg.link.feedback_address}: {e}",
-                               hint="another receiver running? choose one with --set link.feedback_address=...")
+                               hint="another receiver running? choose one with --set link.feedback_address=...") from None
         self.queue: queue.Queue = queue.Queue()
 
     WARM_USERS = 4
@@ -291,7 +291,7 @@ class Receiver:
         tmp.replace(self.out_dir / "preview.jpg")
 
 
-def serve(cfg: Config, out_dir: Path, stop: Optional[threading.Event] = None, **kw) -> int:
+def serve(cfg: Config, out_dir: Path, stop: threading.Event | None = None, **kw) -> int:
     """Run a receiver until SIGINT/SIGTERM (or ``stop``); the number of messages handled."""
     import signal
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class FeedbackListener:
         except zmq.ZMQError as e:
             self.sock.close()
             raise ConfigError(f"bad feedback address {address}: {e}", hint="e.g. tcp://127.0.0.1:5553") from None
-        self.latest: Optional[dict] = None
+        self.latest: dict | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="feedback", daemon=True)
         self._thread.start()
@@ -50,7 +50,7 @@ class FeedbackListener:
                     msg["t_received"] = time.time()  # freshness on this host's clock, not the receiver's
                     self.latest = msg
 
-    def snr_db(self) -> Optional[float]:
+    def snr_db(self) -> float | None:
         """The latest SNR the receiver measured on this sender's bursts, if fresh."""
         m = self.latest
         if m is None or time.time() - m["t_received"] > self.stale_s:
@@ -240,7 +240,7 @@ class Transmitter:
                 raise item
             yield item
 
-    def _prepare(self, seg, snr: Optional[float], t_speech_end: float) -> tuple[TxRecord, dict, np.ndarray]:
+    def _prepare(self, seg, snr: float | None, t_speech_end: float) -> tuple[TxRecord, dict, np.ndarray]:
         """The record, header fields (tag included) and payload of one utterance; its sequence number is used."""
         text, cls, kb_info, lat = seg.text, "high", {}, {}
         if self.kb is not None:

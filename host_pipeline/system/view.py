@@ -26,10 +26,10 @@ import queue
 import threading
 import time
 import wave
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -41,7 +41,7 @@ _STATIC = {"/": ("view.html", "text/html; charset=utf-8"), "/view.js": ("view.js
 _HISTORY = 200  # messages kept for pages that connect later
 
 
-def parse_addr(addr: Optional[str]) -> tuple[str, int]:
+def parse_addr(addr: str | None) -> tuple[str, int]:
     """``PORT``, ``HOST:PORT`` or ``HOST`` (port 8765); 127.0.0.1 unless a host is given."""
     text = (addr or DEFAULT_ADDR).strip()
     host, sep, port = text.rpartition(":")
@@ -57,7 +57,7 @@ def parse_addr(addr: Optional[str]) -> tuple[str, int]:
     return host, p
 
 
-def check_free(addr: Optional[str]) -> None:
+def check_free(addr: str | None) -> None:
     """BackendError now if the live view's address cannot be served (before the loopback starts anything)."""
     import socket
 
@@ -91,7 +91,7 @@ def jpeg_bytes(frame: np.ndarray, quality: int = 80) -> bytes:
     return buf.getvalue()
 
 
-def word_diff_html(reference: Optional[str], text: Optional[str]) -> Optional[str]:
+def word_diff_html(reference: str | None, text: str | None) -> str | None:
     from .report_html import word_diff
 
     return word_diff(reference, text) if text is not None else None
@@ -101,8 +101,8 @@ class ViewServer:
     """Serves the page and fans events out to every connected page. ``publish``-style methods are cheap when no
     page is connected and never block the receiver: a page that falls too far behind is dropped (it reconnects)."""
 
-    def __init__(self, addr: Optional[str] = None, fps: int = 25, sent_log: Optional[Path] = None,
-                 on_page: Optional[Callable[[int], None]] = None):
+    def __init__(self, addr: str | None = None, fps: int = 25, sent_log: Path | None = None,
+                 on_page: Callable[[int], None] | None = None):
         """``on_page(n)``: called when a page connects, with the number now connected."""
         host, port = parse_addr(addr)
         self.fps, self.on_page = fps, on_page
@@ -117,7 +117,7 @@ class ViewServer:
             self.httpd = ThreadingHTTPServer((host, port), handler)
         except OSError as e:
             raise BackendError(f"cannot serve the live view on {host}:{port}: {e.strerror or e}",
-                               hint="another one running? choose an address with --view HOST:PORT (or port 0)")
+                               hint="another one running? choose an address with --view HOST:PORT (or port 0)") from None
         self.httpd.daemon_threads = True
         self.host, self.port = self.httpd.server_address[:2]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
@@ -175,7 +175,7 @@ class ViewServer:
         self._publish("message", m)
 
     @staticmethod
-    def _latency(rec, sent: Optional[dict]) -> dict:
+    def _latency(rec, sent: dict | None) -> dict:
         """The receiver's stages, and with the transmitter's record its stages, the air and the end-to-end time."""
         lat = dict(rec.latency_s)
         if sent:
@@ -203,7 +203,7 @@ class ViewServer:
     def end(self, key: str, n_frames: int) -> None:
         self._publish("end", {"key": key, "n_frames": n_frames})
 
-    def _sent_record(self, sender_id: int, seq: int) -> Optional[dict]:
+    def _sent_record(self, sender_id: int, seq: int) -> dict | None:
         if self._sent_tail is None:
             return None
         for e in self._sent_tail.events():

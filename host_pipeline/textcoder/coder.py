@@ -80,7 +80,7 @@ class TextCoder:
     ``fingerprint`` is the hex fingerprint of the configured coder's model (what a peer compares);
     ``fingerprints()`` lists every model this end holds. Models load once per process, the LM lazily."""
 
-    _instances: dict[tuple, "TextCoder"] = {}
+    _instances: dict[tuple, TextCoder] = {}
 
     def __init__(self, cfg: TextCoderConfig):
         if cfg.coder not in CODERS:
@@ -108,7 +108,7 @@ class TextCoder:
             self.static_model()
 
     @classmethod
-    def load(cls, cfg: TextCoderConfig | None = None) -> "TextCoder":
+    def load(cls, cfg: TextCoderConfig | None = None) -> TextCoder:
         """The coder for ``cfg``, created once per process per distinct setting."""
         cfg = cfg or TextCoderConfig()
         key = tuple(sorted(vars(cfg).items()))

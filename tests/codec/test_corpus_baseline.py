@@ -33,7 +33,9 @@ def test_digital_baseline_delivers_at_high_snr_and_loses_below_its_cliff(corpus)
     base = DigitalBaseline(TextCompressor.from_texts(corpus.train))
     gen = torch.Generator().manual_seed(0)
     texts = [t for t in corpus.test if 20 < len(t) < 120][:20]
-    budget = lambda t: 16 * max(4, len(t) // 4)  # about 16 uses per WordPiece token
+    def budget(t):
+        return 16 * max(4, len(t) // 4)  # about 16 uses per WordPiece token
+
     high = [base.transmit(t, budget(t), 20.0, "awgn", gen) for t in texts]
     assert all(r.ok and r.text == t for r, t in zip(high, texts))
     low = [base.transmit(t, budget(t), -5.0, "awgn", gen) for t in texts]

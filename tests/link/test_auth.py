@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from host_pipeline.errors import InputError
-from host_pipeline.link.auth import (REPLAY_WINDOW, TAG_BITS, KeyStore, compute_tag, contract, token_bytes,
-                                     verify_semantic, verify_tag)
+from host_pipeline.link.auth import (
+    REPLAY_WINDOW,
+    TAG_BITS,
+    KeyStore,
+    compute_tag,
+    contract,
+    token_bytes,
+    verify_semantic,
+    verify_tag,
+)
 
 META = {"version": contract.FORMAT_VERSION, "mode": "semantic", "sender_id": 3, "seq": 17, "n_tokens": 6,
         "prompt_class": 2}

@@ -26,7 +26,8 @@ def test_loopback_view_in_chromium(tmp_path, demo_video):
 
     cmd = [sys.executable, "-m", "host_pipeline.cli", *_link_overrides(), "loopback", str(demo_video), "--snr", "20",
            "--no-kb", "--user", "speaker", "--enroll", "--hotwords", "Whittemore", "Philip", "--out", str(tmp_path),
-           "--view", "127.0.0.1:0", "--view-wait", "600"]
+           "--view", "127.0.0.1:0", "--view-wait", "600",
+           "--set", "reconstruct.voice=af_heart"]  # a configured voice: no matching at enrollment (tested elsewhere)
     env = {**os.environ, "LGMTSC_DATA": str(tmp_path / "data"), "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []

@@ -38,7 +38,7 @@ def test_phrases_come_in_order_each_with_its_frames(streamed, reconstructor):
 def test_no_frame_jumps_at_the_joins(streamed):
     diffs, joins = [], []
     prev = None
-    for ph, frames, _ in streamed:
+    for _ph, frames, _ in streamed:
         for j, f in enumerate(frames):
             if prev is not None:
                 d = float(np.abs(f.astype(np.float32) - prev).mean())

@@ -1,7 +1,6 @@
 """Fixtures for the PHY system tests: gr-lgmtsc installed into a temporary prefix."""
 import os
 import subprocess
-import sys
 
 import pytest
 

@@ -51,7 +51,6 @@ def test_usrp_fails_fast_without_radio(name, lgmtsc_env):
 
 
 def test_loopback_over_zeromq(lgmtsc_env):
-    from gnuradio.lgmtsc import pdu_format as pf
     from host_pipeline.link import PhyLink
     ports = ["tcp://127.0.0.1:%d" % p for p in (15550, 15551, 15552)]
     proc = subprocess.Popen([PY, RUN, "loopback", "--channel", "awgn", "--esn0-db", "25",

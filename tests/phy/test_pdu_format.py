@@ -38,7 +38,8 @@ def test_contract_constants():
 
 def test_one_contract():
     """pdu_format (loadable alone) and header agree; the enums name what the hosts send."""
-    from gnuradio.lgmtsc import header as H, pdu_format as pf
+    from gnuradio.lgmtsc import header as H
+    from gnuradio.lgmtsc import pdu_format as pf
     assert pf.FORMAT_VERSION == H.FORMAT_VERSION and pf.MODULATIONS == H.MODULATIONS and pf.FECS == H.FECS
     assert [m.label for m in H.Mode] == [pf.MODE_NAMES[i] for i in range(2)]
     assert [c.label for c in H.PromptClass] == ["low", "medium", "high"]

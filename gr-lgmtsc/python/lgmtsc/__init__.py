@@ -5,13 +5,14 @@
 #
 """gr-lgmtsc: burst physical layer for LGM-TSC semantic symbols (and a digital baseline)."""
 
-from . import pdu_format
-from . import frame
-from .snr_calibration import SnrCalibration
-from .burst_tx import burst_tx
-from .burst_rx import burst_rx
+from . import frame, pdu_format, sim
 from .awgn_channel import awgn_channel, noise_voltage
-from . import sim
-from .rayleigh_channel import rayleigh_channel
+from .burst_rx import burst_rx
+from .burst_tx import burst_tx
 from .channel import channel
 from .phy import phy
+from .rayleigh_channel import rayleigh_channel
+from .snr_calibration import SnrCalibration
+
+__all__ = ["frame", "pdu_format", "sim", "awgn_channel", "noise_voltage", "burst_rx", "burst_tx", "channel", "phy",
+           "rayleigh_channel", "SnrCalibration"]

@@ -6,7 +6,7 @@
 """AWGN channel set by Es/N0 in dB (channels.channel_model), with CFO and timing offset."""
 
 import numpy as np
-from gnuradio import gr, channels, analog, blocks
+from gnuradio import analog, blocks, channels, gr
 
 
 def noise_voltage(esn0_db, sps, signal_power=1.0):

@@ -5,7 +5,7 @@
 #
 """Selectable simulation channel: 'none', 'awgn', 'rayleigh' (flat) or 'selective'."""
 
-from gnuradio import gr, blocks
+from gnuradio import blocks, gr
 
 from .awgn_channel import awgn_channel
 from .rayleigh_channel import rayleigh_channel

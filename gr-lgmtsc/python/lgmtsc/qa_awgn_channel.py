@@ -7,8 +7,7 @@
 """awgn_channel: Es/N0 -> noise-voltage mapping and measured noise power (1e6 samples)."""
 
 import numpy as np
-from gnuradio import gr, gr_unittest, blocks, analog
-
+from gnuradio import analog, blocks, gr, gr_unittest
 from gnuradio.lgmtsc import awgn_channel, noise_voltage
 
 

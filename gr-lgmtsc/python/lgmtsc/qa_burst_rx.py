@@ -8,9 +8,9 @@
 
 import numpy as np
 import pmt
-from gnuradio import gr, gr_unittest, blocks
-
-from gnuradio.lgmtsc import burst_tx, burst_rx, awgn_channel, rayleigh_channel, pdu_format as pf, frame, sim
+from gnuradio import blocks, gr, gr_unittest
+from gnuradio.lgmtsc import awgn_channel, burst_rx, burst_tx, frame, rayleigh_channel, sim
+from gnuradio.lgmtsc import pdu_format as pf
 
 META = dict(version=pf.FORMAT_VERSION, mode="semantic", sender_id=513, seq=70000, n_tokens=4, prompt_class=2,
             auth_tag=0xFEDCBA98)

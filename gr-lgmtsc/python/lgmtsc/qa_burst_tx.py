@@ -8,14 +8,17 @@
 
 import numpy as np
 import pmt
-from gnuradio import gr, gr_unittest, blocks
+from gnuradio import blocks, gr, gr_unittest
 
 try:
-    from gnuradio.lgmtsc import burst_tx, pdu_format as pf, frame
+    from gnuradio.lgmtsc import burst_tx, frame
+    from gnuradio.lgmtsc import pdu_format as pf
 except ImportError:
-    import os, sys
+    import os
+    import sys
     sys.path.append(os.path.join(os.path.dirname(__file__), "..", ".."))
-    from gnuradio.lgmtsc import burst_tx, pdu_format as pf, frame
+    from gnuradio.lgmtsc import burst_tx, frame
+    from gnuradio.lgmtsc import pdu_format as pf
 
 META = dict(version=pf.FORMAT_VERSION, mode="semantic", sender_id=3, seq=9, n_tokens=2, prompt_class=0,
             auth_tag=0xDEADBEEF)

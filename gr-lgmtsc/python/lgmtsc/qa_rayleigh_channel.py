@@ -7,8 +7,7 @@
 """rayleigh_channel: unit mean fading power, Rayleigh envelope, noise level."""
 
 import numpy as np
-from gnuradio import gr, gr_unittest, blocks, analog
-
+from gnuradio import analog, blocks, gr, gr_unittest
 from gnuradio.lgmtsc import rayleigh_channel
 
 

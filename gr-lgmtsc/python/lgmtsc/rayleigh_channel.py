@@ -6,7 +6,7 @@
 """Rayleigh fading (flat or frequency-selective) + AWGN set by average Es/N0 in dB."""
 
 import numpy as np
-from gnuradio import gr, channels, analog, blocks
+from gnuradio import analog, blocks, channels, gr
 
 from .awgn_channel import noise_voltage
 
