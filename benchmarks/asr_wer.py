@@ -64,7 +64,8 @@ def main() -> int:
                 s[1] += n
                 s[2] += tr.duration_s
                 s[3] += tr.processing_s
-            print(f"[{i}/{len(rows)}] {r['file']}: {e}/{n} errors, RTF {tr.processing_s / tr.duration_s:.2f}", file=sys.stderr)
+            print(f"[{i}/{len(rows)}] {r['file']}: {e}/{n} errors, RTF {tr.processing_s / tr.duration_s:.2f}",
+                  file=sys.stderr)
     lines = [f"ASR benchmark: backend {cfg.asr.backend}, model {cfg.asr.model}, compute {cfg.asr.compute_type}, "
              f"{cfg.asr.threads} threads, {os.cpu_count()} CPUs; model load {load_s:.1f} s", "",
              "| speaker | utterances | words | WER | audio (s) | RTF |", "|---|---|---|---|---|---|"]

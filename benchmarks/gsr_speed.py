@@ -99,7 +99,8 @@ def main() -> int:
             per.append(time.perf_counter() - s)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         fps_rows.append((face, args.frames / wall, args.frames / cpu, float(np.percentile(per, 95) * 1000)))
-        print(f"render {face}: {fps_rows[-1][1]:.0f} fps wall, {fps_rows[-1][2]:.0f} fps CPU, p95 {fps_rows[-1][3]:.1f} ms/frame",
+        print(f"render {face}: {fps_rows[-1][1]:.0f} fps wall, {fps_rows[-1][2]:.0f} fps CPU, "
+              f"p95 {fps_rows[-1][3]:.1f} ms/frame",
               flush=True)
     with open(out / "gsr_speed.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -123,7 +124,8 @@ def main() -> int:
     ax[0].bar(range(len(variants)), [med[v][1] for v in variants], alpha=0.7, label="CPU time (median)")
     ax[0].set_xticks(range(len(variants)), [v.replace("tts ", "") for v in variants])
     ax[0].axhline(0.5, color="r", ls="--", label="target 0.5")
-    ax[0].set_title(f"Kokoro TTS real-time factor (max load {max([r[5] for r in rows] or [0]):.1f}, {os.cpu_count()} cores)",
+    ax[0].set_title(f"Kokoro TTS real-time factor (max load {max([r[5] for r in rows] or [0]):.1f}, "
+                    f"{os.cpu_count()} cores)",
                     fontsize=9)
     ax[0].set_xlabel("graph:threads")
     ax[0].legend(fontsize=7)
@@ -136,7 +138,8 @@ def main() -> int:
     fig.savefig(out / "gsr_speed.png", dpi=110)
     for v in variants:
         print(f"TTS {v}: median RTF {med[v][0]:.2f} wall, {med[v][1]:.2f} CPU")
-    print(f"render min ({args.size}x{args.size}): {min(r[1] for r in fps_rows):.0f} fps wall, {min(r[2] for r in fps_rows):.0f} fps CPU; "
+    print(f"render min ({args.size}x{args.size}): {min(r[1] for r in fps_rows):.0f} fps wall, "
+          f"{min(r[2] for r in fps_rows):.0f} fps CPU; "
           f"load avg {load:.1f}")
     return 0
 

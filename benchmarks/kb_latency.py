@@ -53,7 +53,8 @@ def main() -> int:
 
     for it in amb:
         t = time.perf_counter()
-        facts = [f.text for f, _ in kb.store.relevant(it["user"], it["text"], kb.config.top_k, kb.config.fact_threshold)]
+        facts = [f.text for f, _ in kb.store.relevant(it["user"], it["text"], kb.config.top_k,
+                                                      kb.config.fact_threshold)]
         record("retrieval", it["text"], time.perf_counter() - t, "sqlite+minilm")
         s = kb.disambiguate(it["text"], facts)
         record("disambiguate", it["text"], s.seconds, s.source)

@@ -49,7 +49,8 @@ def main() -> int:
             dt = time.perf_counter() - t
             n, k = n_words(s), n_words(step.output)
             row = {"class": cls, "source": src, "n_in": n, "n_out": k, "ratio": round(k / n, 4),
-                   "in_band": int(in_band(n, k, band)), "strict_in_band": int(band[0] - 1e-9 <= k / n <= band[1] + 1e-9),
+                   "in_band": int(in_band(n, k, band)),
+                   "strict_in_band": int(band[0] - 1e-9 <= k / n <= band[1] + 1e-9),
                    "how": step.source, "attempts": step.attempts, "compress_s": round(dt, 2),
                    "similarity": round(step.similarity or 0.0, 4), "input": s, "output": step.output,
                    "restore_s": "", "restored": "", "restored_similarity": ""}
@@ -80,7 +81,8 @@ def main() -> int:
             f"| {cls} | {band[0]:.0%}-{band[1]:.0%} | {_pct(r, 'in_band')} | {_pct(r, 'strict_in_band')} | "
             f"{sum(x['how'] == 'llm' for x in r)} / {sum(x['how'] == 'llm+trim' for x in r)} of {len(r)} | "
             f"{sum(x['how'].startswith('fallback') for x in r)} | {statistics.mean(x['ratio'] for x in r):.3f} | "
-            f"{statistics.mean(x['similarity'] for x in r):.3f} | {statistics.median(x['compress_s'] for x in r):.1f} | "
+            f"{statistics.mean(x['similarity'] for x in r):.3f} | "
+            f"{statistics.median(x['compress_s'] for x in r):.1f} | "
             f"{statistics.median(rs) if rs else float('nan'):.1f} |")
     lines += ["", f"Overall inside band: {_pct(rows, 'in_band')} of {len(rows)} compressions "
                   f"(strict ratio: {_pct(rows, 'strict_in_band')})."]

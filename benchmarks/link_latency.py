@@ -55,7 +55,8 @@ def table(mode: str, report: dict) -> str:
     lines = [f"### {mode} mode, AWGN {report['run']['esn0_db']:g} dB\n",
              f"{s['verified']}/{s['utterances']} utterances verified and rendered; mean similarity "
              f"{s['mean_similarity']}; **{s['bitrate_bps']} bit/s** of video ({s['bits_sent']} bits for "
-             f"{s['input_duration_s']:.1f} s: channel bits of payload and the 888-use BPSK header, which holds the 64-bit tag); "
+             f"{s['input_duration_s']:.1f} s: channel bits of payload and the 888-use BPSK header, "
+             "which holds the 64-bit tag); "
              f"{s['channel_uses_per_s']} channel uses/s incl. preamble, header and pilots; median end-to-end "
              f"latency **{s['median_e2e_first_frame_s']} s**.\n",
              "| seq | class | payload bits | " + " | ".join(STAGES) + " | speech end -> first frame (s) |",
@@ -78,7 +79,8 @@ def main() -> int:
     data = Path(tempfile.mkdtemp(prefix="lgmtsc-link-bench-"))  # keys and profiles of the run: never in the repo
     parts = [f"# Link benchmark ({time.strftime('%Y-%m-%d')}, `python benchmarks/link_latency.py`)\n",
              f"Machine: {os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.1f}. "
-             "Stages: ASR (end of speech -> transcript: VAD end silence and chunking, then Whisper), transmitter KB, encoding, link "
+             "Stages: ASR (end of speech -> transcript: VAD end silence and chunking, then Whisper), "
+             "transmitter KB, encoding, link "
              "(PDU handed to the flowgraph -> burst received), decoding incl. tag search, receiver KB, rendering "
              "(TTS + face, whole clip).\n"]
     for mode in args.modes:

@@ -99,7 +99,8 @@ def _build(cls: type, data: Any, where: str):
             continue
         key = f"{where}.{f.name}" if where else f.name
         tp = hints[f.name]
-        kwargs[f.name] = _build(tp, data[f.name], key) if dataclasses.is_dataclass(tp) else _coerce(tp, data[f.name], key)
+        kwargs[f.name] = (_build(tp, data[f.name], key) if dataclasses.is_dataclass(tp)
+                          else _coerce(tp, data[f.name], key))
     return cls(**kwargs)
 
 

@@ -36,7 +36,8 @@ def check_python() -> Iterator[Check]:
 
     major = int(numpy.__version__.split(".")[0])
     yield Check("ok" if major < 2 else "fail", "numpy", numpy.__version__,
-                "" if major < 2 else "GNU Radio 3.10.5 needs numpy<2: `pip install 'numpy<2'` in the venv, or `make setup`")
+                "" if major < 2 else "GNU Radio 3.10.5 needs numpy<2: `pip install 'numpy<2'` in the venv, "
+                                     "or `make setup`")
 
 
 def check_gnuradio() -> Iterator[Check]:
@@ -49,7 +50,8 @@ def check_gnuradio() -> Iterator[Check]:
     try:
         lg = importlib.import_module("gnuradio.lgmtsc")
         blocks = sorted(n for n in dir(lg) if not n.startswith("_") and isinstance(getattr(lg, n), type))
-        yield Check("ok", "gr-lgmtsc", f"{len(blocks)} blocks: {', '.join(blocks[:8])}{' …' if len(blocks) > 8 else ''}")
+        yield Check("ok", "gr-lgmtsc",
+                    f"{len(blocks)} blocks: {', '.join(blocks[:8])}{' …' if len(blocks) > 8 else ''}")
     except Exception as e:  # noqa: BLE001
         yield Check("fail", "gr-lgmtsc", f"cannot import gnuradio.lgmtsc: {e}", "`make setup` builds and installs it")
 
@@ -103,7 +105,8 @@ def check_usrp() -> Iterator[Check]:
 def run_doctor(cache: ModelCache | None = None, out: Callable[[str], None] = print) -> int:
     """Print one line per check; return the number of failures."""
     cache = cache or ModelCache()
-    sections = [check_python, check_gnuradio, check_python_packages, lambda: check_models(cache), check_ffmpeg, check_usrp]
+    sections = [check_python, check_gnuradio, check_python_packages, lambda: check_models(cache), check_ffmpeg,
+                check_usrp]
     failures = 0
     for section in sections:
         for c in section():

@@ -55,7 +55,8 @@ def probe(path: str | Path) -> MediaInfo:
                              hint="the transmitter needs the speech of the talking-face video")
         a = audio[0]
         if a.codec_context is None:
-            raise InputError(f"{path}: no decoder for its audio codec", hint="convert it, e.g. ffmpeg -i IN -c:a aac OUT")
+            raise InputError(f"{path}: no decoder for its audio codec",
+                             hint="convert it, e.g. ffmpeg -i IN -c:a aac OUT")
         duration = float(c.duration) / 1e6 if c.duration else None
         return MediaInfo(Path(path), duration, bool(c.streams.video), a.codec_context.sample_rate or 0,
                          a.codec_context.channels or 0, a.codec_context.name)

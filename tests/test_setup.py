@@ -57,7 +57,8 @@ def test_numpy_2_is_detected(tmp_path):
     """A venv where numpy 2 shadows Debian's: GNU Radio breaks, and the doctor says why and what to do."""
     venv = tmp_path / "venv"
     subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--only-binary=:all:", "numpy>=2,<3"],
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--only-binary=:all:",
+                          "numpy>=2,<3"],
                          capture_output=True, text=True, timeout=300)
     if pip.returncode != 0:
         pytest.skip(f"no numpy 2 wheel reachable: {pip.stderr[-300:]}")

@@ -17,7 +17,8 @@ Chains:
 - ``proxy`` (used when no codec checkpoint is installed): each WordPiece token is a 15-bit index sent uncoded
   on Gray QPSK over AWGN; a token is replaced by a uniformly random vocabulary token with probability
   1 - (1 - Pb)^15, Pb = 0.5 erfc(sqrt(Es/N0 / 2)) (the closed form the PHY is tested against).
-``auto`` picks codec when it loads, else proxy. Writes the parameters to host_pipeline/kb/anfis_params.json (the shipped ones; --params elsewhere) and compressions.csv, fit_data.csv,
+``auto`` picks codec when it loads, else proxy. Writes the parameters to host_pipeline/kb/anfis_params.json
+(the shipped ones; --params elsewhere) and compressions.csv, fit_data.csv,
 memberships.png and similarity_vs_snr.png beside this script (or --out).
 """
 

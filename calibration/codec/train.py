@@ -108,7 +108,8 @@ def main(argv=None) -> int:
     encoder = BertSemanticEncoder.from_name(args.encoder)
     tag = Path(args.encoder).name
     kind_tag = "" if args.features == "last" else "-" + args.features.replace("+", "-")
-    train_fs = compute_features(encoder, corpus.train, MAX_TOKENS, cache_key=f"{tag}{kind_tag}-train", kind=args.features)
+    train_fs = compute_features(encoder, corpus.train, MAX_TOKENS, cache_key=f"{tag}{kind_tag}-train",
+                                kind=args.features)
     test_fs = compute_features(encoder, corpus.test, MAX_TOKENS, cache_key=f"{tag}{kind_tag}-test", kind=args.features)
     emb = encoder.word_embeddings.detach()
 
@@ -177,11 +178,13 @@ def main(argv=None) -> int:
         "name": name,
         "description": f"semantic codec: {tag} token features -> {args.uses} complex channel uses per token",
         "encoder": {"name": args.encoder, "hidden_size": encoder.hidden_size, "vocab_size": encoder.vocab_size,
-                    "embeddings_sha256": encoder.embeddings_sha256(), "features": args.features + " ([CLS]/[SEP] dropped)"},
+                    "embeddings_sha256": encoder.embeddings_sha256(),
+                    "features": args.features + " ([CLS]/[SEP] dropped)"},
         "channel_uses_per_token": args.uses,
         "corpus": corpus.card(),
         "training": {
-            "channel": args.channel, "rayleigh": "flat block fading, h ~ CN(0,1) per message, zero-forcing, CSI = N0/|h|^2",
+            "channel": args.channel,
+            "rayleigh": "flat block fading, h ~ CN(0,1) per message, zero-forcing, CSI = N0/|h|^2",
             "snr": {"convention": "Es/N0 of unit-average-energy complex symbols", "distribution": "uniform",
                     "min_db": args.snr_min, "max_db": args.snr_max, "per": "message"},
             "loss": "cross-entropy over tokens, sampled softmax (targets + nearest-embedding + random negatives)",
@@ -193,7 +196,8 @@ def main(argv=None) -> int:
         "metrics": {"held_out_items": len(items), **metrics},
     }
     card = save_checkpoint(model, args.out / f"{name}.safetensors", card)
-    print(f"wrote {args.out / (name + '.safetensors')} ({card['bytes'] / 2**20:.2f} MiB, sha256 {card['sha256'][:16]}...) "
+    print(f"wrote {args.out / (name + '.safetensors')} ({card['bytes'] / 2**20:.2f} MiB, "
+          f"sha256 {card['sha256'][:16]}...) "
           f"in {time.time() - t0:.0f} s")
     return 0
 

@@ -123,7 +123,8 @@ def _load_whisper(model_dir: str, compute_type: str, threads: int):
             return WhisperModel(model_dir, device="cpu", compute_type=compute_type, cpu_threads=threads)
     except Exception as e:  # noqa: BLE001
         raise ModelError(f"cannot load the Whisper model from {model_dir}: {e}",
-                         hint="check it with `lgmtsc models list`, or point asr.model at a CTranslate2 Whisper directory") from None
+                         hint="check it with `lgmtsc models list`, "
+                              "or point asr.model at a CTranslate2 Whisper directory") from None
 
 
 def _check_whisper_config(config: AsrConfig) -> None:

@@ -37,7 +37,8 @@ def _load_fsmn(model_dir: str, end_silence_ms: int):
                              max_end_silence_time=end_silence_ms)
     except Exception as e:  # noqa: BLE001 - FunASR raises many kinds on a bad model dir
         raise ModelError(f"cannot load the FSMN-VAD model from {model_dir}: {e}",
-                         hint="check it with `lgmtsc models list`; reinstall with `lgmtsc models install fsmn-vad`") from None
+                         hint="check it with `lgmtsc models list`; "
+                              "reinstall with `lgmtsc models install fsmn-vad`") from None
 
 
 class FsmnVad:

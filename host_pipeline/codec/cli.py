@@ -21,7 +21,8 @@ def _snr_grid(text: str) -> list[float]:
             return [round(a + i * s, 3) for i in range(n + 1)]
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise ConfigError(f"bad SNR grid {text!r}", hint="use start:stop:step (e.g. -5:20:2.5) or a list 0,5,10") from None
+        raise ConfigError(f"bad SNR grid {text!r}",
+                          hint="use start:stop:step (e.g. -5:20:2.5) or a list 0,5,10") from None
 
 
 def _codec_config(args):
@@ -66,7 +67,8 @@ def _roundtrip(args: argparse.Namespace) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     out = ch.transmit(torch.as_tensor(msg.symbols), args.snr, args.channel, generator=gen)
     text = codec.decode(out.symbols.numpy(), out.noise_var.numpy(), msg.n_tokens)
-    print(f"sent      ({msg.n_tokens} tokens, {msg.symbols.size} complex symbols): {codec.encoder.canonical(args.text)}")
+    print(f"sent      ({msg.n_tokens} tokens, {msg.symbols.size} complex symbols): "
+          f"{codec.encoder.canonical(args.text)}")
     print(f"received  ({args.channel}, Es/N0 {args.snr:g} dB): {text}")
     return 0
 
@@ -74,7 +76,8 @@ def _roundtrip(args: argparse.Namespace) -> int:
 def register(subparsers, eval_subparsers) -> None:
     e = eval_subparsers.add_parser("codec", help="semantic codec vs digital baseline: accuracy, BLEU, similarity, "
                                    "WER versus SNR (CSV + PNG)")
-    e.add_argument("--checkpoints", default=DEFAULT_CHECKPOINTS, help=f"comma-separated (default {DEFAULT_CHECKPOINTS})")
+    e.add_argument("--checkpoints", default=DEFAULT_CHECKPOINTS,
+                   help=f"comma-separated (default {DEFAULT_CHECKPOINTS})")
     e.add_argument("--encoder", help="BERT encoder (default codec.encoder)")
     e.add_argument("--channels", default="awgn,rayleigh")
     e.add_argument("--snr", default="-5:20:2.5", help="Es/N0 grid in dB: start:stop:step or a list")

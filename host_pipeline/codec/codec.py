@@ -179,7 +179,8 @@ class SemanticCodec:
         The text is exactly ``decode``'s."""
         return self.words_with_confidence(*self.decode_candidates(symbols, noise_var, n_tokens, k=2))
 
-    def words_with_confidence(self, cand_ids: np.ndarray, cand_probs: np.ndarray) -> tuple[str, list[tuple[str, float]]]:
+    def words_with_confidence(self, cand_ids: np.ndarray,
+                              cand_probs: np.ndarray) -> tuple[str, list[tuple[str, float]]]:
         """``decode_with_confidence`` from candidates already computed (``decode_candidates`` with k >= 2)."""
         ids, probs = cand_ids[:, 0], cand_probs[:, :2]
         conf = probs[:, 0] / np.maximum(probs.sum(1), 1e-30)

@@ -11,7 +11,8 @@ class CodecConfig:
     """Semantic codec (BERT encoder + autoencoder channel code): text <-> complex channel symbols."""
 
     encoder: str = "minilm-l6"  # a registry name (lgmtsc models list) or a BERT checkpoint directory
-    checkpoint: str = "minilm-l6-u16"  # a shipped checkpoint name (host_pipeline/codec/checkpoints) or a .safetensors path
+    # a shipped checkpoint name (host_pipeline/codec/checkpoints) or a .safetensors path
+    checkpoint: str = "minilm-l6-u16"
     channel_uses_per_token: int | None = None  # None = the checkpoint's; if set it must match the checkpoint
     max_tokens_per_chunk: int = 128  # longer text is split into chunks of at most this many WordPiece tokens
     unknown_chars: Literal["error", "replace"] = "error"  # characters the vocabulary cannot spell: refuse or send [UNK]

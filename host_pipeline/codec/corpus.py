@@ -86,7 +86,9 @@ def load_corpus(data_dir: str | Path | None = None, test_percent: int = 10) -> C
     for name, rel in SOURCES.items():
         p = root / rel
         if not p.is_file():
-            raise InputError(f"corpus source missing: {p}", hint="the repo's data/ folder is incomplete: restore it with git checkout data, or set LGMTSC_REAL_DATA")
+            raise InputError(f"corpus source missing: {p}",
+                             hint="the repo's data/ folder is incomplete: restore it with git checkout data, "
+                                  "or set LGMTSC_REAL_DATA")
         data = p.read_bytes()
         files[name] = hashlib.sha256(data).hexdigest()
         total.update(name.encode() + b"\0" + data)

@@ -43,7 +43,8 @@ class BertSemanticEncoder:
             self.model = AutoModel.from_pretrained(str(self.model_dir)).to(device).eval()
         except Exception as e:  # transformers raises OSError/ValueError with long messages
             raise ModelError(f"cannot load the BERT encoder from {self.model_dir}: {e}",
-                             hint="run `lgmtsc models install minilm-l6` or set codec.encoder to a BERT directory") from e
+                             hint="run `lgmtsc models install minilm-l6` "
+                                  "or set codec.encoder to a BERT directory") from e
         finally:
             if bars:
                 hf_logging.enable_progress_bar()
@@ -87,7 +88,8 @@ class BertSemanticEncoder:
             raise InputError(f"text {text[:40]!r} has no encodable characters")
         if unknown_chars == "error" and self.unk_id in ids:
             bad = sorted({text[a:b] for i, (a, b) in zip(ids, enc["offset_mapping"]) if i == self.unk_id})
-            raise InputError(f"text contains characters the encoder's vocabulary cannot spell: {', '.join(map(repr, bad))}",
+            raise InputError("text contains characters the encoder's vocabulary cannot spell: "
+                             f"{', '.join(map(repr, bad))}",
                              hint="transliterate or remove them, or set codec.unknown_chars=replace to send [UNK]")
         return ids
 

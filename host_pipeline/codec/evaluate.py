@@ -80,7 +80,8 @@ def run_eval(checkpoints: list[str], out_dir: Path, encoder_name: str = "minilm-
         fs = fs_by_kind[kind]
         for channel in channels:
             for snr in snrs:
-                gen = torch.Generator().manual_seed(seed * 1000003 + int(round(snr * 10)) + (7 if channel == "rayleigh" else 0))
+                gen = torch.Generator().manual_seed(seed * 1000003 + int(round(snr * 10))
+                                                    + (7 if channel == "rayleigh" else 0))
                 recv: list[list[int]] = []
                 for items in batches:
                     feats, ids, mask = fs.batch(items)

@@ -160,7 +160,8 @@ def load_checkpoint(path: Path, hidden_size: int, vocab_size: int, embeddings_sh
     got = file_sha256(path)
     if got != want:
         raise ModelError(f"codec checkpoint {path} is corrupt: SHA-256 {got[:16]}... does not match its card "
-                         f"({want[:16]}...)", hint="restore the file from git or retrain it (calibration/codec/train.py)")
+                         f"({want[:16]}...)",
+                         hint="restore the file from git or retrain it (calibration/codec/train.py)")
     if arch.hidden_size != hidden_size or arch.vocab_size != vocab_size:
         raise ModelError(f"codec checkpoint {path.name} was trained for an encoder with hidden size "
                          f"{arch.hidden_size} and vocabulary {arch.vocab_size}, but the configured encoder has "

@@ -42,7 +42,9 @@ def load_dataset(name: str, words: int | None = None) -> list[tuple[str, int]]:
 
 def _need(p: Path) -> None:
     if not p.is_file():
-        raise InputError(f"dataset file missing: {p}", hint="the repo's data/ folder is incomplete: restore it with git checkout data, or set LGMTSC_REAL_DATA")
+        raise InputError(f"dataset file missing: {p}",
+                         hint="the repo's data/ folder is incomplete: restore it with git checkout data, "
+                              "or set LGMTSC_REAL_DATA")
 
 
 def split(pairs: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:

@@ -48,7 +48,8 @@ class Anfis:
 
     # ------------------------------------------------------------------------------------------ forward
     def layers(self, x) -> dict[str, np.ndarray]:
-        """Every layer's output for SNRs ``x`` [n]: mu, wbar [n, rules]; f [n, rules, classes]; z, probs [n, classes]."""
+        """Every layer's output for SNRs ``x`` [n]: mu, wbar [n, rules]; f [n, rules, classes];
+        z, probs [n, classes]."""
         x = np.atleast_1d(np.asarray(x, dtype=float))
         if self.input_range is not None:
             x = np.clip(x, *self.input_range)

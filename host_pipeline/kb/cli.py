@@ -103,7 +103,8 @@ def register(subparsers, eval_subparsers) -> None:
     p = common(sub.add_parser("add-fact", help="store facts about a user (embedded for retrieval)"))
     p.add_argument("facts", nargs="+", metavar="FACT")
     p.set_defaults(func=_add_fact)
-    common(sub.add_parser("list", help="list the stored facts (of one user with --user)"), False).set_defaults(func=_list)
+    common(sub.add_parser("list", help="list the stored facts (of one user with --user)"),
+           False).set_defaults(func=_list)
     p = common(sub.add_parser("remove", help="remove one fact (--id) or all facts (--all) of a user"))
     g = p.add_mutually_exclusive_group()
     g.add_argument("--id", type=int)

@@ -16,7 +16,8 @@ class KbConfig:
     band_low: list[float] = field(default_factory=lambda: [0.7, 0.8])  # output/input word ratio, low SNR (Table I)
     band_medium: list[float] = field(default_factory=lambda: [0.8, 0.9])  # medium SNR
     band_high: list[float] = field(default_factory=lambda: [1.0, 1.0])  # high SNR: sent uncompressed
-    anfis_params: str = ""  # fitted prompt-encoder parameters: "" = the shipped host_pipeline/kb/anfis_params.json, or a path
+    # fitted prompt-encoder parameters: "" = the shipped host_pipeline/kb/anfis_params.json, or a path
+    anfis_params: str = ""
     min_similarity: float = 0.7  # transmitter guard: LLM output vs its input (cosine), else fall back
     correction_min_similarity: float = 0.5  # receiver guard for correction/restoration (its input is noisy)
     max_novel_fraction: float = 0.35  # guard: share of output words found neither in the input nor in the facts

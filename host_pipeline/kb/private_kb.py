@@ -28,7 +28,8 @@ from .text import band_counts, chunks, extractive_compress, n_words
 
 log = logging.getLogger(__name__)
 MAX_INPUT_CHARS = 100_000
-_ADJUSTED = {"compress": "trim", "correct": "gated", "disambiguate": "gated", "restore": "gated"}  # source tag of an adjusted reply
+# source tag of an adjusted reply
+_ADJUSTED = {"compress": "trim", "correct": "gated", "disambiguate": "gated", "restore": "gated"}
 SAME_LENGTH = (0.75, 1.34)  # disambiguation/correction: output word count relative to input
 
 
@@ -255,7 +256,8 @@ class PrivateKnowledgeBase:
                                                              max_novel=max(0.5, self.config.max_novel_fraction),
                                                              known_texts=tuple(facts)))
 
-    def restore(self, text: str, band: tuple[float, float], facts: list[str], hotwords: Sequence[str] = ()) -> StepResult:
+    def restore(self, text: str, band: tuple[float, float], facts: list[str],
+                hotwords: Sequence[str] = ()) -> StepResult:
         """Restore the words compression dropped; words may be added, but protected words never replaced."""
         n = n_words(text)
         if band[0] >= 1.0 or n == 0:

@@ -179,7 +179,8 @@ class KeyStore:
             sid = self.db.execute("SELECT COALESCE(MAX(sender_id), 0) + 1 FROM senders").fetchone()[0]
             if sid > 0xFFFF:
                 raise ConfigError("no free 16-bit sender id left in the key store")
-            self.db.execute("INSERT INTO senders VALUES (?, ?, ?, ?)", (user, sid, secrets.token_bytes(32), time.time()))
+            self.db.execute("INSERT INTO senders VALUES (?, ?, ?, ?)",
+                            (user, sid, secrets.token_bytes(32), time.time()))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

@@ -64,7 +64,8 @@ def lip_sync(frames: list[np.ndarray], audio: np.ndarray, sr: int, fps: int, ana
     opening = np.array([(f.mouth_opening() if (f := analyzer.largest(fr)) else np.nan) for fr in frames])
     if np.isnan(opening).any():
         good = ~np.isnan(opening)
-        opening = np.interp(np.arange(opening.size), np.flatnonzero(good), opening[good]) if good.any() else np.zeros(opening.size)
+        opening = (np.interp(np.arange(opening.size), np.flatnonzero(good), opening[good]) if good.any()
+                   else np.zeros(opening.size))
     env = frame_envelope(audio, sr, fps, len(frames))
 
     def corr(lag: int) -> float:

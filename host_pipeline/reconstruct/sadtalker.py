@@ -43,11 +43,13 @@ class SadTalkerAnimator(FaceAnimator):
     def __init__(self, cfg: ReconstructConfig):
         self.cfg = cfg
         if not cfg.sadtalker_dir:
-            raise ConfigError("reconstruct.face_backend = sadtalker needs reconstruct.sadtalker_dir (a SadTalker checkout)",
+            raise ConfigError("reconstruct.face_backend = sadtalker needs reconstruct.sadtalker_dir "
+                              "(a SadTalker checkout)",
                               hint="git clone https://github.com/OpenTalker/SadTalker and run its "
                                    "scripts/download_models.sh, or use face_backend=embedded")
         self.root = Path(cfg.sadtalker_dir).expanduser()
-        self.ckpt = Path(cfg.sadtalker_checkpoint_dir).expanduser() if cfg.sadtalker_checkpoint_dir else self.root / "checkpoints"
+        self.ckpt = (Path(cfg.sadtalker_checkpoint_dir).expanduser() if cfg.sadtalker_checkpoint_dir
+                     else self.root / "checkpoints")
         missing = missing_checkpoints(self.root, self.ckpt)
         if missing:
             raise ModelError("SadTalker checkpoints are missing: " + ", ".join(missing),

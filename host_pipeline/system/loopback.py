@@ -243,7 +243,8 @@ def run_loopback(video: str, cfg: Config, channel: str = "awgn", esn0_db: float 
     KeyStore(cfg.link.keystore).provision(user)
     if reconstruct:
         _ensure_enrolled(cfg, user, video, enroll, progress)
-    run = {"input": str(video), "channel": "usrp" if usrp else channel, "esn0_db": esn0_db, "mode": cfg.link.mode, "kb": use_kb,
+    run = {"input": str(video), "channel": "usrp" if usrp else channel, "esn0_db": esn0_db,
+           "mode": cfg.link.mode, "kb": use_kb,
            "user": user, "seed": seed, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     t0 = time.perf_counter()
     lb = Loopback(video, cfg, out_dir, channel=channel, esn0_db=esn0_db, seed=seed, hotwords=hotwords,

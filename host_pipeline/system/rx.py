@@ -36,7 +36,8 @@ class Receiver:
 
         from ..codec import SemanticCodec
 
-        self.cfg, self.out_dir, self.hotwords, self.log, self.progress = cfg, Path(out_dir), hotwords or [], log, progress
+        (self.cfg, self.out_dir, self.hotwords, self.log,
+         self.progress) = cfg, Path(out_dir), hotwords or [], log, progress
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.preview_every, self.view = preview_every, view
         self.keys = KeyStore(cfg.link.keystore)
@@ -65,7 +66,8 @@ class Receiver:
             self.feedback.bind(cfg.link.feedback_address)
         except zmq.ZMQError as e:
             raise BackendError(f"cannot bind the feedback address {cfg.link.feedback_address}: {e}",
-                               hint="another receiver running? choose one with --set link.feedback_address=...") from None
+                               hint="another receiver running? "
+                                    "choose one with --set link.feedback_address=...") from None
         self.queue: queue.Queue = queue.Queue()
 
     WARM_USERS = 4

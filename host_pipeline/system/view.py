@@ -117,7 +117,8 @@ class ViewServer:
             self.httpd = ThreadingHTTPServer((host, port), handler)
         except OSError as e:
             raise BackendError(f"cannot serve the live view on {host}:{port}: {e.strerror or e}",
-                               hint="another one running? choose an address with --view HOST:PORT (or port 0)") from None
+                               hint="another one running? "
+                                    "choose an address with --view HOST:PORT (or port 0)") from None
         self.httpd.daemon_threads = True
         self.host, self.port = self.httpd.server_address[:2]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},

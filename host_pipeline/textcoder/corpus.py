@@ -31,7 +31,9 @@ class Sentence:
 def _file(rel: str) -> Path:
     p = real_data_dir() / rel
     if not p.is_file():
-        raise InputError(f"real data file {p} is missing", hint="the repo's data/ folder is incomplete: restore it with git checkout data, or set $LGMTSC_REAL_DATA")
+        raise InputError(f"real data file {p} is missing",
+                         hint="the repo's data/ folder is incomplete: restore it with git checkout data, "
+                              "or set $LGMTSC_REAL_DATA")
     return p
 
 

@@ -26,7 +26,8 @@ def extractor():
 
 @pytest.fixture(scope="module")
 def transcripts(real_data):
-    return {r["file"]: r["transcript"] for r in csv.DictReader(open(real_data / "speech" / "transcripts.tsv"), delimiter="\t")}
+    return {r["file"]: r["transcript"]
+            for r in csv.DictReader(open(real_data / "speech" / "transcripts.tsv"), delimiter="\t")}
 
 
 def _ffmpeg(*args):

@@ -104,7 +104,8 @@ def test_long_text_is_chunked_with_its_confidences(make_kb):
     conf = [0.99] * 12 + [0.6] + [0.99] * 4  # only "mourning." is unsure (the 13th of 17 tokens)
     llm = ScriptedLlm(["the appointment is on tuesday morning."])
     res = make_kb(llm, max_words_per_chunk=7).receive("u", text, length_class="high", word_confidences=conf)
-    assert res.text == "we met at the station with whittemore. the appointment is on tuesday morning. then we went home."
+    assert res.text == ("we met at the station with whittemore. the appointment is on tuesday morning. "
+                        "then we went home.")
     assert len(llm.calls) == 1  # the first and last chunks were confident throughout: no LLM call
 
 

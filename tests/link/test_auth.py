@@ -116,7 +116,8 @@ def test_a_new_key_starts_a_new_replay_window(tmp_path):
     rx.import_line(tx.export_line("alice"))  # the same key again: the window stays
     assert rx.is_replay(1, 500) and rx.is_replay(1, 3)
     (tmp_path / "tx.sqlite").unlink()
-    rx.import_line(KeyStore(tmp_path / "tx.sqlite").export_line(KeyStore(tmp_path / "tx.sqlite").provision("alice").user))
+    rx.import_line(KeyStore(tmp_path / "tx.sqlite").export_line(
+        KeyStore(tmp_path / "tx.sqlite").provision("alice").user))
     assert not rx.is_replay(1, 1) and rx.accept(1, 1)  # the old key's messages cannot verify under the new one
 
 
