@@ -46,6 +46,7 @@ def test_demo_sample_at_high_snr_comes_back_as_sent(tmp_path, demo_video):
     """Without the KB: what the ASR heard comes back through the bursts, and the sender's face says it."""
     r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "20", "--no-kb",
                 "--user", "speaker", "--enroll", "--hotwords", "Whittemore", "Philip", "--out", str(tmp_path),
+                "--set", "reconstruct.voice=af_heart",  # a configured voice: enrollment skips the voice search
                 env={"LGMTSC_DATA": str(tmp_path / "data")}, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads((tmp_path / "report.json").read_text())
@@ -100,3 +101,29 @@ def test_flowgraph_that_dies_is_reported(tmp_path):
                           start_timeout_s=60)
     with pytest.raises(BackendError, match="exited with status"):
         fg.start(tmp_path)
+
+
+class _Enrolled(Exception):
+    pass
+
+
+@pytest.mark.parametrize("voice, matched", [("auto", True), ("af_heart", False)])
+def test_loopback_enroll_matches_the_voice_unless_one_is_configured(monkeypatch, tmp_path, voice, matched):
+    """`loopback --enroll` matches the sender's Kokoro voice once, at enrollment (the search: tests/reconstruct)."""
+    from host_pipeline.publickb import enroll
+    from host_pipeline.system import loopback
+
+    seen = []
+
+    class RecordingEnroller:
+        def __init__(self, cfg, match_voice=False, tts_cfg=None):
+            seen.append((match_voice, tts_cfg))
+
+        def enroll(self, user, video):
+            raise _Enrolled
+
+    monkeypatch.setattr(enroll, "Enroller", RecordingEnroller)
+    cfg = load_config(overrides=[f"reconstruct.voice={voice}", f"publickb.db_path={tmp_path / 'kb.sqlite'}"])
+    with pytest.raises(_Enrolled):
+        loopback._ensure_enrolled(cfg, "speaker", "talk.mp4", True, lambda _: None)
+    assert seen == [(matched, cfg.reconstruct)]
