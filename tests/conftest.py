@@ -32,3 +32,27 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subpro
     """Run ``lgmtsc ARGS`` in a subprocess, as a user would, and capture its output."""
     return subprocess.run([sys.executable, "-m", "host_pipeline.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})}, cwd=REPO_ROOT)
+
+
+# ---------------------------------------------------------------- the public KB (tests/publickb, tests/reconstruct)
+@pytest.fixture(scope="session")
+def enroller():
+    from host_pipeline.publickb.enroll import Enroller
+
+    return Enroller()
+
+
+@pytest.fixture(scope="session")
+def kb(tmp_path_factory):
+    from host_pipeline.publickb.config import PublicKbConfig
+    from host_pipeline.publickb.store import PublicKb
+
+    return PublicKb(PublicKbConfig(db_path=str(tmp_path_factory.mktemp("kb") / "publickb.sqlite")))
+
+
+@pytest.fixture(scope="session")
+def obama(enroller, kb, real_data):
+    p = enroller.enroll("obama", image=real_data / "faces" / "face_recognition_obama.jpg",
+                        audio=real_data / "speech" / "cmu_arctic_us_aew_a0001.wav")
+    kb.put(p)
+    return kb.get("obama")

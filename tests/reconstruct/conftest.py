@@ -1,32 +1,9 @@
-"""Fixtures of the reconstructor tests: models loaded once per session, a throw-away public KB."""
+"""Fixtures of the reconstructor tests: the TTS and a synthesised sentence, loaded once per session (the enrolled
+profile and the public KB are shared fixtures in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-
-
-@pytest.fixture(scope="session")
-def enroller():
-    from host_pipeline.publickb.enroll import Enroller
-
-    return Enroller()
-
-
-@pytest.fixture(scope="session")
-def kb(tmp_path_factory):
-    from host_pipeline.publickb.config import PublicKbConfig
-    from host_pipeline.publickb.store import PublicKb
-
-    return PublicKb(PublicKbConfig(db_path=str(tmp_path_factory.mktemp("kb") / "publickb.sqlite")))
-
-
-@pytest.fixture(scope="session")
-def obama(enroller, kb, real_data):
-    p = enroller.enroll("obama", image=real_data / "faces" / "face_recognition_obama.jpg",
-                        audio=real_data / "speech" / "cmu_arctic_us_aew_a0001.wav")
-    kb.put(p)
-    return kb.get("obama")
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +25,3 @@ def frames(obama, speech):
     from host_pipeline.reconstruct.animator import EmbeddedAnimator
 
     return list(EmbeddedAnimator().render(obama, speech))
-
-
-def rng():
-    return np.random.default_rng(0)
