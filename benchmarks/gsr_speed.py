@@ -39,13 +39,13 @@ def main() -> int:
     args = ap.parse_args()
     import cv2
 
+    from host_pipeline.evaluation.gsr import read_frames, read_grid, read_transcripts
     from host_pipeline.paths import real_data_dir
     from host_pipeline.publickb.enroll import Enroller
     from host_pipeline.publickb.face import load_image
     from host_pipeline.publickb.store import Profile
     from host_pipeline.reconstruct.animator import EmbeddedAnimator
     from host_pipeline.reconstruct.config import ReconstructConfig
-    from host_pipeline.reconstruct.evaluate import read_frames, read_grid, read_transcripts
     from host_pipeline.reconstruct.tts import KokoroTts
 
     cv2.setNumThreads(1)

@@ -31,9 +31,9 @@ def main() -> int:
     args = ap.parse_args()
     from host_pipeline.asr.backends import load_asr
     from host_pipeline.asr.config import AsrConfig
+    from host_pipeline.evaluation.gsr import USERS, read_transcripts
     from host_pipeline.media import read_audio
     from host_pipeline.paths import real_data_dir
-    from host_pipeline.reconstruct.evaluate import USERS, read_transcripts
     from host_pipeline.reconstruct.tts import KokoroTts, Voice, _resample
     from host_pipeline.textnorm import word_errors
 

@@ -9,7 +9,7 @@ Each of the 10 GRID talkers, LJ Speech and the CMU ARCTIC speakers aew and axb i
 there. Per speaker: similarity of the reconstruction to the speaker's real speech under Resemblyzer and under the
 independent d-vector encoder, the same for the voice the old receiver-side matcher chose (5 Japanese voices),
 round-trip WER and TTS real-time factor; same- and different-speaker baselines on the real recordings; the
-identification matrices. See ``host_pipeline/reconstruct/eval_voice.py``. Matching is the slow part:
+identification matrices. See ``host_pipeline/evaluation/voice.py``. Matching is the slow part:
 several ``--match-only --only ...`` processes may share the speakers (into one --out), then ``--score-only``.
 Writes voice_speakers.csv, voice_identification_*.csv, voice_summary.json and voice_similarity.png into --out.
 """
@@ -37,8 +37,8 @@ def main() -> int:
     args = ap.parse_args()
     import os
 
+    from host_pipeline.evaluation.voice import match_speakers, score_speakers
     from host_pipeline.reconstruct.config import ReconstructConfig
-    from host_pipeline.reconstruct.eval_voice import match_speakers, score_speakers
 
     cfg = ReconstructConfig()
     cfg.voice_match_top = args.top or cfg.voice_match_top

@@ -34,7 +34,7 @@ def _codec_config(args):
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .evaluate import run_eval
+    from ..evaluation.codec import run_eval
 
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
     bad = [c for c in channels if c not in ("awgn", "rayleigh")]

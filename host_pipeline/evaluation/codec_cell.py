@@ -9,7 +9,7 @@ import functools
 @functools.lru_cache(maxsize=4)
 def _messages(checkpoint: str, n: int):
     from ..codec import CodecConfig, SemanticCodec
-    from ..codec.evaluate import held_out_messages
+    from .codec import held_out_messages
 
     codec = SemanticCodec.load(CodecConfig(checkpoint=checkpoint))
     return codec, [codec.encode(t) for t in held_out_messages(codec.encoder, n, seed=0)]

@@ -129,7 +129,7 @@ def _eval_gsr(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from .evaluate import run_gsr
+    from ..evaluation.gsr import run_gsr
 
     rc, _ = _configs(args)
     parts = ("face", "voice") if args.part == "all" else (args.part,)

@@ -40,7 +40,7 @@ def _decode(args) -> int:
 
 
 def _entropy(args) -> int:
-    from .entropy import run_entropy
+    from ..evaluation.entropy import run_entropy
 
     cfg = _cfg(args)
     coders = [c.strip() for c in args.coders.split(",") if c.strip()]

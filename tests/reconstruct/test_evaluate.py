@@ -57,7 +57,7 @@ def test_border_streaks_catch_replicated_edges_only():
 
 
 def test_strip_puts_real_over_reconstructed():
-    from host_pipeline.reconstruct.evaluate import strip
+    from host_pipeline.evaluation.gsr import strip
 
     real = [np.full((288, 360, 3), 10, np.uint8)] * 20
     rec = [np.full((512, 512, 3), 200, np.uint8)] * 30

@@ -15,8 +15,8 @@ import torch
 from host_pipeline.codec import SemanticCodec
 from host_pipeline.codec import channel as torch_channel
 from host_pipeline.codec.config import CodecConfig
-from host_pipeline.codec.evaluate import held_out_messages
 from host_pipeline.config import load_config
+from host_pipeline.evaluation.codec import held_out_messages
 from host_pipeline.link import PhyLink
 from host_pipeline.link.auth import contract
 from host_pipeline.system.flowgraph import FlowgraphProcess

@@ -214,7 +214,7 @@ def test_missing_lm_falls_back_to_static_or_fails_clearly(tmp_path):
 
 # ------------------------------------------------------------------------------------------- evaluation
 def test_eval_entropy_writes_csv_and_png(tmp_path, capsys):
-    from host_pipeline.textcoder.entropy import run_entropy
+    from host_pipeline.evaluation.entropy import run_entropy
 
     rc = run_entropy([], ["utf8", "gzip", "static"], TextCoderConfig(coder="static"), str(tmp_path), limit=12)
     assert rc == 0

@@ -17,7 +17,7 @@ quantity on real and reconstructed frames alike: the inner-lip opening divided b
 - rendering speed: frames per CPU second (one thread), at the configured size.
 
 A strip per clip (real frames above, reconstructed frames below, at the same fraction of the sentence) is
-written as PNG. Voice (``eval_voice.run_voice_eval``): speaker similarity, identification, WER.
+written as PNG. Voice (``evaluation.voice.run_voice_eval``): speaker similarity, identification, WER.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import InputError
 from ..paths import REPO_ROOT, real_data_dir
 from ..publickb.config import PublicKbConfig
-from .config import ReconstructConfig
+from ..reconstruct.config import ReconstructConfig
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,8 @@ def run_face_eval(out: Path, cfg: ReconstructConfig | None = None, data: Path | 
     from ..publickb.enroll import Enroller
     from ..publickb.face import FaceAnalyzer
     from ..publickb.store import PublicKb
-    from . import metrics as M
-    from .pipeline import Reconstructor
+    from ..reconstruct import metrics as M
+    from ..reconstruct.pipeline import Reconstructor
 
     cfg = cfg or ReconstructConfig()
     data = data or real_data_dir()
@@ -263,13 +263,13 @@ def _plot(out: Path, rows: list[FaceRow], curves: dict, fps: int) -> None:
 
 def run_gsr(out: Path, limit: int = 0, cfg: ReconstructConfig | None = None, data: Path | None = None,
             progress=print, parts: tuple[str, ...] = ("face", "voice")) -> dict:
-    """The face evaluation, then the voice evaluation (``eval_voice``), into ``out``."""
+    """The face evaluation, then the voice evaluation (``evaluation.voice``), into ``out``."""
     summary: dict = {}
     if "face" in parts:
         progress("face: GRID clips and the demo sample")
         summary["face"] = run_face_eval(out, cfg, data, limit, progress=progress)
     if "voice" in parts:
-        from .eval_voice import run_voice_eval
+        from .voice import run_voice_eval
 
         progress("voice: speaker similarity, identification, WER")
         summary["voice"] = run_voice_eval(out, data, cfg, progress=progress)

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..paths import real_data_dir
-from .config import ReconstructConfig
+from ..reconstruct.config import ReconstructConfig
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,8 @@ def match_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig |
     match different speakers into the same ``out``."""
     from ..media import read_audio
     from ..publickb.voice import VoiceAnalyzer
-    from .tts import KokoroTts
-    from .voicematch import VoiceMatcher
+    from ..reconstruct.tts import KokoroTts
+    from ..reconstruct.voicematch import VoiceMatcher
 
     cfg = cfg or ReconstructConfig()
     data = data or real_data_dir()
@@ -157,10 +157,10 @@ def score_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig |
     from ..config import AsrConfig
     from ..media import read_audio
     from ..publickb.voice import VoiceAnalyzer
+    from ..reconstruct.speaker_judge import DVectorJudge
+    from ..reconstruct.tts import KokoroTts, Voice, _resample
+    from ..reconstruct.voicematch import load_table, match_voice
     from ..textnorm import word_errors
-    from .speaker_judge import DVectorJudge
-    from .tts import KokoroTts, Voice, _resample
-    from .voicematch import load_table, match_voice
 
     cfg = cfg or ReconstructConfig()
     data = data or real_data_dir()

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import torch
 
-from .codec import decode_ids, encode_features, resolve_checkpoint, through_channel
-from .corpus import load_corpus
-from .encoder import BertSemanticEncoder
-from .features import compute_features
-from .metrics import score
-from .model import load_checkpoint
+from ..codec.codec import decode_ids, encode_features, resolve_checkpoint, through_channel
+from ..codec.corpus import load_corpus
+from ..codec.encoder import BertSemanticEncoder
+from ..codec.features import compute_features
+from ..codec.metrics import score
+from ..codec.model import load_checkpoint
 
 METRICS = ("token_accuracy", "bleu1", "bleu4", "similarity", "wer")
 MAX_MESSAGE_TOKENS = 64
@@ -59,7 +59,7 @@ def run_eval(checkpoints: list[str], out_dir: Path, encoder_name: str = "minilm-
     refs = [encoder.detokenize(s) for s in sent_ids]
     digital = None
     if baseline:
-        from .baseline import DigitalBaseline, TextCompressor
+        from ..codec.baseline import DigitalBaseline, TextCompressor
 
         digital = DigitalBaseline(TextCompressor.from_texts(load_corpus().train))
     models = []

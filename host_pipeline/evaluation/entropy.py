@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from .corpus import Sentence, transcripts
+from ..textcoder.corpus import Sentence, transcripts
 
 
 @dataclass
@@ -110,7 +110,7 @@ def summarise(rows: list[Measured]) -> dict:
 
 
 def run_entropy(files: list[str], coders: list[str], cfg, out: str, limit: int | None = None) -> int:
-    from .coder import TextCoder
+    from ..textcoder.coder import TextCoder
 
     unknown = sorted(set(coders) - {"utf8", "gzip", "zstd", "static", "lm"})
     if unknown:
