@@ -16,5 +16,5 @@ else
   status=1
 fi
 echo "== pytest"
-(cd "$REPO" && "$VENV/bin/python" -m pytest "$@") || status=1
+(cd "$REPO" && "$VENV/bin/python" -m pytest --durations=10 "$@") || status=1
 exit $status
