@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -30,19 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "demo" / "talking_face_demo.mp4"
 sys.path.insert(0, str(REPO))
 
+from link_latency import free_ports  # noqa: E402  (this folder is on the path when run as a script)
+
 from host_pipeline.system.report import CRITICAL_PATH  # noqa: E402
 
 SHOWN = (*CRITICAL_PATH, "e2e_first_frame_s")
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def cpu_times() -> tuple[float, float]:
