@@ -157,7 +157,10 @@ class KeyStore:
                                                     key BLOB NOT NULL, created REAL NOT NULL);
                 CREATE TABLE IF NOT EXISTS tx_state (sender_id INTEGER PRIMARY KEY, next_seq INTEGER NOT NULL);
                 CREATE TABLE IF NOT EXISTS rx_state (sender_id INTEGER PRIMARY KEY, high INTEGER NOT NULL,
-                                                     seen INTEGER NOT NULL);""")
+                                                     seen INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS curve_self (id INTEGER PRIMARY KEY CHECK (id = 1), public TEXT NOT NULL,
+                                                       secret TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS curve_peers (name TEXT PRIMARY KEY, public TEXT NOT NULL);""")
         except sqlite3.DatabaseError as e:
             raise ConfigError(f"cannot open the key store {self.path}: {e}") from None
         self._lock = threading.RLock()  # one connection, used by a host's threads in turn
@@ -285,3 +288,87 @@ class KeyStore:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    # --- CurveZMQ keys of the host-to-host paths (the SNR feedback) ---------------------------------------------
+    @_locked
+    def curve_keypair(self) -> tuple[str, str]:
+        """This host's CurveZMQ (public, secret) key pair, Z85 text, created on first use."""
+        row = self.db.execute("SELECT public, secret FROM curve_self WHERE id = 1").fetchone()
+        if row:
+            return row[0], row[1]
+        import zmq
+
+        public, secret = (k.decode() for k in zmq.curve_keypair())
+        self.db.execute("INSERT OR IGNORE INTO curve_self VALUES (1, ?, ?)", (public, secret))
+        return self.curve_keypair()
+
+    @_locked
+    def curve_line(self, name: str) -> str:
+        """The line another host imports to trust this one (``lgmtsc keys import``)."""
+        if not name or any(c.isspace() for c in name):
+            raise InputError(f"bad host name {name!r} for the CurveZMQ key line")
+        return f"lgmtsc-curve 1 {name} {self.curve_keypair()[0]}"
+
+    @_locked
+    def import_curve_line(self, line: str) -> str:
+        parts = line.split()
+        if len(parts) != 4 or parts[:2] != ["lgmtsc-curve", "1"] or len(parts[3]) != 40:
+            raise InputError("not an lgmtsc CurveZMQ key line", hint="expected `lgmtsc-curve 1 NAME Z85-40` "
+                             "as written by `lgmtsc keys curve`")
+        try:
+            import zmq.utils.z85 as z85
+
+            if len(z85.decode(parts[3])) != 32:
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            raise InputError("the CurveZMQ public key is not 40 Z85 characters") from None
+        self.db.execute("INSERT OR REPLACE INTO curve_peers VALUES (?, ?)", (parts[2], parts[3]))
+        return parts[2]
+
+    @_locked
+    def curve_peers(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT name, public FROM curve_peers ORDER BY name"))
+
+    def curve_for(self, address: str, role: str) -> dict | None:
+        """CurveZMQ settings for a socket on ``address`` (None: a path inside this machine, no CurveZMQ).
+
+        ``role`` "server" (binds): this host's key pair and the trusted peers' public keys (only they may connect);
+        "client" (connects): this host's key pair and the server's public key (the peer named like the address's
+        host, or the only peer). A path beyond this machine without imported peer keys is a ``ConfigError``."""
+        if is_local_address(address):
+            return None
+        peers = self.curve_peers()
+        public, secret = self.curve_keypair()
+        hint = ("on each host run `lgmtsc keys curve --name HOST > HOST.curve`, copy the file to the other host and "
+                "`lgmtsc keys import HOST.curve` there (docs/link.md, security)")
+        if not peers:
+            raise ConfigError(f"{address} leaves this machine, and no peer's CurveZMQ key is imported", hint=hint)
+        if role == "server":
+            return {"public": public, "secret": secret, "allow": sorted(peers.values())}
+        from urllib.parse import urlparse
+
+        host = urlparse(address).hostname or ""
+        server = peers.get(host) or (next(iter(peers.values())) if len(peers) == 1 else None)
+        if server is None:
+            raise ConfigError(f"several CurveZMQ peers imported ({', '.join(peers)}) and none is named {host!r}",
+                              hint="import the receiver's key line under the name used in the address")
+        return {"public": public, "secret": secret, "server": server}
+
+    def curve_peer(self, address: str) -> dict | None:
+        return self.curve_for(address, "client")
+
+
+def is_local_address(address: str) -> bool:
+    """True for ZeroMQ endpoints that stay on this machine (ipc, inproc, loopback TCP)."""
+    from ipaddress import ip_address
+    from urllib.parse import urlparse
+
+    if address.startswith(("ipc://", "inproc://")):
+        return True
+    host = urlparse(address).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False  # "*", a host name or an interface name: reachable from elsewhere

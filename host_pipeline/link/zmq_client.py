@@ -68,3 +68,43 @@ class PhyLink:
         for s in (self.tx, self.rx, self.snr):
             if s is not None:
                 s.close()
+
+
+# ------------------------------------------------------------------------------------ CurveZMQ (host-to-host paths)
+def curve_client(sock, address: str, curve: dict | None) -> None:
+    """Make ``sock`` a CurveZMQ client of the server in ``curve`` (``KeyStore.curve_for(address, "client")``)
+    before it connects; nothing for a path inside this machine (``curve`` None)."""
+    import zmq
+
+    if curve is None:
+        return
+    sock.setsockopt(zmq.CURVE_PUBLICKEY, curve["public"].encode())
+    sock.setsockopt(zmq.CURVE_SECRETKEY, curve["secret"].encode())
+    sock.setsockopt(zmq.CURVE_SERVERKEY, curve["server"].encode())
+
+
+class _AllowKeys:
+    def __init__(self, allow):
+        self.allow = {k.encode() if isinstance(k, str) else k for k in allow}
+
+    def callback(self, domain, key) -> bool:
+        import zmq.utils.z85 as z85
+
+        return z85.encode(key) in self.allow
+
+
+def curve_server(sock, curve: dict | None, context=None):
+    """Make ``sock`` a CurveZMQ server that admits only the peers' public keys in ``curve`` (a ZAP handler thread,
+    returned: stop it after closing the socket); None for a path inside this machine."""
+    import zmq
+    from zmq.auth.thread import ThreadAuthenticator
+
+    if curve is None:
+        return None
+    auth = ThreadAuthenticator(context or zmq.Context.instance())
+    auth.start()
+    auth.configure_curve_callback("*", credentials_provider=_AllowKeys(curve["allow"]))
+    sock.setsockopt(zmq.CURVE_SERVER, 1)
+    sock.setsockopt(zmq.CURVE_PUBLICKEY, curve["public"].encode())
+    sock.setsockopt(zmq.CURVE_SECRETKEY, curve["secret"].encode())
+    return auth

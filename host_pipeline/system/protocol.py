@@ -2,9 +2,8 @@
 that the loopback and ``lgmtsc report`` merge into a run report. Versioned; documented in docs/link.md.
 
 Radio PDUs (host <-> flowgraph) follow gr-lgmtsc's contract (``gnuradio.lgmtsc.pdu_format``). Feedback messages
-are JSON objects on a ZeroMQ PUB socket that the receiver host binds (``link.feedback_address``)::
-
-    {"v": 1, "type": "snr", "sender_id": 1, "seq": 7, "snr_db": 11.8, "t": 1764040000.12}
+are authenticated JSON objects on a ZeroMQ PUB socket that the receiver host binds (``link.feedback_address``);
+their format and the transmitter's checks are ``host_pipeline/link/feedback.py`` (version 2).
 
 Logs are JSON lines, one object per event, written and flushed as events happen so a killed host loses nothing
 it had finished: the transmitter writes ``{"event": "sent", ...TxRecord}``; the receiver writes
@@ -16,13 +15,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..link.auth import TAG_BITS
 
-FEEDBACK_VERSION = 1
 LOG_VERSION = 1
 # Rate accounting, as in Fig. 8 (docs/eval/compression.md): channel bits = channel uses x bits per use of the part's
 # modulation. Per message the burst carries a 48-bit header (96 QPSK uses) and the 32-bit tag block (32 QPSK uses);
@@ -130,23 +127,3 @@ class FileTail:
 def read_log(path: Path) -> list[dict]:
     """The events of a log (none if it does not exist yet); a line cut short by a killed writer is skipped."""
     return FileTail(Path(path)).events()
-
-
-def snr_feedback(sender_id: int, seq: int, snr_db: float) -> bytes:
-    return json.dumps({"v": FEEDBACK_VERSION, "type": "snr", "sender_id": int(sender_id), "seq": int(seq),
-                       "snr_db": round(float(snr_db), 2), "t": time.time()}).encode()
-
-
-def parse_feedback(raw: bytes) -> dict | None:
-    """A feedback message, or None if it is not one this version understands."""
-    try:
-        msg = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(msg, dict) or msg.get("v") != FEEDBACK_VERSION or msg.get("type") != "snr":
-        return None
-    try:
-        return {"sender_id": int(msg["sender_id"]), "seq": int(msg["seq"]), "snr_db": float(msg["snr_db"]),
-                "t": float(msg["t"])}
-    except (KeyError, TypeError, ValueError):
-        return None

@@ -21,7 +21,9 @@ from ..config import Config
 from ..errors import BackendError, LgmtscError
 from ..kb.anfis import CLASSES
 from ..link.auth import KeyStore, verify_semantic, verify_tag
-from .protocol import JsonlLog, RxRecord, snr_feedback
+from ..link.crypto import decrypt_digital, unscramble_symbols
+from ..link.feedback import SNR_RANGE_DB, make_report
+from .protocol import JsonlLog, RxRecord
 
 
 class Receiver:
@@ -59,10 +61,14 @@ class Receiver:
 
             self.reconstructor = Reconstructor(cfg.reconstruct, cfg.publickb)
             self._warm()
+        from ..link.zmq_client import curve_server
+
         ctx = zmq.Context.instance()
         self.feedback = ctx.socket(zmq.PUB)
         self.feedback.setsockopt(zmq.LINGER, 0)
-        try:
+        self.feedback_auth = None
+        try:  # CurveZMQ when the feedback path leaves this machine (docs/link.md, security)
+            self.feedback_auth = curve_server(self.feedback, self.keys.curve_for(cfg.link.feedback_address, "server"))
             self.feedback.bind(cfg.link.feedback_address)
         except zmq.ZMQError as e:
             raise BackendError(f"cannot bind the feedback address {cfg.link.feedback_address}: {e}",
@@ -126,11 +132,17 @@ class Receiver:
             stop.set()
             taker.join(2)
             link.close()
-            self.feedback.close()
+            self.close_feedback()
         return handled
 
+    def close_feedback(self) -> None:
+        self.feedback.close()
+        if self.feedback_auth is not None:
+            self.feedback_auth.stop()
+            self.feedback_auth = None
+
     def _take(self, link, stop: threading.Event) -> None:
-        """Take PDUs off the socket as they arrive: log the arrival, feed the SNR back, queue for decoding."""
+        """Take PDUs off the socket as they arrive: log the arrival, queue for decoding."""
         while not stop.is_set():
             try:
                 got = link.recv(timeout=0.2)
@@ -150,10 +162,8 @@ class Receiver:
             try:
                 if self.log:
                     self.log.write("arrived", {"sender_id": sid, "seq": seq, "t": t})
-                if meta.get("snr_db") is not None:
-                    self.feedback.send(snr_feedback(sid, seq, float(meta["snr_db"])))
             except Exception as e:
-                self.note(f"[{seq}] arrival not logged or fed back: {type(e).__name__}: {str(e)[:120]}")
+                self.note(f"[{seq}] arrival not logged: {type(e).__name__}: {str(e)[:120]}")
 
     # ------------------------------------------------------------------------------------------- one PDU
     def handle(self, meta: dict, payload: np.ndarray, t_arrived: float) -> RxRecord:
@@ -180,12 +190,14 @@ class Receiver:
             text, words = self._decode(meta, payload, sender.key, rec)
         except LgmtscError as e:
             rec.reason = e.message
+            self._feed_back(sender, meta, rec)
             return rec
         rec.latency_s["decode_s"] = round(time.perf_counter() - t, 4)
         rec.received_text = rec.restored_text = text
         if rec.verified and not self.keys.accept(sid, seq):  # a replay that raced us
             rec.status, rec.reason = "replay", f"sequence number {seq} was already accepted"
             return rec
+        self._feed_back(sender, meta, rec)
         if self.kb is not None and text.strip():
             t = time.perf_counter()
             try:
@@ -211,19 +223,36 @@ class Receiver:
             self.note(f"[{seq}] {rec.reason}")
         return rec
 
+    def _feed_back(self, sender, meta: dict, rec: RxRecord) -> None:
+        """The SNR of this sender's burst to its transmitter, MAC'd under its key, marked verified or not
+        (``link.feedback``: the transmitter takes only verified ones). A value the PHY cannot produce is not sent."""
+        snr = rec.snr_db
+        if snr is None or not (SNR_RANGE_DB[0] <= snr <= SNR_RANGE_DB[1]):
+            return
+        try:
+            self.feedback.send(make_report(sender.key, sender.sender_id, rec.seq, snr, rec.verified))
+        except Exception as e:
+            self.note(f"[{rec.seq}] SNR not fed back: {type(e).__name__}: {str(e)[:120]}")
+
     def _decode(self, meta: dict, payload: np.ndarray, key: bytes, rec: RxRecord):
-        """Text, per-word confidences for the KB, and the tag verdict written into ``rec``."""
+        """Text, per-word confidences for the KB, and the tag verdict written into ``rec``. The payload is
+        deciphered (digital, once its tag verified) or unscrambled (semantic) with the sender's key
+        (``link.crypto``)."""
         mode = meta.get("mode", "semantic")
+        sid, seq = int(meta["sender_id"]), int(meta["seq"])
         if mode in ("digital", 1):
             if not meta.get("crc_ok", False):
                 raise LgmtscError("the payload CRC failed (digital mode)")
             data = np.asarray(payload, dtype=np.uint8).tobytes()
             rec.candidates_tried = 1
             rec.verified = verify_tag(key, meta, data)
-            text = self.text_coder().decode(data)
+            if not rec.verified:  # the ciphertext is not the sender's: nothing to decipher, no text to show
+                return "", []
+            text = self.text_coder().decode(decrypt_digital(key, sid, seq, data))
             return text, [1.0] * len(text.split())
         n = int(meta["n_tokens"])
-        ids, probs = self.codec.decode_candidates(payload, meta["noise_var"], n, k=4)
+        symbols, noise_var = unscramble_symbols(key, sid, seq, payload, meta["noise_var"])
+        ids, probs = self.codec.decode_candidates(symbols, noise_var, n, k=4)
         verified_ids, rec.candidates_tried = verify_semantic(key, meta, ids, probs, budget=self.cfg.link.auth_budget)
         rec.verified = verified_ids is not None
         if rec.verified:

@@ -19,25 +19,31 @@ from ..config import Config
 from ..errors import BackendError, ConfigError, InputError
 from ..kb.anfis import CLASSES
 from ..link.auth import KeyStore, compute_tag, token_bytes
-from .protocol import QPSK_BITS_PER_USE, JsonlLog, TxRecord, parse_feedback
+from ..link.crypto import encrypt_digital, scramble_symbols
+from .protocol import QPSK_BITS_PER_USE, JsonlLog, TxRecord
 
 
 class FeedbackListener:
-    """Collects the receiver's SNR reports (``link.feedback_address``) in a background thread."""
+    """Collects the receiver's SNR reports (``link.feedback_address``) in a background thread; only authenticated,
+    fresh, in-range reports on verified bursts this transmitter sent count (``link.feedback.FeedbackGate``)."""
 
-    def __init__(self, address: str, sender_id: int, stale_s: float):
+    def __init__(self, address: str, key, stale_s: float, curve=None):
         import zmq
 
-        self.sender_id, self.stale_s = sender_id, stale_s
+        from ..link.feedback import FeedbackGate
+        from ..link.zmq_client import curve_client
+
+        self.gate = FeedbackGate(key.key, key.sender_id, stale_s)
         self.sock = zmq.Context.instance().socket(zmq.SUB)
         self.sock.setsockopt(zmq.SUBSCRIBE, b"")
         self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.MAXMSGSIZE, 4096)  # reports are < 512 bytes: a peer sending more is dropped
         try:
+            curve_client(self.sock, address, curve)
             self.sock.connect(address)
         except zmq.ZMQError as e:
             self.sock.close()
             raise ConfigError(f"bad feedback address {address}: {e}", hint="e.g. tcp://127.0.0.1:5553") from None
-        self.latest: dict | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="feedback", daemon=True)
         self._thread.start()
@@ -45,17 +51,17 @@ class FeedbackListener:
     def _run(self) -> None:
         while not self._stop.is_set():
             if self.sock.poll(200):
-                msg = parse_feedback(self.sock.recv())
-                if msg and msg["sender_id"] == self.sender_id:
-                    msg["t_received"] = time.time()  # freshness on this host's clock, not the receiver's
-                    self.latest = msg
+                self.gate.offer(self.sock.recv())
+
+    def sent(self, seq: int) -> None:
+        self.gate.sent(seq)
 
     def snr_db(self) -> float | None:
-        """The latest SNR the receiver measured on this sender's bursts, if fresh."""
-        m = self.latest
-        if m is None or time.time() - m["t_received"] > self.stale_s:
-            return None
-        return m["snr_db"]
+        """The latest SNR the receiver measured on this sender's verified bursts, if fresh."""
+        return self.gate.snr_db()
+
+    def ignored(self) -> dict[str, int]:
+        return {k: v for k, v in self.gate.counts.items() if k not in ("accepted", "other_sender")}
 
     def close(self) -> None:
         self._stop.set()
@@ -106,6 +112,7 @@ class Transmitter:
         self.mode = cfg.link.mode
         self.keys = KeyStore(cfg.link.keystore)
         self.key = self.keys.provision(user)
+        self.curve = self.keys.curve_peer(cfg.link.feedback_address)  # CurveZMQ beyond this machine (docs/link.md)
         from gnuradio.lgmtsc import frame, pdu_format
 
         self.frame_mod, self.format_version = frame, pdu_format.FORMAT_VERSION
@@ -139,7 +146,8 @@ class Transmitter:
         segments = self._segments(source, realtime, start_after_s)
         link = PhyLink(self.cfg.link.tx_address, None, None)
         monitor = LinkMonitor(link.tx, self.note)
-        feedback = FeedbackListener(self.cfg.link.feedback_address, self.key.sender_id, self.cfg.link.feedback_stale_s)
+        feedback = FeedbackListener(self.cfg.link.feedback_address, self.key, self.cfg.link.feedback_stale_s,
+                                    self.curve)
         sent, warned_feedback = 0, False
         try:
             for seg, t_speech_end, lat in segments:
@@ -162,6 +170,7 @@ class Transmitter:
                 if self.log:  # logged before it leaves: a crash in between is a lost message, never an unknown one
                     self.log.write("sent", rec)
                 link.send(meta, payload)
+                feedback.sent(rec.seq)
                 sent += 1
                 self.progress(f"transmitter: [{rec.seq}] sent ({rec.prompt_class}, "
                               f"{rec.channel_uses} channel uses): {rec.sent_text!r}")
@@ -175,6 +184,8 @@ class Transmitter:
                                    hint=f"is the flowgraph running at {self.cfg.link.tx_address}?")
         finally:
             time.sleep(0.2)  # let ZeroMQ hand over the last PDU
+            if feedback.ignored():
+                self.note(f"SNR feedback ignored: {feedback.ignored()} (docs/link.md, security)")
             feedback.close()
             monitor.close()
             link.close()
@@ -268,6 +279,12 @@ class Transmitter:
                              hint="lower vad.max_segment_s so utterances are split")
         seq = meta["seq"] = self.keys.next_seq(self.key.sender_id)
         meta["n_tokens"] = n_items
+        # confidentiality (link.crypto): digital bytes encrypted, tag over the ciphertext; semantic symbols scrambled
+        if self.mode == "semantic":
+            payload = scramble_symbols(self.key.key, self.key.sender_id, seq, payload)
+        else:
+            content = encrypt_digital(self.key.key, self.key.sender_id, seq, content)
+            payload = np.frombuffer(content, dtype=np.uint8)
         meta["auth_tag"] = compute_tag(self.key.key, meta, content)
         lat["encode_s"] = round(time.perf_counter() - t, 4)
         rec = TxRecord(seq, self.key.sender_id, self.mode, seg.start, seg.end, seg.text, text, cls, snr, n_items,

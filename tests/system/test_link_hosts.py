@@ -14,6 +14,7 @@ import pytest
 
 from host_pipeline.config import load_config
 from host_pipeline.link.auth import KeyStore, compute_tag, contract, token_bytes
+from host_pipeline.link.crypto import scramble_symbols
 from host_pipeline.system.flowgraph import FlowgraphProcess
 from host_pipeline.system.loopback import flowgraph_args
 from host_pipeline.system.protocol import JsonlLog, read_log
@@ -35,7 +36,7 @@ def _message(codec, key, sender_id, seq, text):
     meta = {"version": contract.FORMAT_VERSION, "mode": contract.Mode.SEMANTIC.label, "sender_id": sender_id,
             "seq": seq, "n_tokens": enc.n_tokens, "prompt_class": contract.PromptClass.HIGH}
     meta["auth_tag"] = compute_tag(key, meta, token_bytes(enc.token_ids))
-    return meta, enc.symbols
+    return meta, scramble_symbols(key, sender_id, seq, enc.symbols)  # as the transmitter sends it (link.crypto)
 
 
 @pytest.mark.slow

@@ -1,0 +1,52 @@
+"""Authenticated SNR feedback: the transmitter takes only authentic, fresh, in-range reports on verified bursts."""
+
+from __future__ import annotations
+
+import json
+
+from host_pipeline.link.feedback import FeedbackGate, make_report, parse_report
+
+KEY, OTHER = bytes(range(32)), bytes(32)
+
+
+def _gate():
+    g = FeedbackGate(KEY, 5, stale_s=30.0)
+    for seq in (10, 11, 12):
+        g.sent(seq, t=100.0)
+    return g
+
+
+def test_authentic_report_is_taken_and_everything_else_refused_with_its_reason():
+    g = _gate()
+    assert g.offer(make_report(KEY, 5, 11, 12.5, True), now=101.0) == "accepted"
+    assert g.snr_db(now=102.0) == 12.5
+    assert g.offer(make_report(KEY, 5, 11, 3.0, True), now=101.0) == "replay"  # the same burst again
+    assert g.offer(make_report(KEY, 5, 10, 3.0, True), now=101.0) == "replay"  # an older one
+    assert g.offer(make_report(OTHER, 5, 12, 3.0, True), now=101.0) == "unauthenticated"  # not the sender's key
+    assert g.offer(make_report(KEY, 6, 12, 3.0, True), now=101.0) == "other_sender"
+    assert g.offer(make_report(KEY, 5, 12, 634445.0, True), now=101.0) == "out_of_range"
+    assert g.offer(make_report(KEY, 5, 12, float("nan"), True), now=101.0) in ("out_of_range", "malformed")
+    assert g.offer(make_report(KEY, 5, 12, 3.0, False), now=101.0) == "unverified"  # SNR of a burst not verified
+    assert g.offer(make_report(KEY, 5, 99, 3.0, True), now=101.0) == "unknown"  # never sent
+    assert g.offer(make_report(KEY, 5, 12, 3.0, True), now=131.0) == "stale"  # burst sent > 30 s ago
+    assert g.offer(b"\xff garbage", now=101.0) == "malformed"
+    assert g.snr_db(now=102.0) == 12.5  # none of them moved it
+    assert g.snr_db(now=200.0) is None  # and it ages out
+    assert g.offer(make_report(KEY, 5, 12, -3.0, True), now=101.0) == "accepted"
+
+
+def test_a_changed_field_breaks_the_mac():
+    g = _gate()
+    msg = json.loads(make_report(KEY, 5, 12, 3.0, True))
+    for field, value in (("snr_db", 30.0), ("seq", 11), ("verified", False), ("t", msg["t"] + 1)):
+        assert g.offer(json.dumps(dict(msg, **{field: value})).encode(), now=101.0) == "unauthenticated", field
+    assert g.offer(json.dumps(msg).encode(), now=101.0) == "accepted"
+
+def test_parse_rejects_wrong_types_and_sizes():
+    good = json.loads(make_report(KEY, 5, 12, 3.0, True))
+    assert parse_report(json.dumps(good).encode())
+    for bad in (dict(good, seq="12"), dict(good, seq=2 ** 40), dict(good, sender_id=-1), dict(good, verified=1),
+                dict(good, mac=123), dict(good, v=1), dict(good, snr_db=True), dict(good, t="now")):
+        assert parse_report(json.dumps(bad).encode()) is None
+    assert parse_report(b"[" * 100000) is None
+    assert parse_report(json.dumps(dict(good, pad="x" * 600)).encode()) is None
