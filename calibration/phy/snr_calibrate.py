@@ -32,7 +32,7 @@ def run_point(esn0, n_bursts, seed, n_sym=600):
     """Returns raw SNR estimates (dB) of the bursts decoded at this Es/N0."""
     rng = np.random.default_rng(seed)
     tb = gr.top_block()
-    tx = lgmtsc.burst_tx()
+    tx = lgmtsc.burst_tx(max_messages=1)   # one burst (one SNR estimate) per message
     ch = lgmtsc.awgn_channel(esn0_db=esn0, sps=4, cfo=float(rng.uniform(-0.005, 0.005)),
                              seed=int(rng.integers(1, 2 ** 31)))
     rx = lgmtsc.burst_rx(calibration="none")

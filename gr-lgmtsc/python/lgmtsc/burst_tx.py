@@ -27,15 +27,24 @@ class burst_tx(gr.basic_block):
     Each burst is tagged tx_sob / tx_eob (and followed by a zero guard). ``idle_fill``: emit zeros between
     bursts (continuous stream for simulation; needs a throttle); otherwise the block only produces samples
     when a burst is queued (USRP burst mode). Malformed PDUs are dropped with a logged warning.
+
+    Backlog: messages that are queued when a burst starts (PDUs that came while the previous burst was still
+    going out, or before the flowgraph ran) share one burst, up to ``max_messages`` of them and
+    ``max_burst_symbols`` body data symbols: one preamble and guard for all, each message its header (``more``
+    set on all but the last), tag block and payload. ``max_messages=1``: one burst per message.
     """
 
     def __init__(self, sps=4, rolloff=0.35, modulation='qpsk', fec='cc', idle_fill=False,
-                 span=8, amplitude=1.0):
+                 span=8, amplitude=1.0, max_messages=8, max_burst_symbols=8192):
         gr.basic_block.__init__(self, name="lgmtsc_burst_tx", in_sig=None, out_sig=[np.complex64])
         self.frame = Frame(sps=sps, rolloff=rolloff, span=span, amplitude=amplitude)
         if modulation not in pf.MODULATIONS or fec not in pf.FECS:
             raise ValueError("modulation must be one of %s, fec one of %s" % (pf.MODULATIONS, pf.FECS))
         self.modulation, self.fec, self.idle_fill = modulation, fec, bool(idle_fill)
+        if int(max_messages) < 1:
+            raise ValueError("max_messages must be >= 1")
+        self.max_messages, self.max_burst_symbols = int(max_messages), int(max_burst_symbols)
+        self.n_messages = 0
         self.queue = deque()
         self.cur, self.pos = None, 0
         self.n_sent = self.n_dropped = self.n_associations = 0
@@ -45,7 +54,9 @@ class burst_tx(gr.basic_block):
         self.set_msg_handler(pmt.intern(pf.PORT_IN), self.handle_pdu)
 
     def bursts_from_pdu(self, msg):
-        """PDU -> list of bursts: the association if due, then the message (ValueError on a malformed PDU)."""
+        """PDU -> list of queue items: the association burst (samples) if due, then the message as
+        (Header, tag, payload symbols), which ``take_burst`` joins with the messages queued after it
+        (ValueError on a malformed PDU)."""
         meta, payload = pf.parse_pdu(msg)
         mode = meta.get(pf.KEY_MODE)
         digital = mode in ("digital", pf.MODE_DIGITAL)
@@ -64,7 +75,7 @@ class burst_tx(gr.basic_block):
             out.append(self.frame.association_burst(assoc))
             self.assoc, self.since_assoc = assoc, 0
             self.n_associations += 1
-        out.append(self.frame.message_burst(hdr, tag, sym))
+        out.append((hdr, tag, sym))
         self.since_assoc += 1
         self.last_seq = hdr.seq
         return out
@@ -78,13 +89,29 @@ class burst_tx(gr.basic_block):
             return
         self.queue.extend(xs)
 
+    def take_burst(self):
+        """The next burst's samples: an association burst, or the queued messages at the head of the queue
+        (up to ``max_messages`` and ``max_burst_symbols``) in one burst."""
+        item = self.queue.popleft()
+        if isinstance(item, np.ndarray):
+            return item
+        msgs, n = [item], H.HEADER_USES + H.TAG_USES + item[2].size
+        while self.queue and len(msgs) < self.max_messages and isinstance(self.queue[0], tuple):
+            n2 = n + H.HEADER_USES + H.TAG_USES + self.queue[0][2].size
+            if n2 > self.max_burst_symbols:
+                break
+            msgs.append(self.queue.popleft())
+            n = n2
+        self.n_messages += len(msgs)
+        return self.frame.messages_burst(msgs)
+
     def general_work(self, input_items, output_items):
         out = output_items[0]
         n, k = len(out), 0
         base = self.nitems_written(0)
         while k < n and (self.cur is not None or self.queue):
             if self.cur is None:
-                self.cur, self.pos = self.queue.popleft(), 0
+                self.cur, self.pos = self.take_burst(), 0
                 self.add_item_tag(0, base + k, pmt.intern("tx_sob"), pmt.PMT_T)
             m = min(n - k, self.cur.size - self.pos)
             out[k:k + m] = self.cur[self.pos:self.pos + m]

@@ -28,13 +28,14 @@ class phy(gr.hier_block2):
       'tx':       'in' -> burst_tx in burst mode (tx_sob/tx_eob tags, samples only while a burst is queued) ->
                   stream output, for a radio sink.
       'rx':       stream input from a radio source -> burst_rx -> the message ports.
-    The TX parameters (``modulation``/``fec`` for digital PDUs that name none, ``amplitude``) and RX parameters
+    The TX parameters (``modulation``/``fec`` for digital PDUs that name none, ``amplitude``, ``max_messages``
+    queued messages per burst) and RX parameters
     (``threshold``, ``channel_taps``, ``calibration``) are those of burst_tx and burst_rx.
     """
 
     def __init__(self, link="loopback", samp_rate=1e6, sps=4, rolloff=0.35, span=8, modulation="qpsk", fec="cc",
                  amplitude=1.0, threshold=0.25, channel_taps=5, calibration="", channel="awgn", esn0_db=20.0,
-                 cfo=0.0, fd_ts=1e-5, seed=1):
+                 cfo=0.0, fd_ts=1e-5, seed=1, max_messages=8):
         if link not in LINKS:
             raise ValueError("phy link must be one of %s, not %r" % (LINKS, link))
         if link == "loopback" and channel not in KINDS:
@@ -49,7 +50,8 @@ class phy(gr.hier_block2):
         self.tx = self.rx = self.throttle = self.channel = None
         if has_tx:
             self.tx = burst_tx(sps=sps, rolloff=rolloff, modulation=modulation, fec=fec,
-                               idle_fill=(link == "loopback"), span=span, amplitude=amplitude)
+                               idle_fill=(link == "loopback"), span=span, amplitude=amplitude,
+                               max_messages=max_messages)
             self.message_port_register_hier_in(pf.PORT_IN)
             self.msg_connect(self, pf.PORT_IN, self.tx, pf.PORT_IN)
         if has_rx:

@@ -46,7 +46,7 @@ class qa_burst_tx(gr_unittest.TestCase):
         rng = np.random.default_rng(1)
         pays = [np.exp(2j * np.pi * rng.random(n)) for n in (100, 300)]
         tx, x, tags = self.run_tx([pf.make_pdu(dict(META, seq=i, n_tokens=p.size // 4), p)
-                                   for i, p in enumerate(pays)])
+                                   for i, p in enumerate(pays)], max_messages=1)
         f = frame.Frame()
         ref, assoc = f.build_burst(dict(META, seq=0, n_tokens=25), pays[0])
         lens = [f.association_burst(assoc).size] + [f.burst_samples(p.size) + f.guard_samples(f.n_hdr + 32 + p.size)
@@ -72,9 +72,35 @@ class qa_burst_tx(gr_unittest.TestCase):
         pdus = [pf.make_pdu(dict(META, seq=i), one) for i in range(H.ASSOC_EVERY + 1)]   # 2 associations
         pdus.append(pf.make_pdu(dict(META, seq=H.ASSOC_EVERY + 1, sender_id=4), one))       # new sender: 3
         pdus.append(pf.make_pdu(dict(META, seq=H.ASSOC_EVERY + 400, sender_id=4), one))     # seq jump: 4
-        tx, x, tags = self.run_tx(pdus)
+        tx, x, tags = self.run_tx(pdus, max_messages=1)
         self.assertEqual(tx.n_associations, 4)
         self.assertEqual(tx.n_sent, len(pdus) + 4)
+
+    def test_005_backlog_shares_a_burst(self):
+        """Messages queued together share bursts (max_messages each), one preamble and guard per burst."""
+        from gnuradio.lgmtsc import header as H
+        rng = np.random.default_rng(5)
+        pays = [np.exp(2j * np.pi * rng.random(4 * n)).astype(np.complex64) for n in (3, 10, 1, 7, 5)]
+        tx, x, tags = self.run_tx([pf.make_pdu(dict(META, seq=i, n_tokens=p.size // 4), p)
+                                   for i, p in enumerate(pays)], max_messages=3)
+        self.assertEqual((tx.n_sent, tx.n_messages, tx.n_associations), (3, 5, 1))
+        f = frame.Frame()
+        msgs = [f.parse_tx(dict(META, seq=i, n_tokens=p.size // 4), p)[1:] for i, p in enumerate(pays)]
+        assoc = f.parse_tx(dict(META, seq=0, n_tokens=3), pays[0])[0]
+        ref = np.concatenate([f.association_burst(assoc), f.messages_burst(msgs[:3]), f.messages_burst(msgs[3:])])
+        np.testing.assert_allclose(x, ref, atol=1e-6)
+        self.assertEqual(len(tags), 6)
+        # one burst of 3 messages: one preamble, 3 x (header + tag) + payloads, pilots, one guard
+        n3 = 3 * (f.n_hdr + H.TAG_USES) + sum(p.size for p in pays[:3])
+        self.assertEqual(f.messages_symbols([p.size for p in pays[:3]]), f.burst_symbols(0, n3))
+        self.assertLess(f.messages_symbols([p.size for p in pays[:3]]),
+                        sum(f.burst_symbols(p.size) for p in pays[:3]) - 2 * f.n_pre)
+        # the ``more`` bit: set on all but the last header of a burst
+        b = f.messages_burst(msgs[:2])
+        self.assertEqual(b.size, f.burst_samples(0, 2 * (f.n_hdr + H.TAG_USES) + pays[0].size + pays[1].size)
+                         + f.guard_samples(2 * (f.n_hdr + H.TAG_USES) + pays[0].size + pays[1].size))
+        with self.assertRaises(ValueError):
+            burst_tx(max_messages=0)
 
     def test_002_malformed_dropped(self):
         bad = [pmt.intern("junk"),

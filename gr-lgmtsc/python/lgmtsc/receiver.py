@@ -16,6 +16,9 @@ from . import pdu_format as pf
 from .waveform import DET_SYMBOLS, MAX_PAYLOAD_SYMBOLS, body_layout
 
 SCAN_SAMPLES = 1 << 15   # samples searched per step
+# a later header of a burst (after equalisation and tracking) has no phase reference of its own: the slope
+# hypotheses turn about its centre
+NEXT_HEADER_POS = np.arange(H.HEADER_USES) - (H.HEADER_USES - 1) / 2.0
 
 
 def limit_blas_threads(n=1):
@@ -162,38 +165,67 @@ class Receiver:
             self.n_no_association += 1
             self.search = dc + 2 * f.L
             return True
-        elif hdr.kind == H.Kind.DIGITAL:
-            n_pay = H.TAG_USES + f.digital_n_symbols(hdr.length, assoc.modulation, assoc.fec)
         else:
-            n_pay = H.TAG_USES + hdr.length * assoc.uses_per_token
-        if n_pay > MAX_PAYLOAD_SYMBOLS:
+            n_pay = self._message_uses(hdr, assoc)
+        if n_pay is None:
             self.n_header_fail += 1
             self.search = dc + 2 * f.L
             return True
         S_abs = a + S
-        self.pending = (S_abs, eps, hdr, n_pay, frac, assoc)
+        self.pending = (S_abs, eps, [(hdr, n_pay)], frac, assoc)
         self.search = S_abs
         return True
 
-    def _finish(self, out, end):
+    def _message_uses(self, hdr, assoc):
+        """Tag block + payload symbols of a message, or None if too long."""
+        if hdr.kind == H.Kind.DIGITAL:
+            n_pay = H.TAG_USES + self.f.digital_n_symbols(hdr.length, assoc.modulation, assoc.fec)
+        else:
+            n_pay = H.TAG_USES + hdr.length * assoc.uses_per_token
+        return n_pay if n_pay <= MAX_PAYLOAD_SYMBOLS else None
+
+    def _demodulate(self, S_abs, eps, frac, n_data, final, known):
+        """The burst at S_abs with ``n_data`` body data symbols (timing refined on the known first header)."""
         f = self.f
-        S_abs, eps, hdr, n_pay, frac, assoc = self.pending
-        n_data = f.n_hdr + n_pay
-        nsamp = f.burst_samples(0, n_data) + 2 * f.rrc.size + 4 * f.sps
-        if end < S_abs + nsamp:
-            return False
         a = S_abs - f.rrc.size
-        seg = self._seg(a, S_abs + nsamp).astype(np.complex128)
+        seg = self._seg(a, S_abs + f.burst_samples(0, n_data) + 2 * f.rrc.size + 4 * f.sps).astype(np.complex128)
         seg *= np.exp(-2j * np.pi * eps * np.arange(seg.size))
-        # timing again, now with the decoded header as a long known sequence
-        known = hdr.symbols()
         frac = f.refine_timing(seg, f.rrc.size, frac, ls=f.known_ls(known))
         mfa = f.matched_filter(seg, frac)
-        r = f.demodulate(mfa, f.rrc.size, n_data, final=True, known=known)
+        return f.demodulate(mfa, f.rrc.size, n_data, final=final, known=known), frac
+
+    def _finish(self, out, end):
+        f = self.f
+        S_abs, eps, segs, frac, assoc = self.pending
+        known = segs[0][0].symbols()    # timing again, now with the decoded header as a long known sequence
+        final = True
+        # several messages in one burst: each header with ``more`` set is followed, after its message, by the next
+        while segs[-1][0].more:
+            n_known = sum(f.n_hdr + p for _, p in segs)
+            n_data = n_known + f.n_hdr
+            if end < S_abs + f.burst_samples(0, n_data) + 2 * f.rrc.size + 4 * f.sps:
+                return False
+            try:
+                r, _ = self._demodulate(S_abs, eps, frac, n_data, False, known)
+                nxt = H.Header.decode(r["z"][n_known:n_data], r["noise_var"][n_known:n_data], segs[-1][0].seq,
+                                      NEXT_HEADER_POS)
+            except (ValueError, IndexError, np.linalg.LinAlgError):
+                nxt = None
+            n_pay = None if nxt is None or nxt.kind == H.Kind.ASSOCIATION else self._message_uses(nxt, assoc)
+            if n_pay is None or n_known + f.n_hdr + n_pay > MAX_PAYLOAD_SYMBOLS:
+                self.n_header_fail += 1          # the rest of the burst is lost; what came before is kept
+                final = False
+                break
+            segs.append((nxt, n_pay))
+        n_data = sum(f.n_hdr + p for _, p in segs)
+        if end < S_abs + f.burst_samples(0, n_data) + 2 * f.rrc.size + 4 * f.sps:
+            return False
+        r, frac = self._demodulate(S_abs, eps, frac, n_data, final, known)
         self.pending = None
         self.search = S_abs + f.burst_samples(0, n_data) - f.rrc.size
-        z, nv = r["z"][f.n_hdr:n_data], r["noise_var"][f.n_hdr:n_data]
+        hdr = segs[0][0]
         if hdr.kind == H.Kind.ASSOCIATION:
+            z, nv = r["z"][f.n_hdr:n_data], r["noise_var"][f.n_hdr:n_data]
             new = H.LinkAssociation.decode(z, nv)
             if new is None:
                 self.n_header_fail += 1
@@ -201,13 +233,19 @@ class Receiver:
                 self.assoc, self.seq_ref = new, new.seq_base
                 self.n_associations += 1
             return True
-        self.seq_ref = hdr.seq
-        tag = H.decode_tag(z[:H.TAG_USES], nv[:H.TAG_USES])
-        out.append(self._make_output(hdr, assoc, tag, r, z[H.TAG_USES:], nv[H.TAG_USES:], S_abs + frac, eps))
-        self.n_bursts += 1
+        o = 0
+        for hdr, n_pay in segs:
+            self.seq_ref = hdr.seq
+            a, b = o + f.n_hdr, o + f.n_hdr + n_pay
+            z, nv = r["z"][a:b], r["noise_var"][a:b]
+            tag = H.decode_tag(z[:H.TAG_USES], nv[:H.TAG_USES])
+            out.append(self._make_output(hdr, assoc, tag, r, z[H.TAG_USES:], nv[H.TAG_USES:], S_abs + frac, eps,
+                                         a + H.TAG_USES))
+            self.n_bursts += 1
+            o = b
         return True
 
-    def _make_output(self, hdr, assoc, tag, r, z, nv, S_abs, eps):
+    def _make_output(self, hdr, assoc, tag, r, z, nv, S_abs, eps, raw_start):
         f = self.f
         snr_raw = 10 * np.log10(max(r["snr_lin"], 1e-6))
         snr = self.cal.correct(snr_raw) if self.cal is not None else snr_raw
@@ -218,7 +256,7 @@ class Receiver:
                      pf.KEY_SAMPLE_OFFSET: int(round(S_abs)),
                      pf.KEY_RX_TIME: float(S_abs / self.samp_rate),
                      pf.KEY_HEADER_OK: True})
-        self.last_raw = r["yraw"][f.n_hdr + H.TAG_USES:]
+        self.last_raw = r["yraw"][raw_start:raw_start + z.size]
         if hdr.kind == H.Kind.DIGITAL:
             data, ok = f.digital.decode(z, nv, hdr.length, assoc.modulation, assoc.fec)
             meta[pf.KEY_CRC_OK] = bool(ok)

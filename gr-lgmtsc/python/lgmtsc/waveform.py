@@ -23,6 +23,8 @@ Conventions: payload symbols have unit average energy; the transmitted samples h
 (``amplitude`` scales them). Es/N0 is measured on the symbols after matched filtering.
 """
 
+import dataclasses
+
 import numpy as np
 from scipy.signal import upfirdn
 
@@ -224,7 +226,22 @@ class Waveform:
         return out
 
     def message_burst(self, header, tag, sym):
-        return self.burst(np.concatenate([header.symbols(), H.tag_symbols(tag), sym]))
+        return self.messages_burst([(header, tag, sym)])
+
+    def messages_burst(self, messages):
+        """Several messages [(Header, tag, payload symbols), ...] in one burst: one preamble and one guard,
+        each message its header, tag block and payload, one after the other in the body; every header but the
+        last has ``more`` set (the receiver then decodes the next header after this message's payload)."""
+        parts = []
+        for i, (hdr, tag, sym) in enumerate(messages):
+            hdr = dataclasses.replace(hdr, more=i + 1 < len(messages))
+            parts += [hdr.symbols(), H.tag_symbols(tag), np.asarray(sym, np.complex128).ravel()]
+        return self.burst(np.concatenate(parts))
+
+    def messages_symbols(self, payload_sizes):
+        """All channel uses of one burst carrying messages with these payload sizes (symbols)."""
+        n = len(payload_sizes) * (self.n_hdr + H.TAG_USES) + int(sum(payload_sizes))
+        return self.burst_symbols(0, n)
 
     def association_burst(self, assoc):
         hdr = H.Header(H.Kind.ASSOCIATION, assoc.seq_base, 0)
