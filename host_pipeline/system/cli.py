@@ -79,15 +79,20 @@ def register(sub, eval_sub) -> None:
     m.add_argument("--out", required=True, help="directory holding the receiver's utterance videos")
     m.set_defaults(func=_report)
 
-    k = sub.add_parser("keys", help="message-authentication keys: provision, list, export, import")
+    k = sub.add_parser("keys", help="sender keys (tags, encryption, feedback MAC) and CurveZMQ host keys: "
+                       "provision, list, export, import, curve")
     ks = k.add_subparsers(dest="keys_cmd", required=True)
     kp = ks.add_parser("provision", help="create the user's key (once) and print its sender id")
     kp.add_argument("--user", required=True)
     ks.add_parser("list", help="users, sender ids and key fingerprints")
     ke = ks.add_parser("export", help="print the user's key line, to import on the receiving host")
     ke.add_argument("--user", required=True)
-    ki = ks.add_parser("import", help="import a key line (from a file or - for standard input)")
+    ki = ks.add_parser("import", help="import key lines (sender keys or CurveZMQ host keys) from a file or -")
     ki.add_argument("file")
+    kc = ks.add_parser("curve", help="print this host's CurveZMQ public key line (created once), to import on the "
+                       "other host: the feedback path between machines is CurveZMQ-encrypted")
+    kc.add_argument("--name", default=None, help="the name the other host knows this one by (default: hostname); "
+                    "the transmitter picks the receiver's key by the host in link.feedback_address")
     k.set_defaults(func=_keys)
 
 
@@ -215,6 +220,12 @@ def _keys(args: argparse.Namespace) -> int:
     elif args.keys_cmd == "list":
         for k in ks.users():
             print(f"{k.sender_id:5d}  {k.user}  key {hashlib.sha256(k.key).hexdigest()[:16]}")
+        for name, public in ks.curve_peers().items():
+            print(f"curve  {name}  {public}")
+    elif args.keys_cmd == "curve":
+        import socket
+
+        print(ks.curve_line(args.name or socket.gethostname()))
     elif args.keys_cmd == "export":
         print(ks.export_line(args.user))
     else:
@@ -224,6 +235,9 @@ def _keys(args: argparse.Namespace) -> int:
             raise InputError(f"no such key file: {args.file}")
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
         for line in filter(None, (l.strip() for l in text.splitlines())):
+            if line.startswith("lgmtsc-curve"):
+                print(f"imported the CurveZMQ key of host {ks.import_curve_line(line)}")
+                continue
             k = ks.import_line(line)
             print(f"imported {k.user} (sender id {k.sender_id})")
     return 0
