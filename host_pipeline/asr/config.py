@@ -29,6 +29,7 @@ class AsrConfig:
     language: str | None = None  # None = detect among `languages`; "en", "zh", ... forces one
     languages: list[str] = field(default_factory=lambda: ["en", "zh"])  # detection picks the likeliest of these
     hotwords: list[str] = field(default_factory=list)
+    hotword_file: str | None = None  # paraformer: a UTF-8 file of hotword phrases, one per line
     beam_size: int = 5
     compute_type: str = "int8"  # CTranslate2 compute type
     threads: int = 2
