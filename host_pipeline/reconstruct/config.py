@@ -26,7 +26,14 @@ class ReconstructConfig:
     bert_vits2_url: str = "http://127.0.0.1:5000"  # its HTTP API (hiyoriUI.py); loopback only
     bert_vits2_model_id: int = 0
     bert_vits2_speaker: str = ""
-    bert_vits2_language: str = "EN"
+    bert_vits2_language: str = "EN"  # ZH, JP, EN, AUTO (split by language) or MIX; "" = the model's default
+    bert_vits2_speaker_id: int | None = None  # used when bert_vits2_speaker is empty; neither: the first speaker
+    bert_vits2_method: Literal["post", "get"] = "post"  # POST /voice (text in the body) or GET (all in the URL)
+    bert_vits2_style_text: str = ""  # Bert-VITS2 2.x style text: the prosody leans towards this text
+    bert_vits2_style_weight: float = 0.7
+    bert_vits2_sdp_ratio: float = 0.2
+    bert_vits2_noise: float = 0.2
+    bert_vits2_noisew: float = 0.9
     bert_vits2_timeout_s: float = 60.0
     face_backend: Literal["embedded", "sadtalker"] = "embedded"
     sadtalker_dir: str | None = None  # a SadTalker checkout (its src/ package)
