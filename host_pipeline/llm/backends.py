@@ -216,11 +216,12 @@ class LlamaCppBackend(LlmBackend):
     def _chat(self, messages, max_tokens, stop, deadline, cancel):
         stream = self._call(lambda: self.llama.create_chat_completion(messages=messages,
                                                                       **self._sampling(max_tokens, stop)))
-        return self._drain(stream, lambda c: c["choices"][0].get("delta", {}).get("content"), deadline, cancel)
+        return self._drain(stream, lambda c: c["choices"][0].get("delta", {}).get("content"), deadline, cancel,
+                           max_tokens)
 
     def _complete(self, prompt, max_tokens, stop, deadline, cancel):
         stream = self._call(lambda: self.llama.create_completion(prompt=prompt, **self._sampling(max_tokens, stop)))
-        return self._drain(stream, lambda c: c["choices"][0].get("text"), deadline, cancel)
+        return self._drain(stream, lambda c: c["choices"][0].get("text"), deadline, cancel, max_tokens)
 
     def _score(self, messages, reply_prefix, continuations, deadline, cancel):
         import numpy as np
@@ -275,13 +276,18 @@ class LlamaCppBackend(LlmBackend):
             raise LlmError(f"llama.cpp refused the request: {e}",
                            hint="shorten the input or raise llm.n_ctx") from e
 
-    def _drain(self, stream: Iterable[dict], piece, deadline: float, cancel: threading.Event) -> str:
+    def _drain(self, stream: Iterable[dict], piece, deadline: float, cancel: threading.Event,
+               max_tokens: int) -> str:
+        """The streamed reply; one that llama.cpp stopped at ``max_tokens`` (``finish_reason: "length"``, on the
+        last chunk) is an ``LlmError``, as for the HTTP backend, not a complete answer."""
         out: list[str] = []
+        reason = None
         try:
             for chunk in stream:  # the prompt is evaluated before the first chunk
                 text = piece(chunk)
                 if text:
                     out.append(text)
+                reason = chunk["choices"][0].get("finish_reason") or reason
                 if cancel.is_set() or time.monotonic() > deadline:
                     raise LlmTimeout(f"{self.name} did not finish in time",
                                      hint="raise llm.timeout_s or use a smaller model")
@@ -291,6 +297,10 @@ class LlamaCppBackend(LlmBackend):
             close = getattr(stream, "close", None)
             if close:
                 close()
+        if reason == "length":
+            raise LlmError(f"{self.name} stopped at the token limit ({max_tokens} tokens): the reply is cut off "
+                           f"({_one_line(''.join(out), 60)!r})",
+                           hint="raise the call's max_tokens (llm.max_tokens for calls without one)")
         return "".join(out)
 
 

@@ -11,7 +11,7 @@ import pytest
 from host_pipeline.llm import LlmConfig, LlmError, LlmTimeout, load_llm
 
 pytestmark = pytest.mark.slow
-CFG = LlmConfig(model="smollm2-135m", threads=1, n_ctx=512, max_tokens=16, timeout_s=60)
+CFG = LlmConfig(model="smollm2-135m", threads=1, n_ctx=512, max_tokens=96, timeout_s=60)
 MSG = [{"role": "user", "content": "Say hello."}]
 
 
@@ -31,8 +31,16 @@ def test_chat_is_deterministic(llm):
     llm.chat([{"role": "user", "content": "Name a colour."}])
     c = llm.chat(MSG)  # the same answer whatever was asked before (no KV-cache carry-over)
     assert isinstance(a, str) and a.strip() and a == b == c
-    assert llm.complete("The capital of France is", max_tokens=4) == llm.complete("The capital of France is",
-                                                                                   max_tokens=4)
+    stop = dict(max_tokens=48, stop=["\n", "."])
+    assert llm.complete("The capital of France is", **stop) == llm.complete("The capital of France is", **stop)
+
+
+def test_a_reply_cut_at_the_token_limit_is_an_error(llm):
+    with pytest.raises(LlmError, match=r"stopped at the token limit \(3 tokens\)"):
+        llm.chat([{"role": "user", "content": "Count from one to twenty in words."}], max_tokens=3)
+    with pytest.raises(LlmError, match="token limit"):
+        llm.complete("One, two, three, four, five,", max_tokens=2)
+    assert llm.chat(MSG).strip()  # usable again afterwards
 
 
 def test_deadline(llm):
