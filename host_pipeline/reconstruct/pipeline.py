@@ -187,63 +187,21 @@ class Reconstructor:
         speech = frame_aligned(joinable(self.tts.synthesize("Hello.", voice), None, None), self.cfg.fps)
         next(iter(self._joined(self.animator.render(profile, speech), [], 0)), None)
 
-    def stream(self, user_id: str, text: str) -> Iterator[Phrase]:
-        """The utterance phrase by phrase (see the module's docstring): the first phrase is rendered while the rest
-        is synthesised. Frames and audio of consecutive phrases join without jumps or clicks."""
+    def begin(self, user_id: str, text: str) -> PhraseStream:
+        """Start synthesising the utterance now (a receiver calls this as soon as a message is decoded, so its first
+        phrase is ready when the previous message's frames are done); iterate the result for its phrases."""
         cfg = self.cfg
         profile = self.kb.get(user_id)
         voice, _ = self.voice_for(profile)
         phrases = split_phrases(text, cfg.phrase_first_words, cfg.phrase_max_words)
         if not phrases:
             raise InputError(f"nothing to say: {text!r} has no words")
-        t0 = time.perf_counter()
-        ready: queue.Queue = queue.Queue(maxsize=2)  # bounded: synthesis stays at most two phrases ahead
-        stop = threading.Event()
+        return PhraseStream(self, profile, voice, text, phrases)
 
-        def synthesise() -> None:
-            try:
-                for i, (phrase, _) in enumerate(phrases):
-                    if stop.is_set():
-                        return
-                    try:
-                        ready.put((i, self.tts.synthesize(phrase, voice), time.perf_counter() - t0))
-                    except InputError:  # a phrase of punctuation only: nothing to say, the rest goes on
-                        ready.put((i, None, time.perf_counter() - t0))
-                ready.put(None)
-            except BaseException as e:  # handed to the consumer, which raises it
-                ready.put(e)
-
-        worker = threading.Thread(target=synthesise, name="tts-phrases", daemon=True)
-        worker.start()
-        last_frame: list[np.ndarray] = []
-        spoken = 0
-        try:
-            while True:
-                item = ready.get()
-                if item is None:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                i, speech, ready_s = item
-                if speech is None:
-                    continue
-                before = phrases[i - 1][1] if i > 0 else None
-                lead = None if before is None else _PAUSE_S[before] / 2
-                tail = None if phrases[i][1] == "final" else _PAUSE_S[phrases[i][1]] / 2
-                speech = frame_aligned(joinable(speech, lead, tail), cfg.fps)
-                n = frame_count(speech.duration_s, cfg.fps)
-                frames = self._joined(self.animator.render(profile, speech), last_frame, cfg.phrase_join_frames)
-                yield Phrase(spoken, phrases[i][0], speech, n, frames, ready_s, i == len(phrases) - 1)
-                spoken += 1
-        finally:
-            stop.set()
-            while worker.is_alive():  # unblock a worker waiting on the full queue, then let it finish its phrase
-                try:
-                    ready.get(timeout=0.05)
-                except queue.Empty:
-                    pass
-        if spoken == 0:
-            raise InputError(f"nothing to say: {text!r} has no speakable words")
+    def stream(self, user_id: str, text: str) -> Iterator[Phrase]:
+        """The utterance phrase by phrase (see the module's docstring): the first phrase is rendered while the rest
+        is synthesised. Frames and audio of consecutive phrases join without jumps or clicks."""
+        return iter(self.begin(user_id, text))
 
     @staticmethod
     def _joined(frames: Iterator[np.ndarray], last: list[np.ndarray], k: int) -> Iterator[np.ndarray]:
@@ -281,3 +239,71 @@ class Reconstructor:
             raise
         audio = np.concatenate(parts)
         return Speech(audio, writer.sample_rate, timings, text, synth), n
+
+
+class PhraseStream:
+    """One utterance being spoken: a thread synthesises its phrases in order from construction on, at most two
+    ahead of the consumer; iterating gives the ``Phrase``s (trimmed, faded, frame-aligned, their frames joined to
+    the previous phrase's). ``close`` (or the end of iteration) stops the thread. Iterate once."""
+
+    AHEAD = 2
+
+    def __init__(self, recon: Reconstructor, profile: Profile, voice: Voice, text: str,
+                 phrases: list[tuple[str, str]]):
+        self.recon, self.profile, self.voice, self.text, self.phrases = recon, profile, voice, text, phrases
+        self.t0 = time.perf_counter()
+        self._ready: queue.Queue = queue.Queue(maxsize=self.AHEAD)
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._synthesise, name="tts-phrases", daemon=True)
+        self._worker.start()
+
+    def _synthesise(self) -> None:
+        try:
+            for i, (phrase, _) in enumerate(self.phrases):
+                if self._stop.is_set():
+                    return
+                try:
+                    speech = self.recon.tts.synthesize(phrase, self.voice)
+                except InputError:  # a phrase of punctuation only: nothing to say, the rest goes on
+                    speech = None
+                self._ready.put((i, speech, time.perf_counter() - self.t0))
+            self._ready.put(None)
+        except BaseException as e:  # handed to the consumer, which raises it
+            self._ready.put(e)
+
+    def __iter__(self) -> Iterator[Phrase]:
+        cfg, phrases = self.recon.cfg, self.phrases
+        last_frame: list[np.ndarray] = []
+        spoken = 0
+        try:
+            while True:
+                item = self._ready.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                i, speech, ready_s = item
+                if speech is None:
+                    continue
+                before = phrases[i - 1][1] if i > 0 else None
+                lead = None if before is None else _PAUSE_S[before] / 2
+                tail = None if phrases[i][1] == "final" else _PAUSE_S[phrases[i][1]] / 2
+                speech = frame_aligned(joinable(speech, lead, tail), cfg.fps)
+                n = frame_count(speech.duration_s, cfg.fps)
+                frames = self.recon._joined(self.recon.animator.render(self.profile, speech), last_frame,
+                                            cfg.phrase_join_frames)
+                yield Phrase(spoken, phrases[i][0], speech, n, frames, ready_s, i == len(phrases) - 1)
+                spoken += 1
+        finally:
+            self.close()
+        if spoken == 0:
+            raise InputError(f"nothing to say: {self.text!r} has no speakable words")
+
+    def close(self) -> None:
+        """Stop synthesising; returns once the thread has finished the phrase it was on."""
+        self._stop.set()
+        while self._worker.is_alive():  # unblock a worker waiting on the full queue
+            try:
+                self._ready.get(timeout=0.05)
+            except queue.Empty:
+                pass

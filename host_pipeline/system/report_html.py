@@ -34,7 +34,7 @@ _NOT_RENDERED = {
 _STAGE_COLOURS = {"endpoint_s": "#a0cbe8", "asr_s": "#4e79a7", "wait_tx_s": "#bab0ac", "kb_tx_s": "#f28e2b",
                   "encode_s": "#e15759", "link_s": "#76b7b2", "queue_s": "#9c755f", "decode_s": "#59a14f",
                   "kb_rx_s": "#edc948", "tts_s": "#b07aa1", "tts_first_s": "#b07aa1", "render_s": "#ff9da7",
-                  "first_frame_s": "#ff9da7"}
+                  "render_wait_s": "#bab0ac", "first_frame_s": "#ff9da7"}
 _SPARE_COLOURS = ("#86bcb6", "#d37295", "#8cd17d", "#f1ce63", "#499894", "#d4a6c8")
 # end-to-end figures and work off the path to the first frame: shown as numbers, not bar segments
 _TOTALS = {"e2e_first_frame_s", "render_all_s"}
@@ -373,7 +373,8 @@ def write_html(report: dict, out_dir: Path, input_video: str | None) -> Path:
 <h2>Latency: end of speech to the first reconstructed frame</h2>
 <p class="none">endpoint: the VAD's trailing silence; asr; wait_tx: behind the previous utterance; kb_tx; encode;
 link: flowgraph and air; queue: behind earlier messages at the receiver; decode; kb_rx; tts_first: the first
-phrase's speech; first_frame: its first frame; e2e_first_frame: all of it; render_all: the whole clip (not on the
+phrase's speech (synthesised while the previous message's frames are made); render_wait: that speech waiting for
+them; first_frame: its first frame; e2e_first_frame: all of it; render_all: the whole clip (not on the
 path). A file read faster than real time starts at its transcript.</p>
 {_latency_table(summary)}
 <h2>Utterances</h2>

@@ -102,7 +102,10 @@ class Receiver:
         taker = threading.Thread(target=self._take, args=(link, stop), name="rx-take", daemon=True)
         taker.start()
         self.note(f"listening on {self.cfg.link.rx_address}")
-        handled = 0
+        handled = [0]
+        renders: queue.Queue = queue.Queue()  # (record, its phrase stream, already synthesising), in order
+        renderer = threading.Thread(target=self._render_loop, args=(renders, handled), name="rx-render", daemon=True)
+        renderer.start()
         try:
             while True:
                 taker_done = not taker.is_alive()  # before looking at the queue: its last put is then visible
@@ -114,26 +117,45 @@ class Receiver:
                     meta, payload, t_arrived = self.queue.get(timeout=0.2)
                 except queue.Empty:
                     continue
+                stream = None
                 try:
-                    rec = self.handle(meta, payload, t_arrived)
+                    rec = self.receive(meta, payload, t_arrived)
+                    if rec.status == "ok":
+                        stream = self._begin_render(rec)
                 except Exception as e:  # one bad message must not end the service or lose its record
                     rec = RxRecord(int(meta["seq"]), int(meta["sender_id"]), None, "undecodable",
                                    t_arrived=round(t_arrived, 4))
                     rec.reason = f"receiver error: {type(e).__name__}: {str(e)[:200]}"
                     self.note(f"[{rec.seq}] {rec.reason}")
-                handled += 1
-                if self.log:
-                    self.log.write("done", rec)
-                if self.view is not None:
-                    self.view.message(rec, "done")
-                shown = rec.restored_text if rec.status == "ok" else f"{rec.status} ({rec.reason})"
-                self.progress(f"receiver: [{rec.seq}] from {rec.user or rec.sender_id}: {shown!r}")
+                if stream is None:
+                    self._done(rec, handled)
+                else:
+                    renders.put((rec, stream))
         finally:
+            renders.put(None)
+            renderer.join()  # the messages already decoded are rendered and recorded
             stop.set()
             taker.join(2)
             link.close()
             self.close_feedback()
-        return handled
+        return handled[0]
+
+    def _render_loop(self, renders: queue.Queue, handled: list[int]) -> None:
+        """The receiver's second thread: the frames of each decoded message in turn, while the main thread decodes the
+        next one and its first phrase is synthesised (``Reconstructor.begin``)."""
+        while (item := renders.get()) is not None:
+            rec, stream = item
+            self._render_or_note(rec, stream)
+            self._done(rec, handled)
+
+    def _done(self, rec: RxRecord, handled: list[int]) -> None:
+        handled[0] += 1
+        if self.log:
+            self.log.write("done", rec)
+        if self.view is not None:
+            self.view.message(rec, "done")
+        shown = rec.restored_text if rec.status == "ok" else f"{rec.status} ({rec.reason})"
+        self.progress(f"receiver: [{rec.seq}] from {rec.user or rec.sender_id}: {shown!r}")
 
     def close_feedback(self) -> None:
         self.feedback.close()
@@ -167,6 +189,15 @@ class Receiver:
 
     # ------------------------------------------------------------------------------------------- one PDU
     def handle(self, meta: dict, payload: np.ndarray, t_arrived: float) -> RxRecord:
+        """One PDU: decoded, checked, corrected and rendered. (``run`` renders on a thread of its own instead, so
+        the next message is decoded, and its first phrase synthesised, while this one's frames are made.)"""
+        rec = self.receive(meta, payload, t_arrived)
+        if rec.status == "ok":
+            self._render_or_note(rec)
+        return rec
+
+    def receive(self, meta: dict, payload: np.ndarray, t_arrived: float) -> RxRecord:
+        """One PDU decoded, checked and corrected: everything but the voice and face (status "ok": render it)."""
         sid, seq = int(meta["sender_id"]), int(meta["seq"])
         rec = RxRecord(seq, sid, None, "undecodable", t_arrived=round(t_arrived, 4))
         rec.latency_s["queue_s"] = round(max(0.0, time.time() - t_arrived), 4)  # waiting behind earlier messages
@@ -215,12 +246,6 @@ class Receiver:
         rec.status = "ok"
         if self.view is not None:
             self.view.message(rec, "decoded")
-        try:
-            self._render(sender.user, rec)
-        except Exception as e:  # authentic text stays "ok"; it is shown without face and voice
-            msg = e.message if isinstance(e, LgmtscError) else f"{type(e).__name__}: {str(e)[:160]}"
-            rec.reason = f"not rendered: {msg}; text only"
-            self.note(f"[{seq}] {rec.reason}")
         return rec
 
     def _feed_back(self, sender, meta: dict, rec: RxRecord) -> None:
@@ -267,20 +292,44 @@ class Receiver:
             self._text_coder = TextCoder.load(self.cfg.textcoder)
         return self._text_coder
 
-    def _render(self, user: str, rec: RxRecord) -> None:
-        """Streamed phrase by phrase (``Reconstructor.stream``): each phrase's audio and frames go to the live view
-        and the clip as they are produced. Latencies: ``tts_first_s`` (the first phrase's speech),
-        ``first_frame_s`` (from then to the first frame) and ``render_all_s`` (the whole clip)."""
+    def _render_or_note(self, rec: RxRecord, stream=None) -> None:
+        try:
+            self._render(rec.user, rec, stream)
+        except Exception as e:  # authentic text stays "ok"; it is shown without face and voice
+            msg = e.message if isinstance(e, LgmtscError) else f"{type(e).__name__}: {str(e)[:160]}"
+            rec.reason = f"not rendered: {msg}; text only"
+            self.note(f"[{rec.seq}] {rec.reason}")
+
+    def _begin_render(self, rec: RxRecord):
+        """The message's phrase stream, synthesising from now on (``Reconstructor.begin``); None when there is
+        nothing to render (no reconstructor, the sender not enrolled: the reason is written into ``rec``)."""
+        if self.reconstructor is None:
+            return None
+        if rec.user not in self.reconstructor.kb.users():
+            rec.reason = f"{rec.user} is not enrolled in the public KB: text only"
+            return None
+        try:
+            return self.reconstructor.begin(rec.user, rec.restored_text)
+        except Exception as e:
+            msg = e.message if isinstance(e, LgmtscError) else f"{type(e).__name__}: {str(e)[:160]}"
+            rec.reason = f"not rendered: {msg}; text only"
+            self.note(f"[{rec.seq}] {rec.reason}")
+            return None
+
+    def _render(self, user: str, rec: RxRecord, stream=None) -> None:
+        """Streamed phrase by phrase: each phrase's audio and frames go to the live view and the clip as they are
+        produced. ``stream``: the message's phrase stream if it was begun earlier. Latencies: ``tts_first_s``
+        (from the stream's start to its first phrase's speech), ``render_wait_s`` (that speech waiting for the
+        previous message's frames), ``first_frame_s`` (from then to the first frame) and ``render_all_s`` (from the
+        stream's start to the whole clip)."""
         from ..reconstruct.output import Mp4Writer
 
-        if self.reconstructor is None:
-            return
-        if user not in self.reconstructor.kb.users():
-            rec.reason = f"{user} is not enrolled in the public KB: text only"
-            return
+        if stream is None:
+            stream = self._begin_render(rec)
+            if stream is None:
+                return
         clip = self.out_dir / f"utterance_{rec.sender_id}_{rec.seq:05d}.mp4"
         key = f"{rec.sender_id}_{rec.seq}"
-        t = time.perf_counter()
         t_audio: list[float] = []
 
         def on_frame(i: int, frame: np.ndarray) -> None:
@@ -294,10 +343,11 @@ class Receiver:
 
         writer = None
         try:
-            for ph in self.reconstructor.stream(user, rec.restored_text):
+            for ph in stream:
                 if writer is None:
                     t_audio.append(time.perf_counter())
-                    rec.latency_s["tts_first_s"] = round(t_audio[0] - t, 3)
+                    rec.latency_s["tts_first_s"] = round(ph.ready_s, 3)
+                    rec.latency_s["render_wait_s"] = round(max(0.0, t_audio[0] - stream.t0 - ph.ready_s), 3)
                     writer = Mp4Writer(clip, ph.sample_rate, self.reconstructor.cfg.fps)
                 if self.view is not None:
                     self.view.phrase(key, ph.index, writer.n_frames, ph)
@@ -305,13 +355,14 @@ class Receiver:
             if writer is not None:
                 writer.close()
         except BaseException:
+            stream.close()
             if writer is not None:
                 writer.abort()
             raise
         finally:
             if self.view is not None:
                 self.view.end(key, writer.n_frames if writer is not None else 0)
-        rec.latency_s["render_all_s"] = round(time.perf_counter() - t, 3)
+        rec.latency_s["render_all_s"] = round(time.perf_counter() - stream.t0, 3)
         rec.video = clip.name
 
     def _preview(self, frame: np.ndarray) -> None:

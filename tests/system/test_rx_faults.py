@@ -28,7 +28,7 @@ def receiver(tmp_path):
 def test_a_failed_render_keeps_the_authentic_text(receiver):
     rx, alice = receiver
 
-    def broken_render(user, rec):
+    def broken_render(user, rec, stream=None):
         raise RuntimeError("ffmpeg exploded")
 
     rx._render = broken_render
