@@ -1,7 +1,8 @@
 """The sweep engine at scale: 200 codec cells (10 SNRs x 2 channels x 10 seeds, 5 held-out messages each) on
 2 local worker processes and on a local Ray instance with 2 CPUs; same results required, wall times reported.
 
-    nice -n 10 python benchmarks/eval_sweep_scale.py [--out benchmarks/eval_results/sweep_scale]
+    nice -n 10 python benchmarks/eval_sweep_scale.py [--out out/bench/eval_sweep_scale]
+    (docs cite benchmarks/eval_results/sweep_scale: pass it as --out to refresh them)
 
 Writes ``<out>/local_cells.jsonl``, ``<out>/ray_cells.jsonl`` and ``<out>/sweep_scale.json``. Existing results
 files are removed first (the point is to time a full run); the sweep's resumption is tested in tests/evaluation.
@@ -21,7 +22,7 @@ from host_pipeline.evaluation.sweep import Sweep, results_by_params, run_sweep
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="benchmarks/eval_results/sweep_scale")
+    ap.add_argument("--out", default="out/bench/eval_sweep_scale")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="benchmarks/gsr_results")
+    ap.add_argument("--out", default="out/bench/gsr_speed")
     ap.add_argument("--utterances", type=int, default=6)
     ap.add_argument("--frames", type=int, default=500)
     ap.add_argument("--size", type=int, default=512)

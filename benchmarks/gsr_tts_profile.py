@@ -27,7 +27,7 @@ TEXT = ("The examination and testimony of the experts enabled the commission to 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="benchmarks/gsr_results")
+    ap.add_argument("--out", default="out/bench/gsr_tts_profile")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     import onnxruntime as ort

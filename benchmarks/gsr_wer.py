@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="benchmarks/gsr_results")
+    ap.add_argument("--out", default="out/bench/gsr_wer")
     ap.add_argument("--limit", type=int, default=10)
     ap.add_argument("--voice", default="jm_kumo", help="a Kokoro voice or blend, e.g. jf_alpha:0.5,jm_kumo:0.5")
     ap.add_argument("--pitch", type=float, default=1.0)

@@ -3,7 +3,8 @@
 (three processes, GNU Radio loopback flowgraph, AWGN) fed at real speed, in each mode, with the full system
 (private KB, face and voice). Latency per utterance runs from the end of speech to the first reconstructed frame.
 
-    python benchmarks/link_latency.py [--snr 12] [--modes semantic digital] [--out benchmarks/link_results]
+    python benchmarks/link_latency.py [--snr 12] [--modes semantic digital] [--out out/bench/link_latency]
+    python benchmarks/link_latency.py --out benchmarks/link_results   # refresh the tables the README cites
 
 Writes OUT/<mode>/report.json (+ html, video) and OUT/summary.md with the tables quoted in the README.
 """
@@ -73,7 +74,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--snr", type=float, default=12.0)
     ap.add_argument("--modes", nargs="+", default=["semantic", "digital"], choices=["semantic", "digital"])
-    ap.add_argument("--out", default=str(REPO / "benchmarks" / "link_results"))
+    ap.add_argument("--out", default=str(REPO / "out" / "bench" / "link_latency"))
     args = ap.parse_args()
     out = Path(args.out)
     data = Path(tempfile.mkdtemp(prefix="lgmtsc-link-bench-"))  # keys and profiles of the run: never in the repo

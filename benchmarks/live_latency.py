@@ -111,7 +111,7 @@ def main() -> int:
     ap.add_argument("--no-kb", dest="kb", action="store_false", help="without the private KB")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
-    ap.add_argument("--out", default=str(REPO / "out" / "live_latency"))
+    ap.add_argument("--out", default=str(REPO / "out" / "bench" / "live_latency"))
     ap.add_argument("--data", help="LGMTSC_DATA of the runs (default OUT/data; the speaker is enrolled once)")
     args = ap.parse_args()
 

@@ -59,7 +59,7 @@ def main() -> int:
     ap.add_argument("--max-tokens", type=int, default=160)
     ap.add_argument("--endpoint", help="a running llama.cpp server (…/v1): compare cache_prompt true and false")
     ap.add_argument("--model", default="smollm2-135m")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "llm_results" / "server_determinism.json"))
+    ap.add_argument("--out", default=str(ROOT / "out" / "bench" / "llm_server_determinism.json"))
     args = ap.parse_args()
     prompts = [f"Write a short paragraph about {t}." for t in TOPICS[: args.prompts]]
     results = []

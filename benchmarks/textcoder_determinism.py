@@ -28,7 +28,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sentences", type=int, default=5)
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "textcoder_results" / "determinism.json"))
+    ap.add_argument("--out", default=str(ROOT / "out" / "bench" / "textcoder_determinism.json"))
     args = ap.parse_args()
 
     import llama_cpp

@@ -27,7 +27,7 @@ def main() -> int:
     ap.add_argument("--sentences", type=int, default=6)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "textcoder_results" / "latency.jsonl"))
+    ap.add_argument("--out", default=str(ROOT / "out" / "bench" / "textcoder_latency.jsonl"))
     args = ap.parse_args()
 
     from host_pipeline.textcoder.coder import TextCoder
@@ -54,6 +54,7 @@ def main() -> int:
               "max_encode_plus_decode_s": max(total), "median_tokens": statistics.median(r["tokens"] for r in rows),
               "tokens_per_s": 2 * tokens / sum(total), "load_average": [load_before, os.getloadavg()[0]],
               "rows": rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "a", encoding="utf-8") as f:
         f.write(json.dumps(result) + "\n")
     print(f"{args.model}, {args.threads} thread(s): 15-word sentences ({result['median_tokens']} tokens median), "

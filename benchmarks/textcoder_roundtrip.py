@@ -140,7 +140,7 @@ def main() -> int:
     ap.add_argument("--enc-threads", type=int, default=1)
     ap.add_argument("--dec-threads", type=int, default=2)
     ap.add_argument("--budget-min", type=float, default=1e9, help="the encoder stops starting sentences after this")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "textcoder_results"))
+    ap.add_argument("--out", default=str(ROOT / "out" / "bench" / "textcoder_roundtrip"))
     ap.add_argument("--role", choices=["run", "encode", "decode", "summary"], default="run", help=argparse.SUPPRESS)
     args = ap.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
