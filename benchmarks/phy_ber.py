@@ -33,7 +33,7 @@ def awgn_flowgraph_ber(mod, ebn0_db, n_bursts, nbytes, seed):
     esn0 = ebn0_db + 10 * np.log10(digital_rate(f, nbytes, mod, "none"))
     rng = np.random.default_rng(seed)
     tb = gr.top_block()
-    tx = lgmtsc.burst_tx(modulation=mod, fec="none")
+    tx = lgmtsc.burst_tx(modulation=mod, fec="none", max_messages=1)   # one burst per message
     ch = lgmtsc.awgn_channel(esn0_db=esn0, sps=4, cfo=float(rng.uniform(-0.003, 0.003)),
                              seed=int(rng.integers(1, 2 ** 31)))
     rx = lgmtsc.burst_rx(calibration="none")

@@ -7,8 +7,12 @@
 * false alarms: 1e7 noise-only samples fed in chunks: triggers, header failures, PDUs (must be 0).
 * header integrity: bursts far below the decoding threshold (-8..-3 dB) plus corrupted
   streams: every emitted PDU must carry exactly the header that was sent.
+* ``--messages K``: every burst carries K messages (a transmitter's backlog: K headers, the first K-1 with
+  ``more``), 30-300 payload symbols each; detection counts the first message, and the later ones are counted
+  apart (their headers are decoded after equalisation, from the message before them).
 
-    python benchmarks/phy_detection.py --out results/phy_detection [--bursts 1000]
+    python benchmarks/phy_detection.py --out out/bench/phy_detection [--bursts 1000]
+    python benchmarks/phy_detection.py --out out/bench/phy_detection_k3 --messages 3 --points 0,2 --no-below --noise 0
 """
 import argparse
 import csv
@@ -23,26 +27,34 @@ from phy_common import frame, pf, semantic_meta, sim  # noqa: E402
 
 
 def det_worker(args):
-    seed, n, esn0, pre = args
+    seed, n, esn0, pre, k_msgs = args
     rng = np.random.default_rng(seed)
     f = frame.Frame(**pre)
-    ok = wrong = tag_wrong = 0
+    ok = wrong = tag_wrong = later_ok = later_n = 0
     for _ in range(n):
-        n_sym = int(rng.integers(100, 800))
-        meta = semantic_meta(n_sym, seq=int(rng.integers(0, 2 ** 32)), sender_id=int(rng.integers(0, 2 ** 16)),
-                             auth_tag=int(rng.integers(0, 2 ** 32)))
-        x, assoc = f.build_burst(meta, np.exp(2j * np.pi * rng.random(n_sym)))
+        seq0, sender = int(rng.integers(0, 2 ** 32 - k_msgs)), int(rng.integers(0, 2 ** 16))
+        metas, msgs = [], []
+        for j in range(k_msgs):
+            n_sym = int(rng.integers(100, 800)) if k_msgs == 1 else int(rng.integers(30, 300))
+            meta = semantic_meta(n_sym, seq=seq0 + j, sender_id=sender, auth_tag=int(rng.integers(0, 2 ** 32)))
+            assoc, hdr, tag, sym = f.parse_tx(meta, np.exp(2j * np.pi * rng.random(n_sym)))
+            metas.append(meta)
+            msgs.append((hdr, tag, sym))
+        x = f.messages_burst(msgs)
         y = sim.channel(x, rng, esn0, cfo_=rng.uniform(-0.01, 0.01), delay_=rng.uniform(0, 4),
                         lead=int(rng.integers(0, 4000)))
         y = np.concatenate([sim.awgn(np.zeros(int(rng.integers(0, 3000))), esn0, 4, rng).astype(np.complex64), y,
                             sim.awgn(np.zeros(2000), esn0, 4, rng).astype(np.complex64)])
         out = frame.Receiver(f, association=assoc).feed(y)   # the association arrived earlier
         for m, _ in out:
-            same = all(m[k] == meta[k] for k in (pf.KEY_SEQ, pf.KEY_SENDER_ID, pf.KEY_N_TOKENS))
-            ok += same
+            j = (m[pf.KEY_SEQ] - seq0) % (1 << 32)
+            same = j < k_msgs and all(m[k] == metas[j][k] for k in (pf.KEY_SEQ, pf.KEY_SENDER_ID, pf.KEY_N_TOKENS))
+            ok += same and j == 0
+            later_ok += same and j > 0
             wrong += not same
-            tag_wrong += same and m[pf.KEY_AUTH_TAG] != meta[pf.KEY_AUTH_TAG]   # the tag block (for >= 6 dB)
-    return ok, wrong, tag_wrong
+            tag_wrong += same and m[pf.KEY_AUTH_TAG] != metas[j][pf.KEY_AUTH_TAG]   # the tag block (for >= 6 dB)
+        later_n += (k_msgs - 1) * any(m[pf.KEY_SEQ] == seq0 for m, _ in out)
+    return ok, wrong, tag_wrong, later_ok, later_n
 
 
 def fa_worker(args):
@@ -61,7 +73,7 @@ def fa_worker(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="results/phy_detection")
+    ap.add_argument("--out", default="out/bench/phy_detection")
     ap.add_argument("--bursts", type=int, default=1000, help="bursts per Es/N0 point")
     ap.add_argument("--noise", type=float, default=1e7, help="noise-only samples")
     ap.add_argument("--seed", type=int, default=11)
@@ -69,6 +81,7 @@ def main():
     ap.add_argument("--sc-window", type=int, default=None, help="Schmidl-Cox window in STF periods")
     ap.add_argument("--ltf-n", type=int, default=None, help="Zadoff-Chu length of each LTF half")
     ap.add_argument("--points", default="0,2,5", help="Es/N0 points (dB) of the detection test")
+    ap.add_argument("--messages", type=int, default=1, help="messages per burst (a backlog)")
     ap.add_argument("--below", action=argparse.BooleanOptionalAction, default=True,
                     help="also the points below the working range (-8..-3 dB)")
     a = ap.parse_args()
@@ -85,17 +98,19 @@ def main():
     t0 = time.time()
     with Pool(2) as pool:
         for esn0 in [float(v) for v in a.points.split(",")]:
-            res = pool.map(det_worker, [(a.seed + 1000 * k + int(esn0 * 10), a.bursts // 2, esn0, pre)
+            res = pool.map(det_worker, [(a.seed + 1000 * k + int(esn0 * 10), a.bursts // 2, esn0, pre, a.messages)
                                         for k in range(2)])
-            ok, wrong, tag_wrong = (sum(r[i] for r in res) for i in range(3))
+            ok, wrong, tag_wrong, later_ok, later_n = (sum(r[i] for r in res) for i in range(5))
             n = 2 * (a.bursts // 2)
             rows.append(dict(test="detection", esn0_db=esn0, trials=n, detected=ok, rate=ok / n, wrong_header=wrong,
-                             tag_errors=tag_wrong))
+                             tag_errors=tag_wrong, messages=a.messages, later_decoded=later_ok, later_trials=later_n))
             print("detection Es/N0 %4.1f dB, CFO +-1%% fs: %d/%d = %.4f (wrong headers %d; tag blocks wrong %d)"
-                  % (esn0, ok, n, ok / n, wrong, tag_wrong), flush=True)
+                  % (esn0, ok, n, ok / n, wrong, tag_wrong)
+                  + (", later messages of detected bursts %d/%d" % (later_ok, later_n) if a.messages > 1 else ""),
+                  flush=True)
         for esn0 in (-8.0, -5.0, -3.0) if a.below else ():
-            res = pool.map(det_worker, [(a.seed + 5000 + 1000 * k + int(-esn0 * 10), a.bursts // 4, esn0, pre)
-                                        for k in range(2)])
+            res = pool.map(det_worker, [(a.seed + 5000 + 1000 * k + int(-esn0 * 10), a.bursts // 4, esn0, pre,
+                                         a.messages) for k in range(2)])
             ok = sum(r[0] for r in res)
             wrong = sum(r[1] for r in res)
             n = 2 * (a.bursts // 4)
@@ -104,15 +119,16 @@ def main():
             print("below threshold Es/N0 %4.1f dB: decoded %d/%d, wrong headers passed: %d" % (esn0, ok, n, wrong),
                   flush=True)
         half = int(a.noise // 2)
-        res = pool.map(fa_worker, [(a.seed + 77 + k, half, 65536, pre) for k in range(2)])
-        pdus, trig, hfail = (sum(r[i] for r in res) for i in range(3))
-        rows.append(dict(test="noise_only", esn0_db="", trials=2 * half, detected=pdus, rate=pdus / (2 * half),
-                         wrong_header=pdus, triggers=trig, header_failures=hfail))
-        print("noise only: %d samples, %d triggers, %d header CRC failures, %d false PDUs"
-              % (2 * half, trig, hfail, pdus), flush=True)
+        if half:
+            res = pool.map(fa_worker, [(a.seed + 77 + k, half, 65536, pre) for k in range(2)])
+            pdus, trig, hfail = (sum(r[i] for r in res) for i in range(3))
+            rows.append(dict(test="noise_only", esn0_db="", trials=2 * half, detected=pdus, rate=pdus / (2 * half),
+                             wrong_header=pdus, triggers=trig, header_failures=hfail))
+            print("noise only: %d samples, %d triggers, %d header CRC failures, %d false PDUs"
+                  % (2 * half, trig, hfail, pdus), flush=True)
     with open(os.path.join(a.out, "detection.csv"), "w", newline="") as fh:
         keys = ["test", "esn0_db", "trials", "detected", "rate", "wrong_header", "tag_errors", "triggers",
-                "header_failures"]
+                "header_failures", "messages", "later_decoded", "later_trials"]
         w = csv.DictWriter(fh, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)

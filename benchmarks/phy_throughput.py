@@ -92,7 +92,7 @@ def main():
     # --- GNU Radio flowgraph
     for n_sym in (256, 2048, 8192):
         tb = gr.top_block()
-        tx = lgmtsc.burst_tx()
+        tx = lgmtsc.burst_tx(max_messages=1)   # back-to-back bursts, one message each
         rxb = lgmtsc.burst_rx()
         dbg = blocks.message_debug()
         tb.connect(tx, rxb)
@@ -111,7 +111,7 @@ def main():
     lat_rows = []
     for n_sym in (256, 2048):
         tb = gr.top_block()
-        tx = lgmtsc.burst_tx()
+        tx = lgmtsc.burst_tx(max_messages=1)   # back-to-back bursts, one message each
         rxb = lgmtsc.burst_rx()
         st = _Stamp()
         tb.connect(tx, rxb)

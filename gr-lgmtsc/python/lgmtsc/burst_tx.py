@@ -30,8 +30,8 @@ class burst_tx(gr.basic_block):
 
     Backlog: messages that are queued when a burst starts (PDUs that came while the previous burst was still
     going out, or before the flowgraph ran) share one burst, up to ``max_messages`` of them and
-    ``max_burst_symbols`` body data symbols: one preamble and guard for all, each message its header (``more``
-    set on all but the last), tag block and payload. ``max_messages=1``: one burst per message.
+    ``max_burst_symbols`` body data symbols: one preamble and guard for all, the messages' headers (``more`` set
+    on all but the last), then their tag blocks and payloads. ``max_messages=1``: one burst per message.
     """
 
     def __init__(self, sps=4, rolloff=0.35, modulation='qpsk', fec='cc', idle_fill=False,
@@ -41,8 +41,8 @@ class burst_tx(gr.basic_block):
         if modulation not in pf.MODULATIONS or fec not in pf.FECS:
             raise ValueError("modulation must be one of %s, fec one of %s" % (pf.MODULATIONS, pf.FECS))
         self.modulation, self.fec, self.idle_fill = modulation, fec, bool(idle_fill)
-        if int(max_messages) < 1:
-            raise ValueError("max_messages must be >= 1")
+        if not 1 <= int(max_messages) <= H.MAX_MESSAGES:
+            raise ValueError("max_messages must be 1..%d" % H.MAX_MESSAGES)
         self.max_messages, self.max_burst_symbols = int(max_messages), int(max_burst_symbols)
         self.n_messages = 0
         self.queue = deque()

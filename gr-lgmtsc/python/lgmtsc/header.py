@@ -308,6 +308,7 @@ class Header:
         return cls.unpack(bits[0], seq_ref) if ok[0] else None
 
 
+MAX_MESSAGES = 16                      # messages per burst (headers with ``more`` before the last)
 SLOPE_HYPOTHESES = np.array([0.0, -0.006, 0.006, -0.012, 0.012])   # residual CFO, radians per symbol
 
 

@@ -95,12 +95,13 @@ class qa_burst_tx(gr_unittest.TestCase):
         self.assertEqual(f.messages_symbols([p.size for p in pays[:3]]), f.burst_symbols(0, n3))
         self.assertLess(f.messages_symbols([p.size for p in pays[:3]]),
                         sum(f.burst_symbols(p.size) for p in pays[:3]) - 2 * f.n_pre)
-        # the ``more`` bit: set on all but the last header of a burst
+        # two messages: their two headers, then tag block and payload of each
         b = f.messages_burst(msgs[:2])
         self.assertEqual(b.size, f.burst_samples(0, 2 * (f.n_hdr + H.TAG_USES) + pays[0].size + pays[1].size)
                          + f.guard_samples(2 * (f.n_hdr + H.TAG_USES) + pays[0].size + pays[1].size))
-        with self.assertRaises(ValueError):
-            burst_tx(max_messages=0)
+        for bad in (0, H.MAX_MESSAGES + 1):
+            with self.assertRaises(ValueError):
+                burst_tx(max_messages=bad)
 
     def test_002_malformed_dropped(self):
         bad = [pmt.intern("junk"),

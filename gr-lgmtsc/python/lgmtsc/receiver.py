@@ -16,9 +16,9 @@ from . import pdu_format as pf
 from .waveform import DET_SYMBOLS, MAX_PAYLOAD_SYMBOLS, body_layout
 
 SCAN_SAMPLES = 1 << 15   # samples searched per step
-# a later header of a burst (after equalisation and tracking) has no phase reference of its own: the slope
-# hypotheses turn about its centre
-NEXT_HEADER_POS = np.arange(H.HEADER_USES) - (H.HEADER_USES - 1) / 2.0
+# a later header of a burst, tracked up to the header before it: the slope hypotheses turn about its start
+LATER_POS = np.arange(H.HEADER_USES, dtype=float)
+LATER_SMOOTH = None
 
 
 def limit_blas_threads(n=1):
@@ -171,8 +171,33 @@ class Receiver:
             self.n_header_fail += 1
             self.search = dc + 2 * f.L
             return True
+        segs = [(hdr, n_pay)]
+        # several messages in one burst: their headers follow the first one; each is decoded with the ones before
+        # it as known symbols (gain and phase tracked up to it)
+        while segs[-1][0].more and len(segs) < H.MAX_MESSAGES:
+            j = len(segs)
+            b2 = b + (body_layout((j + 1) * f.n_hdr, final=False)[2] - body_layout(f.n_hdr, final=False)[2]) * f.sps
+            if end < b2:                         # wait for the samples (the search restarts at this trigger)
+                self.n_triggers -= 1
+                self.search = start + i0 * f.sps
+                return False
+            try:
+                seg3 = self._seg(a, b2).astype(np.complex128) * np.exp(-2j * np.pi * eps * np.arange(b2 - a))
+                known = np.concatenate([h.symbols() for h, _ in segs])
+                r = f.demodulate(f.matched_filter(seg3, frac), S, (j + 1) * f.n_hdr, final=False, known=known,
+                                 smooth=LATER_SMOOTH)
+                nxt = H.Header.decode(r["z"][j * f.n_hdr:], r["noise_var"][j * f.n_hdr:], segs[-1][0].seq,
+                                      LATER_POS)
+            except (ValueError, IndexError, np.linalg.LinAlgError):
+                nxt = None
+            n_pay = None if nxt is None or nxt.kind == H.Kind.ASSOCIATION else self._message_uses(nxt, assoc)
+            if n_pay is None or sum(f.n_hdr + p for _, p in segs) + f.n_hdr + n_pay > MAX_PAYLOAD_SYMBOLS:
+                self.n_header_fail += 1          # without this header the burst's layout is unknown: all lost
+                self.search = dc + 2 * f.L
+                return True
+            segs.append((nxt, n_pay))
         S_abs = a + S
-        self.pending = (S_abs, eps, [(hdr, n_pay)], frac, assoc)
+        self.pending = (S_abs, eps, segs, frac, assoc)
         self.search = S_abs
         return True
 
@@ -185,7 +210,7 @@ class Receiver:
         return n_pay if n_pay <= MAX_PAYLOAD_SYMBOLS else None
 
     def _demodulate(self, S_abs, eps, frac, n_data, final, known):
-        """The burst at S_abs with ``n_data`` body data symbols (timing refined on the known first header)."""
+        """The burst at S_abs with ``n_data`` body data symbols (timing refined on the known headers)."""
         f = self.f
         a = S_abs - f.rrc.size
         seg = self._seg(a, S_abs + f.burst_samples(0, n_data) + 2 * f.rrc.size + 4 * f.sps).astype(np.complex128)
@@ -197,30 +222,12 @@ class Receiver:
     def _finish(self, out, end):
         f = self.f
         S_abs, eps, segs, frac, assoc = self.pending
-        known = segs[0][0].symbols()    # timing again, now with the decoded header as a long known sequence
-        final = True
-        # several messages in one burst: each header with ``more`` set is followed, after its message, by the next
-        while segs[-1][0].more:
-            n_known = sum(f.n_hdr + p for _, p in segs)
-            n_data = n_known + f.n_hdr
-            if end < S_abs + f.burst_samples(0, n_data) + 2 * f.rrc.size + 4 * f.sps:
-                return False
-            try:
-                r, _ = self._demodulate(S_abs, eps, frac, n_data, False, known)
-                nxt = H.Header.decode(r["z"][n_known:n_data], r["noise_var"][n_known:n_data], segs[-1][0].seq,
-                                      NEXT_HEADER_POS)
-            except (ValueError, IndexError, np.linalg.LinAlgError):
-                nxt = None
-            n_pay = None if nxt is None or nxt.kind == H.Kind.ASSOCIATION else self._message_uses(nxt, assoc)
-            if n_pay is None or n_known + f.n_hdr + n_pay > MAX_PAYLOAD_SYMBOLS:
-                self.n_header_fail += 1          # the rest of the burst is lost; what came before is kept
-                final = False
-                break
-            segs.append((nxt, n_pay))
+        # timing again, now with the decoded headers as a long known sequence
+        known = np.concatenate([h.symbols() for h, _ in segs])
         n_data = sum(f.n_hdr + p for _, p in segs)
         if end < S_abs + f.burst_samples(0, n_data) + 2 * f.rrc.size + 4 * f.sps:
             return False
-        r, frac = self._demodulate(S_abs, eps, frac, n_data, final, known)
+        r, frac = self._demodulate(S_abs, eps, frac, n_data, True, known)
         self.pending = None
         self.search = S_abs + f.burst_samples(0, n_data) - f.rrc.size
         hdr = segs[0][0]
@@ -233,10 +240,10 @@ class Receiver:
                 self.assoc, self.seq_ref = new, new.seq_base
                 self.n_associations += 1
             return True
-        o = 0
+        o = len(segs) * f.n_hdr                  # the headers, then each message's tag block and payload
         for hdr, n_pay in segs:
             self.seq_ref = hdr.seq
-            a, b = o + f.n_hdr, o + f.n_hdr + n_pay
+            a, b = o, o + n_pay
             z, nv = r["z"][a:b], r["noise_var"][a:b]
             tag = H.decode_tag(z[:H.TAG_USES], nv[:H.TAG_USES])
             out.append(self._make_output(hdr, assoc, tag, r, z[H.TAG_USES:], nv[H.TAG_USES:], S_abs + frac, eps,

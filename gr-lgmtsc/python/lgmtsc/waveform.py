@@ -229,14 +229,17 @@ class Waveform:
         return self.messages_burst([(header, tag, sym)])
 
     def messages_burst(self, messages):
-        """Several messages [(Header, tag, payload symbols), ...] in one burst: one preamble and one guard,
-        each message its header, tag block and payload, one after the other in the body; every header but the
-        last has ``more`` set (the receiver then decodes the next header after this message's payload)."""
-        parts = []
-        for i, (hdr, tag, sym) in enumerate(messages):
-            hdr = dataclasses.replace(hdr, more=i + 1 < len(messages))
-            parts += [hdr.symbols(), H.tag_symbols(tag), np.asarray(sym, np.complex128).ravel()]
-        return self.burst(np.concatenate(parts))
+        """Several messages [(Header, tag, payload symbols), ...] (at most ``header.MAX_MESSAGES``) in one burst:
+        one preamble and one guard; the body holds the headers one after the other (``more`` set on all but the
+        last), then each message's tag block and payload, in the same order. The receiver decodes the headers
+        first, each with the ones before it as known symbols."""
+        if not 1 <= len(messages) <= H.MAX_MESSAGES:
+            raise ValueError("1..%d messages per burst, not %d" % (H.MAX_MESSAGES, len(messages)))
+        hdrs = [dataclasses.replace(hdr, more=i + 1 < len(messages)).symbols()
+                for i, (hdr, _, _) in enumerate(messages)]
+        rest = [np.concatenate([H.tag_symbols(tag), np.asarray(sym, np.complex128).ravel()])
+                for _, tag, sym in messages]
+        return self.burst(np.concatenate(hdrs + rest))
 
     def messages_symbols(self, payload_sizes):
         """All channel uses of one burst carrying messages with these payload sizes (symbols)."""
