@@ -150,9 +150,11 @@ def _recipes(out: Path) -> dict[str, dict]:
 
 
 def score_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig | None = None,
-                   progress=print) -> dict:
+                   progress=print, only: list[str] | None = None) -> dict:
     """Speak each matched voice's sentences (deterministic) and measure them against the real speech of all 13
-    speakers under both encoders; baselines, identification, tables and the figure into ``out``."""
+    speakers under both encoders; baselines, identification, tables and the figure into ``out``. Each speaker's
+    scores are kept in ``out/scores`` (reused while its recipe is unchanged), so processes may score different
+    speakers (``only``) before one puts the tables together."""
     from ..asr.backends import load_asr
     from ..config import AsrConfig
     from ..media import read_audio
@@ -197,13 +199,23 @@ def score_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig |
     rows: list[Row] = []
     recon: dict[str, list] = {enc: [] for enc in encoders}
     index = []
+    (out / "scores").mkdir(parents=True, exist_ok=True)
     for i, s in enumerate(spks):
-        if s.name not in recipes:
+        if s.name not in recipes or (only and s.name not in only):
             continue
         rec = recipes[s.name]
         v = rec["voice"]
+        key = json.dumps([v, s.texts], sort_keys=True)
+        cache = out / "scores" / f"{s.name}.json"
+        if cache.exists() and json.loads(cache.read_text())["key"] == key:  # scored already (maybe by another process)
+            c = json.loads(cache.read_text())
+            for enc in encoders:
+                recon[enc].append(np.asarray(c["embedding"][enc], np.float32))
+            index.append(i)
+            rows.append(Row(**c["row"]))
+            continue
         voice = Voice(dict(v["weights"]), pitch=v["pitch"], speed=v["speed"], prosody_weights=v.get("prosody_weights"),
-                      eq_db=v.get("eq_db"))
+                      eq_db=v.get("eq_db"), formant=float(v.get("formant", 1.0)))
         speech = [tts.synthesize(t, voice) for t in s.texts]
         audio16 = [_resample(sp.audio, 16000 / sp.sample_rate) for sp in speech]
         errs = refs = 0
@@ -222,10 +234,13 @@ def score_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig |
         index.append(i)
         rtf = float(sum(sp.synthesis_s for sp in speech) / sum(sp.duration_s for sp in speech))
         w = ", ".join(f"{k} {x:.2f}" for k, x in sorted(voice.weights.items(), key=lambda kv: -kv[1]))
-        rows.append(Row(s.name, f"{w}; pitch {voice.pitch:.3f}, rate {voice.speed:.2f}", sims["resemblyzer"],
+        extra = (f", formant {voice.formant:.2f}" if voice.formant != 1.0 else "") + (", EQ" if voice.eq_db else "")
+        rows.append(Row(s.name, f"{w}; pitch {voice.pitch:.3f}, rate {voice.speed:.2f}{extra}", sims["resemblyzer"],
                         sims["dvector"], before["resemblyzer"], before["dvector"],
                         rec["report"]["similarity_enrollment"], errs / max(1, refs), rtf, rec["match_s"], s.held_out))
         r = rows[-1]
+        cache.write_text(json.dumps({"key": key, "row": asdict(r), "load_average_1min": round(os.getloadavg()[0], 2),
+                                     "embedding": {enc: recon[enc][-1].round(6).tolist() for enc in encoders}}) + "\n")
         progress(f"{s.name}: Resemblyzer {r.resemblyzer:.3f} (before {r.resemblyzer_before:.3f}), d-vector "
                  f"{r.dvector:.3f} (before {r.dvector_before:.3f}), WER {r.wer:.1%}, RTF {r.tts_rtf:.2f}")
     if not rows:
@@ -257,6 +272,11 @@ def score_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig |
             "fraction_of_the_way_to_same": float((vals.mean() - b["diff_mean"]) / (b["same_mean"] - b["diff_mean"])),
             "identified": int((ident[enc].argmax(1) == np.array(index)).sum()),
         }
+        # collapse: how alike the reconstructions of different speakers are, beside their real speech
+        rc = np.stack([_unit(e) for e in recon[enc]])
+        off = ~np.eye(len(rc), dtype=bool)
+        summary[enc]["reconstructions_cross_mean"] = float((rc @ rc.T)[off].mean())
+        summary[enc]["real_cross_mean"] = float((ref[enc][index] @ ref[enc][index].T)[off].mean())
     summary["wer"] = float(np.mean([r.wer for r in rows]))
     summary["tts_rtf_median"] = float(np.median([r.tts_rtf for r in rows]))
     summary["match_s_median"] = float(np.median([r.match_s for r in rows]))

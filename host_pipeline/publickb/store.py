@@ -50,7 +50,8 @@ class Profile:
 
         v = self.tts_voice
         return Voice(dict(v.get("weights", {})), pitch=float(v.get("pitch", 1.0)), speed=float(v.get("speed", 1.0)),
-                     prosody_weights=v.get("prosody_weights"), style=self.tts_style, eq_db=v.get("eq_db"))
+                     prosody_weights=v.get("prosody_weights"), style=self.tts_style, eq_db=v.get("eq_db"),
+                     formant=float(v.get("formant", 1.0)))
 
 
 def _root(cfg: PublicKbConfig) -> Path:

@@ -49,6 +49,7 @@ class Voice:
     prosody_weights: dict[str, float] | None = None  # Kokoro: weights of the prosody half; None = ``weights``
     style: np.ndarray | None = field(default=None, repr=False)  # Kokoro: the resolved (510, 256) style table
     eq_db: list[float] | None = None  # spectral-envelope gains (dB) at ``EQ_BANDS_HZ``, applied to the output
+    formant: float = 1.0  # Kokoro: spectral-envelope stretch after the pitch shift (``warp_formants``)
 
     def to_dict(self) -> dict:
         d = {"weights": self.weights, "pitch": self.pitch, "speed": self.speed}
@@ -56,6 +57,8 @@ class Voice:
             d["prosody_weights"] = self.prosody_weights
         if self.eq_db is not None:
             d["eq_db"] = [round(float(g), 2) for g in self.eq_db]
+        if self.formant != 1.0:
+            d["formant"] = self.formant
         if self.style is not None:
             d["style_sha256"] = hashlib.sha256(np.ascontiguousarray(self.style, np.float32).tobytes()).hexdigest()
         return d
@@ -143,6 +146,35 @@ def apply_eq(audio: np.ndarray, sr: int, eq_db: list[float] | np.ndarray) -> np.
     f = np.fft.rfftfreq(n, 1 / sr)
     g_db = np.interp(np.log(np.maximum(f, 1.0)), np.log(EQ_BANDS_HZ), np.clip(eq_db, -EQ_MAX_DB, EQ_MAX_DB))
     y = np.fft.irfft(np.fft.rfft(x, n) * 10 ** (g_db / 20), n)[: x.size]
+    rms_x, rms_y = np.sqrt(np.mean(x**2)), np.sqrt(np.mean(y**2))
+    return (y * (rms_x / rms_y if rms_y > 0 else 1.0)).astype(np.float32)
+
+
+def warp_formants(audio: np.ndarray, sr: int, factor: float, max_db: float = 18.0) -> np.ndarray:
+    """``audio`` with its spectral envelope stretched along frequency by ``factor`` (formants move by it, F0 and
+    timing stay): per STFT frame, the cepstrally smoothed log envelope (quefrencies below 1.6 ms) is compared with
+    itself read at f / factor, and the frame is multiplied by the ratio (within +-``max_db``). Loudness kept."""
+    from scipy.signal import istft, stft
+
+    x = np.asarray(audio, np.float32)
+    if abs(factor - 1.0) < 1e-3 or x.size == 0:
+        return x
+    n = 1024 if sr > 20000 else 512
+    _, _, z = stft(x, sr, window="hann", nperseg=n, noverlap=3 * n // 4)
+    logm = np.log(np.abs(z) + 1e-7)
+    cep = np.fft.irfft(logm, n, axis=0)
+    lift = max(4, int(0.0016 * sr))
+    cep[lift:n - lift + 1] = 0.0
+    env = np.fft.rfft(cep, n, axis=0).real  # (bins, frames)
+    pos = np.clip(np.arange(env.shape[0]) / factor, 0, env.shape[0] - 1)
+    i0 = np.minimum(pos.astype(int), env.shape[0] - 2)
+    frac = (pos - i0)[:, None]
+    warped = env[i0] * (1 - frac) + env[i0 + 1] * frac
+    gain = np.exp(np.clip(warped - env, -max_db / 8.686, max_db / 8.686))
+    _, y = istft(z * gain, sr, window="hann", nperseg=n, noverlap=3 * n // 4)
+    y = y[: x.size].astype(np.float32)
+    if y.size < x.size:
+        y = np.pad(y, (0, x.size - y.size))
     rms_x, rms_y = np.sqrt(np.mean(x**2)), np.sqrt(np.mean(y**2))
     return (y * (rms_x / rms_y if rms_y > 0 else 1.0)).astype(np.float32)
 
@@ -271,6 +303,8 @@ class KokoroTts(TtsBackend):
         if not audio_parts:
             raise InputError(f"nothing to say: {text!r} has no speakable words")
         audio = np.concatenate(audio_parts)
+        if voice.formant != 1.0:
+            audio = warp_formants(audio, self.SAMPLE_RATE, voice.formant)
         if voice.eq_db is not None:
             audio = apply_eq(audio, self.SAMPLE_RATE, voice.eq_db)
         peak = float(np.abs(audio).max())

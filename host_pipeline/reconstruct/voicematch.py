@@ -4,12 +4,16 @@ At enrollment, ``VoiceMatcher`` searches Kokoro's style space for the voice most
 (Resemblyzer cosine; the independent d-vector judge never sees the search):
 
 1. rank the 54 v1.0 voices of the speaker's language by the Resemblyzer embedding of a short render of each
-   (measured once: ``calibration/voice/kokoro_v1_voices.json``) against the enrollment speech;
-2. render the nearest few and blends of them: the timbre half (style dimensions 0-127, Kokoro's decoder) and the
-   prosody half (128-255, its duration/pitch predictor) take separate weights; a small evolution strategy over
-   both weight vectors and a pitch factor within ``voice_max_pitch`` keeps the best render. Each render is also
-   scored through a spectral-envelope equaliser (``voice_match_eq``: 20 smooth band gains within +-12 dB that
-   move its long-term spectrum halfway or all the way to the enrolled speech's; no extra synthesis);
+   (measured once: ``calibration/voice/kokoro_v1_voices.json``) against the enrollment speech; the nearest
+   ``voice_match_top`` and the voices of the non-negative least-squares blend of all the measured embeddings that
+   comes closest to the speaker's form the pool;
+2. render the nearest voices, the least-squares blend, then blends found by a small (1+1) evolution strategy:
+   the timbre half (style dimensions 0-127, Kokoro's decoder) and the prosody half (128-255, its duration/pitch
+   predictor) take separate weights on the pool's simplex. Every render (at pitch 1) is refined without
+   synthesising again: pitch factors within ``voice_max_pitch`` (resampling, as ``synthesize`` does), then at the
+   best pitch a spectral-envelope stretch (formants only, ``FORMANT_GRID``), each through the equaliser at strength
+   0, 0.5 and 1 (20 band gains within +-12 dB moving its long-term spectrum to the enrolled speech's;
+   ``voice_match_eq``). Objective: Resemblyzer cosine to the enrollment minus 0.1 per octave of F0 mismatch;
 3. the winner must keep round-trip WER (Whisper) on Harvard sentences within ``voice_max_wer``, else the next best
    does; the rate factor comes from the speaking rates, clipped to [``voice_min_rate``, ``voice_max_rate``].
 
@@ -38,12 +42,13 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import REPO_ROOT
-from ..publickb.voice import VoiceFeatures, cosine, syllable_rate
+from ..publickb.voice import VoiceFeatures, cosine, f0_track, syllable_rate
 from .config import ReconstructConfig
 from .tts import TtsBackend, Voice
 
 log = logging.getLogger(__name__)
 F0_PENALTY_PER_OCTAVE = 0.1
+FORMANT_GRID = (0.9, 0.95, 1.05, 1.1)  # spectral-envelope stretches tried at enrollment (``warp_formants``)
 TABLE = REPO_ROOT / "calibration" / "voice" / "kokoro_voice_table.json"
 V1_TABLE = REPO_ROOT / "calibration" / "voice" / "kokoro_v1_voices.json"
 # what the matcher renders: phonetically rich, none of it in the evaluation transcripts
@@ -153,24 +158,45 @@ class VoiceMatcher:
         audio = np.concatenate([self.tts.synthesize(s, voice).audio for s in probe])
         return _resample(audio, 16000 / self.tts.SAMPLE_RATE)
 
-    def _score(self, voice: Voice, target: np.ndarray, target_lts: np.ndarray, probe: list[str]
-               ) -> tuple[float, list[float] | None]:
-        """(best Resemblyzer cosine, its equaliser gains): the render as is, and through the spectral-envelope
-        equaliser that brings its long-term spectrum halfway or all the way to the enrolled speech's."""
-        from .tts import EQ_MAX_DB, apply_eq, long_term_spectrum
+    def _post(self, wav: np.ndarray, v: VoiceFeatures, target: np.ndarray, target_lts: np.ndarray) -> tuple:
+        """The best (objective, Resemblyzer cosine, log pitch factor, equaliser dB, formant factor) for one render
+        at pitch 1, cheaply, without synthesising again.
 
-        wav = self._render(voice, probe)
-        best = (cosine(self.va.embed(wav), target), None)
-        if not self.cfg.voice_match_eq:
-            return best
-        d = target_lts - long_term_spectrum(wav, 16000)
-        d = np.convolve(np.pad(d, 1, mode="edge"), np.ones(3) / 3, mode="valid")  # smooth across bands
-        d = np.clip(d - d.mean(), -EQ_MAX_DB, EQ_MAX_DB)
-        for a in (0.5, 1.0):
-            eq = [round(float(g), 2) for g in a * d]
-            sc = cosine(self.va.embed(apply_eq(wav, 16000, eq)), target)
-            if sc > best[0]:
-                best = (sc, eq)
+        The pitch factor p is applied as ``synthesize`` does (resampling by 1/p scales F0 and formants; only the
+        duration differs from a render at speed/p), on a grid within ``voice_max_pitch`` plus the factor that
+        brings the render's median F0 to the speaker's; then, at the best p, the spectral envelope alone is
+        stretched (``warp_formants``, ``FORMANT_GRID``). Each variant goes through the equaliser at strength
+        0, 0.5 and 1 (moving its long-term spectrum to the enrolled speech's). Objective: the cosine minus
+        ``F0_PENALTY_PER_OCTAVE`` per octave between the shifted render's F0 and the speaker's.
+        """
+        from .tts import EQ_MAX_DB, _resample, apply_eq, long_term_spectrum, warp_formants
+
+        max_lp = float(np.log(self.cfg.voice_max_pitch))
+        f0 = f0_track(wav)
+        f0r = float(np.median(f0[f0 > 0])) if np.any(f0 > 0) else max(v.f0_median_hz, 1.0)
+        lp0 = float(np.clip(np.log(max(v.f0_median_hz, 1.0) / f0r), -max_lp, max_lp))
+        strengths = (0.0, 0.5, 1.0) if self.cfg.voice_match_eq else (0.0,)
+        best = (-np.inf, -np.inf, 0.0, None, 1.0)
+
+        def variants(w: np.ndarray, lp: float, fm: float):
+            nonlocal best
+            pen = F0_PENALTY_PER_OCTAVE * abs(np.log2(f0r * np.exp(lp) / max(v.f0_median_hz, 1.0)))
+            d = target_lts - long_term_spectrum(w, 16000)
+            d = np.convolve(np.pad(d, 1, mode="edge"), np.ones(3) / 3, mode="valid")  # smooth across bands
+            d = np.clip(d - d.mean(), -EQ_MAX_DB, EQ_MAX_DB)
+            for a in strengths:
+                eq = [round(float(g), 2) for g in a * d] if a else None
+                sc = cosine(self.va.embed(apply_eq(w, 16000, eq) if eq else w), target)
+                if sc - pen > best[0]:
+                    best = (sc - pen, sc, lp, eq, fm)
+
+        shifted = {}
+        for lp in sorted({round(float(x), 4) for x in (lp0, *np.linspace(-max_lp, max_lp, 5))}):
+            shifted[lp] = _resample(wav, float(np.exp(-lp)))
+            variants(shifted[lp], lp, 1.0)
+        lp = best[2]
+        for fm in FORMANT_GRID:
+            variants(warp_formants(shifted[lp], 16000, fm), lp, fm)
         return best
 
     def round_trip_wer(self, voice: Voice) -> float:
@@ -189,6 +215,7 @@ class VoiceMatcher:
     def match(self, audio16k: np.ndarray, v: VoiceFeatures, progress=None) -> tuple[Voice, dict]:
         import time
 
+        from scipy.optimize import nnls
         from tqdm import tqdm
 
         from .tts import long_term_spectrum
@@ -203,51 +230,59 @@ class VoiceMatcher:
         table = {k: r for k, r in load_v1_table().items() if k[0] in prefixes}
         names = sorted(table, key=lambda k: -cosine(np.asarray(table[k]["embedding"]), target))
         top = names[: cfg.voice_match_top]
+        # the blend of all the language's voices whose measured embeddings add up closest to the speaker's
+        # (non-negative least squares): its voices join the search
+        emb = np.stack([np.asarray(table[k]["embedding"], np.float64) for k in names])
+        w_all, _ = nnls(emb.T / np.linalg.norm(emb, axis=1), target.astype(np.float64))
+        w_all = w_all / w_all.sum() if w_all.sum() > 0 else w_all
+        extra = [names[i] for i in np.argsort(-w_all) if w_all[i] >= 0.05 and names[i] not in top][:3]
+        pool = top + extra
         n_evals = cfg.voice_match_evals
         bar = tqdm(total=len(top) + n_evals, desc="matching the voice", unit="render", disable=progress is False,
                    leave=False)
         rng = np.random.default_rng(cfg.seed)
-        tried: list[tuple] = []  # (score, timbre w, prosody w, log pitch, equaliser dB)
+        tried: list[tuple] = []  # (objective, cosine, timbre w, prosody w, log pitch, equaliser dB, formant)
+        k = len(pool)
 
-        def voice_of(w: np.ndarray, u: np.ndarray, lp: float, eq=None) -> Voice:
-            return Voice({k: round(float(x), 4) for k, x in zip(top, w) if x > 1e-4}, pitch=round(float(np.exp(lp)), 4),
-                         prosody_weights={k: round(float(x), 4) for k, x in zip(top, u) if x > 1e-4}, eq_db=eq)
+        def voice_of(w: np.ndarray, u: np.ndarray, lp: float = 0.0, eq=None, fm: float = 1.0) -> Voice:
+            return Voice({n: round(float(x), 4) for n, x in zip(pool, w) if x > 1e-4},
+                         pitch=round(float(np.exp(lp)), 4),
+                         prosody_weights={n: round(float(x), 4) for n, x in zip(pool, u) if x > 1e-4}, eq_db=eq,
+                         formant=round(float(fm), 4))
 
-        def evaluate(w: np.ndarray, u: np.ndarray, lp: float) -> float:
-            sc, eq = self._score(voice_of(w, u, lp), target, target_lts, probe)
-            tried.append((sc, w, u, lp, eq))
+        def evaluate(w: np.ndarray, u: np.ndarray) -> float:
+            obj, sc, lp, eq, fm = self._post(self._render(voice_of(w, u), probe), v, target, target_lts)
+            tried.append((obj, sc, w, u, lp, eq, fm))
             bar.update(1)
-            return sc
+            return obj
 
-        k = len(top)
-        # the pitch factor that brings the nearest voice's F0 to the speaker's, within the allowed range
-        max_lp = float(np.log(cfg.voice_max_pitch))
-        for i in range(k):
-            e = np.eye(k)[i]
-            lp = float(np.clip(np.log(max(v.f0_median_hz, 1.0) / table[top[i]]["f0_median_hz"]), -max_lp, max_lp))
-            evaluate(e, e, lp)
-        # (1 + 4) evolution strategy around the best so far: timbre weights, prosody weights and pitch
+        for i in range(len(top)):  # the nearest voices, each at its best pitch and equaliser
+            evaluate(np.eye(k)[i], np.eye(k)[i])
+        if n_evals > 0 and w_all.sum() > 0:  # the least-squares blend
+            w0 = _simplex(np.array([w_all[names.index(n)] for n in pool]))
+            evaluate(w0, w0)
+        # (1 + 1) evolution strategy around the best so far: the timbre and the prosody weights, each on the simplex
+        # of the pool; pitch and equaliser are refitted for every render
         sigma = 0.35
-        while len(tried) < k + n_evals:
+        while len(tried) < len(top) + n_evals:
             best = max(tried, key=lambda r: r[0])
-            _, w, u, lp, _ = best
+            w, u = best[2], best[3]
             w2 = _simplex(w + sigma * rng.gamma(0.5, 1.0, k) * rng.choice([-1, 1], k) * (rng.random(k) < 0.5))
             u2 = _simplex(u + sigma * rng.gamma(0.5, 1.0, k) * rng.choice([-1, 1], k) * (rng.random(k) < 0.5))
-            lp2 = float(np.clip(lp + rng.normal(0, 0.04), -max_lp, max_lp))
-            if evaluate(w2, u2, lp2) <= best[0]:
+            if evaluate(w2, u2) <= best[0]:
                 sigma = max(0.08, sigma * 0.9)
         bar.close()
         ranked = sorted(tried, key=lambda r: -r[0])
         checked = []
         for cand in ranked[:3]:  # the best renders, until one is intelligible enough
-            voice = voice_of(*cand[1:])
+            voice = voice_of(*cand[2:])
             wer = self.round_trip_wer(voice)
             checked.append(round(wer, 4))
             if wer <= cfg.voice_max_wer:
-                sc = cand[0]
+                sc, obj = cand[1], cand[0]
                 break
         else:
-            sc, voice, wer = ranked[0][0], voice_of(*ranked[0][1:]), checked[0]
+            sc, obj, voice, wer = ranked[0][1], ranked[0][0], voice_of(*ranked[0][2:]), checked[0]
             log.warning("no matched voice reaches round-trip WER %.0f %%; using the most similar (%.1f %%)",
                         100 * cfg.voice_max_wer, 100 * wer)
         rendered = self._render(voice, probe)
@@ -258,9 +293,12 @@ class VoiceMatcher:
         voice.speed = round(speed, 3)
         voice.style = self.tts.style_table(voice)
         report = {"method": "Kokoro style search at enrollment (Resemblyzer on rendered probes)",
-                  "language": lang, "nearest_voices": top, "renders": len(tried),
+                  "language": lang, "nearest_voices": top, "pool": pool, "renders": len(tried),
                   "similarity_enrollment": round(float(sc), 4),
-                  "similarity_best_single_voice": round(float(max(r[0] for r in tried[:k])), 4),
+                  "similarity_enrollment_rendered": round(cosine(self.va.embed(rendered), target), 4),
+                  "similarity_best_single_voice": round(float(max(r[1] for r in tried[:len(top)])), 4),
+                  "objective_enrollment": round(float(obj), 4),
+                  "objective_best_single_voice": round(float(max(r[0] for r in tried[:len(top)])), 4),
                   "harvard_wer": checked[-1] if wer <= cfg.voice_max_wer else checked[0], "wer_checked": checked,
                   "seconds": round(time.perf_counter() - t0, 1)}
         return voice, report
