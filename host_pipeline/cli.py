@@ -9,9 +9,13 @@ import os
 import sys
 import warnings
 
-from . import __version__
-from .config import load_config, to_toml
-from .errors import LgmtscError
+# One OpenBLAS thread: the models bring their own thread pools (onnxruntime, CTranslate2, torch), and numpy's idle
+# OpenBLAS workers spin beside them on a small machine. Set before numpy is first imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from . import __version__  # noqa: E402
+from .config import load_config, to_toml  # noqa: E402
+from .errors import LgmtscError  # noqa: E402
 
 
 def _models_list(args: argparse.Namespace) -> int:
