@@ -175,10 +175,12 @@ class Receiver:
                 continue
             meta, payload = got
             t = time.time()
-            try:
+            try:  # a fuzzed PDU may carry inf (OverflowError), arrays or out-of-range numbers here
                 sid, seq = int(meta["sender_id"]), int(meta["seq"])
-            except (KeyError, TypeError, ValueError):
-                self.note("PDU without sender id or sequence number ignored")
+                if not (0 <= sid <= 0xFFFF and 0 <= seq <= 0xFFFFFFFF):
+                    raise ValueError
+            except (KeyError, TypeError, ValueError, OverflowError):
+                self.note("PDU without a valid sender id or sequence number ignored")
                 continue
             self.queue.put((meta, payload, t))  # first: whatever fails below, the message is decoded and recorded
             try:

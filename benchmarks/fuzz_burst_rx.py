@@ -1,0 +1,270 @@
+"""Fuzzing the burst receiver: random, truncated and corrupted bursts into gr-lgmtsc's streaming receiver.
+
+The cases go, back to back with a guard of low noise, into ``frame.Receiver.feed`` in chunks of random size (as
+GNU Radio's scheduler hands ``burst_rx.work`` its input), behind the same exception guard as ``burst_rx.work``
+(an exception there is a resynchronisation, counted here as ``resyncs``; anything escaping it is a crash). Cases,
+seeded (``--seed``), from a pool of genuine bursts of two senders with their association bursts (semantic and
+digital, tags made with each sender's key):
+
+    noise      complex Gaussian of random length and power
+    garbage    random floats incl. NaN, inf, +-1e30 and denormals, random length
+    genuine    a genuine burst (with its association burst when the sender changes), clean or at 0..30 dB SNR
+    truncated  a genuine burst cut at a random point (its head or its tail only)
+    corrupted  a genuine burst with zeroed or noise-replaced spans, impulses, a phase jump, dropped or
+               inserted samples, or flipped bits of the float32 samples
+    collision  two genuine bursts overlapping at a random offset and power
+
+Checks, per emitted PDU (mapped to the case it came from by its sample offset):
+- *misattributed*: a PDU whose (sender id, sequence number) is not that of the message in its case, yet whose tag
+  verifies under the claimed sender's key (digital: over its payload bytes; semantic: over the case's token ids,
+  i.e. what the host's tag search would find at best). Must be 0.
+- *wrong_header* (counted, not an error): a PDU claiming another sender or number than its case (a corrupted
+  association or header that passed its CRC, or a stale association): the host refuses it by its tag.
+- *from_noise*: PDUs out of noise/garbage cases (each one checked for a verifying tag under both keys).
+- memory: the process's RSS and the receiver's buffer, sampled every ``--every`` cases: flat means the last
+  sample within 16 MiB of the one after warm-up.
+
+    nice -n 19 python benchmarks/fuzz_burst_rx.py [--cases 1000000] [--seed 0] [--out out/bench/fuzz_burst_rx]
+
+Writes OUT/fuzz_burst_rx.json (counts per case kind, memory samples, rate). ``tests/security`` runs a small seeded
+version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gnuradio.lgmtsc import frame  # noqa: E402
+from gnuradio.lgmtsc import pdu_format as pf  # noqa: E402
+
+from host_pipeline.link.auth import compute_tag, token_bytes, verify_tag  # noqa: E402
+
+KINDS = ("noise", "garbage", "genuine", "truncated", "corrupted", "collision")
+WEIGHTS = (0.2, 0.1, 0.15, 0.2, 0.3, 0.05)
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+class Pool:
+    """Genuine bursts of two senders: (sender, seq, mode, content bytes for the tag, association samples, samples)."""
+
+    def __init__(self, f, rng, n=48):
+        self.keys = {1: rng.bytes(32), 2: rng.bytes(32)}
+        self.items = []
+        assoc_cache = {}
+        for i in range(n):
+            sid = 1 + i % 2
+            seq = 1 + i // 2
+            if i % 3 == 2:
+                data = rng.integers(0, 256, int(rng.integers(4, 120)), dtype=np.uint8)
+                meta = dict(version=pf.FORMAT_VERSION, mode="digital", sender_id=sid, seq=seq, n_tokens=data.size,
+                            prompt_class=int(rng.integers(0, 3)))
+                content = data.tobytes()
+                payload = data
+            else:
+                n_tok = int(rng.integers(3, 48))
+                ids = rng.integers(1000, 30000, n_tok)
+                meta = dict(version=pf.FORMAT_VERSION, mode="semantic", sender_id=sid, seq=seq, n_tokens=n_tok,
+                            prompt_class=int(rng.integers(0, 3)), uses_per_token=16)
+                content = token_bytes(ids)
+                payload = np.exp(2j * np.pi * rng.uniform(size=n_tok * 16)).astype(np.complex64)
+            meta["auth_tag"] = compute_tag(self.keys[sid], meta, content)
+            x, assoc = f.build_burst(meta, payload)
+            if assoc.key() not in assoc_cache:
+                assoc_cache[assoc.key()] = np.asarray(f.association_burst(assoc), np.complex64)
+            self.items.append((sid, seq, meta["mode"], content, assoc_cache[assoc.key()], np.asarray(x, np.complex64)))
+
+
+def noise(rng, n, power=1.0):
+    return ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) * np.sqrt(power / 2)).astype(np.complex64)
+
+
+def make_case(kind, rng, pool, last_sender):
+    """(samples, the messages in it [(sender, seq, mode, content)] or None for noise and garbage)."""
+    if kind == "noise":
+        return noise(rng, int(rng.integers(16, 6000)), 10 ** rng.uniform(-3, 1)), None
+    if kind == "garbage":
+        n = int(rng.integers(1, 4000))
+        x = (rng.standard_normal(n) + 1j * rng.standard_normal(n)) * 10 ** rng.uniform(-6, 6)
+        specials = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 1e-40, 0.0])
+        m = rng.random(n) < rng.uniform(0, 0.5)
+        x[m] = rng.choice(specials, m.sum()) + 1j * rng.choice(specials, m.sum())
+        return x.astype(np.complex64), None
+    sid, seq, mode, content, assoc, x = pool.items[int(rng.integers(len(pool.items)))]
+    msg = (sid, seq, mode, content)
+    if sid != last_sender[0] or rng.random() < 0.1:
+        x = np.concatenate([assoc, np.zeros(256, np.complex64), x])
+    last_sender[0] = sid
+    x = x.copy()
+    if kind == "genuine":
+        if rng.random() < 0.7:
+            x = x + noise(rng, x.size, 10 ** (-rng.uniform(0, 30) / 10))
+        return x.astype(np.complex64), [msg]
+    if kind == "truncated":
+        cut = int(rng.integers(1, x.size))
+        return (x[:cut] if rng.random() < 0.7 else x[cut:]), [msg]
+    if kind == "collision":
+        o_sid, o_seq, o_mode, o_content, _, y = pool.items[int(rng.integers(len(pool.items)))]
+        off = int(rng.integers(0, x.size))
+        out = np.concatenate([x, np.zeros(max(0, off + y.size - x.size), np.complex64)])
+        out[off:off + y.size] += y * 10 ** rng.uniform(-1, 1)
+        return out.astype(np.complex64), [msg, (o_sid, o_seq, o_mode, o_content)]
+    # corrupted: one to three mutations
+    for _ in range(int(rng.integers(1, 4))):
+        m = int(rng.integers(6))
+        a = int(rng.integers(0, x.size))
+        b = min(x.size, a + int(rng.integers(1, max(2, x.size // 4))))
+        if m == 0:
+            x[a:b] = 0
+        elif m == 1:
+            x[a:b] = noise(rng, b - a, 10 ** rng.uniform(-2, 1))
+        elif m == 2:
+            k = rng.integers(0, x.size, int(rng.integers(1, 20)))
+            x[k] += noise(rng, k.size, 10 ** rng.uniform(0, 4))
+        elif m == 3:
+            x[a:] *= np.exp(1j * rng.uniform(0, 2 * np.pi))
+        elif m == 4:
+            x = np.delete(x, slice(a, min(b, a + int(rng.integers(1, 8))))) if rng.random() < 0.5 else \
+                np.insert(x, a, noise(rng, int(rng.integers(1, 8)), 0.5))
+        else:
+            raw = x.view(np.uint32).copy()
+            k = rng.integers(0, raw.size, int(rng.integers(1, 64)))
+            raw[k] ^= (np.uint32(1) << rng.integers(0, 32, k.size).astype(np.uint32))
+            x = raw.view(np.complex64)
+    return x.astype(np.complex64), [msg]
+
+
+def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=print, checkpoint=None) -> dict:
+    rng = np.random.default_rng(seed)
+    f = frame.Frame()
+    pool = Pool(f, rng)
+    from gnuradio.lgmtsc.snr_calibration import SnrCalibration
+
+    rx = frame.Receiver(f, samp_rate=1e6, calibration=SnrCalibration.load(""))
+    guard = int(f.guard_samples(f.n_hdr)) + 64
+    counts = Counter()
+    per_kind = {k: Counter() for k in KINDS}
+    memory, t0 = [], time.time()
+    pos = 0  # absolute sample index of the next case
+    last_sender = [0]
+    done = 0
+    prev = ([], [], [])
+    max_buf = 0
+    while done < n_cases:
+        m = min(block, n_cases - done)
+        kinds = rng.choice(len(KINDS), m, p=WEIGHTS)
+        starts, msgs, parts, kind_of = [], [], [], []
+        for k in kinds:
+            x, msg = make_case(KINDS[k], rng, pool, last_sender)
+            if msg is None:
+                last_sender[0] = 0  # noise between: the receiver keeps its association, the fuzzer does not care
+            starts.append(pos)
+            msgs.append(msg)
+            kind_of.append(KINDS[k])
+            g = noise(rng, guard + int(rng.integers(0, 512)), 1e-4)
+            parts += [x, g]
+            pos += x.size + g.size
+            per_kind[KINDS[k]]["cases"] += 1
+        stream = np.concatenate(parts)
+        # a burst at the end of the previous block may come out while this one is fed: map over both blocks
+        starts, msgs, kind_of = np.asarray(prev[0] + starts), prev[1] + msgs, prev[2] + kind_of
+        prev = (starts[-m:].tolist(), msgs[-m:], kind_of[-m:])
+        i = 0
+        while i < stream.size:
+            n = int(rng.integers(1, 1 << 16))
+            try:
+                results = rx.feed(stream[i:i + n])
+            except Exception:  # burst_rx.work's guard: resynchronise after the input seen so far
+                counts["resyncs"] += 1
+                rx.pending = None
+                rx.search = rx.base + rx.buf.size
+                results = []
+            i += n
+            for meta, payload in results:
+                check(meta, payload, starts, msgs, kind_of, pool, counts, per_kind)
+        done += m
+        max_buf = max(max_buf, rx.buf.size)
+        if done % every < block or done == n_cases:
+            memory.append({"cases": done, "rss_mib": round(rss_mib(), 1), "rx_buf": int(rx.buf.size),
+                           "t_s": round(time.time() - t0, 1)})
+            progress(json.dumps({**memory[-1], **{k: counts[k] for k in ("pdus", "misattributed", "wrong_header",
+                                                                          "from_noise", "displaced", "resyncs")}}))
+            if checkpoint:
+                checkpoint({"cases": done, "seconds": round(time.time() - t0, 1), "counts": dict(counts),
+                            "per_kind": {k: dict(v) for k, v in per_kind.items()}, "memory": memory,
+                            "partial": done < n_cases})
+    warm = memory[min(1, len(memory) - 1)]["rss_mib"]
+    return {"cases": done, "seed": seed, "seconds": round(time.time() - t0, 1),
+            "cases_per_s": round(done / max(1e-9, time.time() - t0), 1), "samples": int(pos),
+            "counts": dict(counts), "per_kind": {k: dict(v) for k, v in per_kind.items()},
+            "rx_counters": {k: getattr(rx, k) for k in ("n_triggers", "n_header_fail", "n_bursts", "n_associations",
+                                                        "n_no_association")},
+            "max_rx_buf": int(max_buf), "memory": memory,
+            "memory_flat": bool(memory[-1]["rss_mib"] - warm <= 16), "crashed": False}
+
+
+def check(meta, payload, starts, msgs, kind_of, pool, counts, per_kind) -> None:
+    """A PDU of case j: right if it names a message of that case; else (wrong header) misattributed if its tag
+    verifies under the claimed sender's key (digital: its payload bytes; semantic: the content of every message
+    the fuzzer ever sent under that sender and number, what the host's tag search could at best find)."""
+    counts["pdus"] += 1
+    j = max(0, int(np.searchsorted(starts, int(meta[pf.KEY_SAMPLE_OFFSET]), side="right")) - 1)
+    kind, case_msgs = kind_of[j], msgs[j] or []
+    per_kind[kind]["pdus"] += 1
+    sid, seq = int(meta[pf.KEY_SENDER_ID]), int(meta[pf.KEY_SEQ])
+    if any((sid, seq) == (m[0], m[1]) for m in case_msgs):
+        per_kind[kind]["right_header"] += 1
+        return
+    counts["from_noise" if not case_msgs else "wrong_header"] += 1
+    per_kind[kind]["wrong_header"] += 1
+    key = pool.keys.get(sid)
+    if key is None:
+        return
+    if meta[pf.KEY_MODE] == "digital":
+        contents = [np.asarray(payload, np.uint8).tobytes()]
+    else:
+        contents = [it[3] for it in pool.items if it[0] == sid and it[1] == seq and it[2] == "semantic"]
+    if any(verify_tag(key, meta, c) for c in contents):
+        # a verifying tag proves the sender sent exactly this (sender, seq, fields, content): count it only if
+        # no case ever carried that message, i.e. the PHY made up an authentic-looking message
+        if not any(it[0] == sid and it[1] == seq for it in pool.items):
+            counts["misattributed"] += 1
+            per_kind[kind]["misattributed"] += 1
+        else:
+            counts["displaced"] += 1  # a genuine message reported at another case's position (counted, not wrong)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cases", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--every", type=int, default=10000, help="memory sample period (cases)")
+    ap.add_argument("--out", type=Path, default=Path("out/bench/fuzz_burst_rx"))
+    a = ap.parse_args()
+    a.out.mkdir(parents=True, exist_ok=True)
+    def checkpoint(d):
+        (a.out / "fuzz_burst_rx.partial.json").write_text(json.dumps({**d, "seed": a.seed,
+                                                                      "load": os.getloadavg()}, indent=1))
+
+    res = run(a.cases, a.seed, a.every, checkpoint=checkpoint)
+    res["load"] = os.getloadavg()
+    (a.out / "fuzz_burst_rx.json").write_text(json.dumps(res, indent=1))
+    print(json.dumps({k: res[k] for k in ("cases", "seconds", "cases_per_s", "counts", "memory_flat")}))
+    return 0 if res["counts"].get("misattributed", 0) == 0 and res["memory_flat"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""Fuzzing the receiver host: malformed, forged and replayed PDUs into ``lgmtsc rx`` over its ZeroMQ socket.
+
+A real ``system.rx.Receiver`` (semantic codec loaded; no KB, no rendering, so the run measures the host's own
+handling) subscribes to a PUB socket that this script binds in place of the flowgraph. Seeded PDUs, sent at the
+pace the receiver takes them (at most ``--backlog`` waiting in its queue):
+
+    junk        random bytes that are not a serialised PMT, or a PMT that is not a PDU
+    fields      a PDU whose metadata has missing keys, wrong types, NaN/inf, huge or negative integers,
+                unknown modes or classes, an SNR of 634,445 dB, noise variances of the wrong length or sign
+    payload     wrong payload type (u8 in semantic mode, c32 in digital), empty, or a length not n_tokens x uses
+    forged      well-formed semantic/digital PDUs for the enrolled sender made with another key
+    foreign     well-formed PDUs from sender ids with no key
+    replay      an earlier genuine PDU again
+    genuine     PDUs of the enrolled sender made with its key (scrambled / encrypted as the transmitter does)
+
+Checks: the receiver is still serving at the end (no crash of its threads), each genuine PDU's first copy is ``ok``
+with its exact text and no other PDU is ``ok`` (no message attributed to the sender that it did not send), every
+SNR report the receiver sent is for a verified genuine PDU, and the process's RSS is flat (last sample within
+32 MiB of the one after warm-up).
+
+    nice -n 19 python benchmarks/fuzz_rx_host.py [--pdus 100000] [--seed 0] [--out out/bench/fuzz_rx_host]
+
+Writes OUT/fuzz_rx_host.json. ``tests/security`` runs a small seeded version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+KINDS = ("junk", "fields", "payload", "forged", "foreign", "replay", "genuine")
+WEIGHTS = (0.15, 0.35, 0.15, 0.12, 0.08, 0.05, 0.10)
+TEXTS = ("meet me at the station at noon", "see you tomorrow", "the train is late again", "call me back",
+         "we are almost there", "bring the documents please")
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Maker:
+    """Seeded PDUs of each kind (metadata dict, payload) or raw bytes for ``junk``."""
+
+    def __init__(self, codec, key, sender_id, rng):
+        from gnuradio.lgmtsc import pdu_format as pf
+
+        from host_pipeline.link.auth import compute_tag, contract, token_bytes
+        from host_pipeline.link.crypto import encrypt_digital, scramble_symbols
+
+        self.pf, self.contract, self.compute_tag, self.token_bytes = pf, contract, compute_tag, token_bytes
+        self.encrypt, self.scramble = encrypt_digital, scramble_symbols
+        self.codec, self.key, self.sid, self.rng = codec, key, sender_id, rng
+        self.encoded = {t: codec.encode(t) for t in TEXTS}
+        self.seq = 0
+        self.sent_genuine: list[tuple[dict, np.ndarray, str]] = []
+
+    def semantic(self, key, sid, seq, text, snr=20.0):
+        e = self.encoded[text]
+        meta = {"version": self.contract.FORMAT_VERSION, "mode": "semantic", "sender_id": sid, "seq": seq,
+                "n_tokens": e.n_tokens, "prompt_class": 2}
+        meta["auth_tag"] = self.compute_tag(key, meta, self.token_bytes(e.token_ids))
+        sym = self.scramble(key, sid, seq, e.symbols)
+        meta.update(snr_db=snr, noise_var=np.full(sym.size, 10 ** (-snr / 10), np.float32))
+        return meta, sym
+
+    def digital(self, key, sid, seq, data: bytes):
+        meta = {"version": self.contract.FORMAT_VERSION, "mode": "digital", "sender_id": sid, "seq": seq,
+                "n_tokens": len(data), "prompt_class": 1}
+        ct = self.encrypt(key, sid, seq, data)
+        meta["auth_tag"] = self.compute_tag(key, meta, ct)
+        meta.update(snr_db=15.0, crc_ok=True, noise_var=np.full(8, 0.03, np.float32))
+        return meta, np.frombuffer(ct, np.uint8).copy()
+
+    def make(self, kind):
+        r = self.rng
+        if kind == "junk":
+            if r.random() < 0.5:
+                return r.bytes(int(r.integers(0, 300)))
+            import pmt
+            choices = [pmt.PMT_NIL, pmt.from_long(int(r.integers(-9, 9))), pmt.intern("x"),
+                       pmt.cons(pmt.from_double(1.0), pmt.PMT_NIL), pmt.cons(pmt.make_dict(), pmt.intern("y")),
+                       pmt.make_vector(3, pmt.PMT_T)]
+            return pmt.serialize_str(choices[int(r.integers(len(choices)))])
+        if kind == "genuine":
+            self.seq += 1
+            text = TEXTS[int(r.integers(len(TEXTS)))]
+            meta, p = self.semantic(self.key, self.sid, self.seq, text, snr=float(r.uniform(5, 30)))
+            self.sent_genuine.append((meta, p, text))
+            return meta, p
+        if kind == "replay":
+            if not self.sent_genuine:
+                return self.make("forged")
+            meta, p, _ = self.sent_genuine[int(r.integers(len(self.sent_genuine)))]
+            return dict(meta), p
+        if kind == "forged":
+            key = r.bytes(32)
+            seq = self.seq + int(r.integers(1, 50))
+            if r.random() < 0.7:
+                return self.semantic(key, self.sid, seq, TEXTS[int(r.integers(len(TEXTS)))], snr=40.0)
+            return self.digital(key, self.sid, seq, b"transfer all my savings")
+        if kind == "foreign":
+            return self.semantic(r.bytes(32), int(r.integers(100, 65536)), int(r.integers(1, 1000)), TEXTS[0])
+        meta, p = self.semantic(r.bytes(32), self.sid, self.seq + int(r.integers(1, 50)), TEXTS[1])
+        if kind == "payload":
+            m = int(r.integers(5))
+            if m == 0:
+                p = np.frombuffer(r.bytes(int(r.integers(0, 200))), np.uint8).copy()
+            elif m == 1:
+                p = np.zeros(0, np.complex64)
+            elif m == 2:
+                p = p[: int(r.integers(0, p.size))]
+            elif m == 3:
+                meta["mode"] = "digital"
+            else:
+                p = np.concatenate([p, p])
+            return meta, p
+        # fields: one to three wrong fields
+        bad_values = [None, "x", -1, 2 ** 40, 2 ** 63 - 1, float("nan"), float("inf"), -float("inf"), 1e300, True,
+                      634445.0, np.zeros(3, np.float32), np.full(3, np.nan, np.float32), "semantic", 7, 3]
+        for _ in range(int(r.integers(1, 4))):
+            k = ["version", "mode", "sender_id", "seq", "n_tokens", "prompt_class", "auth_tag", "snr_db",
+                 "noise_var", "crc_ok", "checkpoint"][int(r.integers(11))]
+            if r.random() < 0.2:
+                meta.pop(k, None)
+            else:
+                v = bad_values[int(r.integers(len(bad_values)))]
+                if v is None:
+                    meta.pop(k, None)
+                else:
+                    meta[k] = v
+        if r.random() < 0.5:  # keep the enrolled sender so the message gets deep into the host
+            meta["sender_id"] = self.sid
+        return meta, p
+
+
+def to_wire(pf, item) -> bytes:
+    import pmt
+
+    if isinstance(item, bytes):
+        return item
+    meta, payload = item
+    return pmt.serialize_str(pf.make_pdu(meta, payload))
+
+
+def run(n_pdus: int, seed: int, backlog: int = 64, every: int = 5000, progress=print, checkpoint=None) -> dict:
+    import zmq
+    from gnuradio.lgmtsc import pdu_format as pf
+
+    from host_pipeline.config import load_config
+    from host_pipeline.link.auth import KeyStore
+    from host_pipeline.link.feedback import parse_report
+    from host_pipeline.system.protocol import JsonlLog, read_log
+    from host_pipeline.system.rx import Receiver
+
+    tmp = Path(tempfile.mkdtemp(prefix="fuzz_rx_"))
+    rx_port, fb_port = free_ports(2)
+    cfg = load_config(None, [f"link.rx_address=tcp://127.0.0.1:{rx_port}",
+                             f"link.feedback_address=tcp://127.0.0.1:{fb_port}", f"link.keystore={tmp / 'k.sqlite'}"])
+    alice = KeyStore(cfg.link.keystore).provision("alice")
+    rng = np.random.default_rng(seed)
+    ctx = zmq.Context.instance()
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.SNDHWM, 100000)
+    pub.bind(cfg.link.rx_address)
+    fb = ctx.socket(zmq.SUB)
+    fb.setsockopt(zmq.SUBSCRIBE, b"")
+    fb.connect(cfg.link.feedback_address)
+    log = JsonlLog(tmp / "rx.jsonl")
+    notes = Counter()
+
+    def note(m: str) -> None:
+        notes[m.split(":")[1].strip()[:60] if ":" in m else m[:60]] += 1
+
+    rx = Receiver(cfg, tmp / "out", use_kb=False, reconstruct=False, log=log, progress=note)
+    maker = Maker(rx.codec, alice.key, alice.sender_id, rng)
+    stop = threading.Event()
+    served = {}
+
+    def serve():
+        try:
+            served["handled"] = rx.run(stop)
+        except BaseException as e:  # a crash of the host: recorded, the check below fails
+            served["error"] = f"{type(e).__name__}: {e}"
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    time.sleep(1.0)  # SUB connect
+    kinds = Counter()
+    reports = []
+    memory, t0 = [], time.time()
+    for i in range(n_pdus):
+        kind = KINDS[int(rng.choice(len(KINDS), p=WEIGHTS))]
+        kinds[kind] += 1
+        pub.send(to_wire(pf, maker.make(kind)))
+        while rx.queue.qsize() > backlog and th.is_alive():
+            time.sleep(0.005)
+        while fb.poll(0):
+            reports.append(fb.recv())
+        if not th.is_alive():
+            break
+        if (i + 1) % every == 0 or i + 1 == n_pdus:
+            memory.append({"pdus": i + 1, "rss_mib": round(rss_mib(), 1), "queue": rx.queue.qsize(),
+                           "t_s": round(time.time() - t0, 1)})
+            progress(json.dumps(memory[-1]))
+            if checkpoint:
+                checkpoint({"pdus": i + 1, "kinds": dict(kinds), "memory": memory, "partial": True})
+    deadline = time.time() + 120
+    while rx.queue.qsize() and th.is_alive() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    alive = th.is_alive()
+    stop.set()
+    th.join(60)
+    while fb.poll(200):
+        reports.append(fb.recv())
+    log.close()
+    done = [e for e in read_log(tmp / "rx.jsonl") if e["event"] == "done"]
+    ok = [e for e in done if e["status"] == "ok"]
+    genuine = {m["seq"]: text for m, _, text in maker.sent_genuine}
+    wrong_ok = [e for e in ok if e["sender_id"] != alice.sender_id or genuine.get(e["seq"]) != e["received_text"]]
+    ok_seqs = Counter(e["seq"] for e in ok)
+    parsed = [parse_report(r) for r in reports]
+    bad_reports = [p for p in parsed if p is None or (p["verified"] and p["seq"] not in genuine)]
+    verified_reports = sum(1 for p in parsed if p and p["verified"])
+    warm = memory[min(1, len(memory) - 1)]["rss_mib"] if memory else 0.0
+    res = {"pdus": sum(kinds.values()), "seed": seed, "seconds": round(time.time() - t0, 1), "kinds": dict(kinds),
+           "served_to_the_end": alive and "error" not in served, "host_error": served.get("error"),
+           "records": len(done), "status": dict(Counter(e["status"] for e in done)),
+           "genuine": len(genuine), "genuine_ok": sum(1 for s in genuine if ok_seqs.get(s)),
+           "ok_not_genuine_or_wrong_text": len(wrong_ok), "ok_twice": sum(1 for c in ok_seqs.values() if c > 1),
+           "reports": len(reports), "verified_reports": verified_reports, "bad_reports": len(bad_reports),
+           "notes": dict(notes.most_common(12)), "memory": memory,
+           "memory_flat": bool(not memory or memory[-1]["rss_mib"] - warm <= 32)}
+    pub.close(0)
+    fb.close(0)
+    return res
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pdus", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--every", type=int, default=5000)
+    ap.add_argument("--out", type=Path, default=Path("out/bench/fuzz_rx_host"))
+    a = ap.parse_args()
+    a.out.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint(d):
+        (a.out / "fuzz_rx_host.partial.json").write_text(json.dumps({**d, "seed": a.seed, "load": os.getloadavg()}))
+
+    res = run(a.pdus, a.seed, every=a.every, checkpoint=checkpoint)
+    res["load"] = os.getloadavg()
+    (a.out / "fuzz_rx_host.json").write_text(json.dumps(res, indent=1))
+    print(json.dumps({k: v for k, v in res.items() if k != "memory"}))
+    good = (res["served_to_the_end"] and res["ok_not_genuine_or_wrong_text"] == 0 and res["ok_twice"] == 0
+            and res["bad_reports"] == 0 and res["genuine_ok"] == res["genuine"] and res["memory_flat"])
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
