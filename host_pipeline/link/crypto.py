@@ -90,7 +90,8 @@ def unscramble_symbols(key: bytes, sender_id: int, seq: int, symbols, noise_var=
     x[perm] = y * np.conj(rot)
     if noise_var is None:
         return x, None
-    nv = np.asarray(noise_var, dtype=np.float32).reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # a wild value becomes inf: the decoder refuses it
+        nv = np.asarray(noise_var, dtype=np.float32).reshape(-1)
     if nv.size == y.size and nv.size > 1:
         out = np.empty_like(nv)
         out[perm] = nv
