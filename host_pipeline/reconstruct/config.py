@@ -38,6 +38,16 @@ class ReconstructConfig:
     face_backend: Literal["embedded", "sadtalker"] = "embedded"
     sadtalker_dir: str | None = None  # a SadTalker checkout (its src/ package)
     sadtalker_checkpoint_dir: str | None = None  # default <sadtalker_dir>/checkpoints
+    sadtalker_preprocess: str = "crop"  # crop, extcrop, resize, full, extfull (its --preprocess)
+    sadtalker_still: bool = False  # its --still: keep the source head pose (use with preprocess full)
+    sadtalker_enhancer: str = ""  # gfpgan or RestoreFormer (its --enhancer; needs gfpgan and its weights)
+    sadtalker_size: int = 256  # 256 or 512: which SadTalker_V0.0.2_<size>.safetensors renders
+    sadtalker_expression_scale: float = 1.0
+    sadtalker_pose_style: int = 0  # 0..45
+    sadtalker_ref_eyeblink: str | None = None  # a video whose blinks are copied (its --ref_eyeblink)
+    sadtalker_ref_pose: str | None = None  # a video whose head pose is copied (its --ref_pose)
+    sadtalker_device: str = "auto"  # auto (CUDA when torch sees it), cpu, cuda, cuda:1
+    sadtalker_batch_size: int = 2  # frames per renderer batch
     fps: int = 25
     size: int = 512  # output frames are size x size (the enrolled picture's framing, scaled)
     head_motion: float = 1.0  # 0 = still head
