@@ -30,7 +30,7 @@ t0=$SECONDS
 [ -r /etc/debian_version ] || die "this setup needs a Debian-based system (Debian 12, Ubuntu 24.04)" \
   "elsewhere, install GNU Radio 3.10 with its Python bindings, then follow the steps in scripts/setup.sh by hand"
 APT_PKGS=(gnuradio gnuradio-dev python3-uhd uhd-host python3-venv python3-dev python3-zmq cmake pkg-config
-          build-essential git ffmpeg espeak-ng festival festvox-us-slt-hts xvfb x11-apps chromium gir1.2-gtk-3.0
+          build-essential git ffmpeg espeak-ng festival festvox-us-slt-hts xvfb x11-apps chromium firefox-esr gir1.2-gtk-3.0
           ${LGMTSC_EXTRA_APT:-})
 # npm packs the Kokoro voice tables (kokoro-js); a Node.js that brings its own npm is kept
 command -v npm >/dev/null || APT_PKGS+=(npm)
