@@ -103,7 +103,7 @@ class Receiver:
         taker.start()
         self.note(f"listening on {self.cfg.link.rx_address}")
         handled = [0]
-        renders: queue.Queue = queue.Queue()  # (record, its phrase stream, already synthesising), in order
+        renders: queue.Queue = queue.Queue()  # (record, its phrase stream if already synthesising, else None)
         renderer = threading.Thread(target=self._render_loop, args=(renders, handled), name="rx-render", daemon=True)
         renderer.start()
         try:
@@ -117,20 +117,22 @@ class Receiver:
                     meta, payload, t_arrived = self.queue.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                stream = None
+                stream, render = None, False
                 try:
                     rec = self.receive(meta, payload, t_arrived)
-                    if rec.status == "ok":
-                        stream = self._begin_render(rec)
+                    render = rec.status == "ok" and self.reconstructor is not None
+                    if render and renders.empty():  # the next to render: its speech starts now; later ones wait
+                        stream = self._begin_render(rec)  # (a backlog must not slow the message being shown)
+                        render = stream is not None
                 except Exception as e:  # one bad message must not end the service or lose its record
                     rec = RxRecord(int(meta["seq"]), int(meta["sender_id"]), None, "undecodable",
                                    t_arrived=round(t_arrived, 4))
                     rec.reason = f"receiver error: {type(e).__name__}: {str(e)[:200]}"
                     self.note(f"[{rec.seq}] {rec.reason}")
-                if stream is None:
-                    self._done(rec, handled)
-                else:
+                if render:
                     renders.put((rec, stream))
+                else:
+                    self._done(rec, handled)
         finally:
             renders.put(None)
             renderer.join()  # the messages already decoded are rendered and recorded
