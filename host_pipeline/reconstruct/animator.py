@@ -164,11 +164,21 @@ class EmbeddedAnimator(FaceAnimator):
         hold = np.clip(tr["closure"] + tr["labiodental"], 0, 1)
         gap = gap - hold * jaw * m.jaw_gap / (GAP_W * m.mouth_width)
         rng = np.random.default_rng(self.cfg.seed)
+        nod, brow = self._prosody(speech, t)
         blink = np.zeros(n)
         if not any("eyes are closed" in s for s in self.notes):
+            # blinks gather in the pauses of speech (as listeners' and speakers' do): a blink waits (up to 1.5 s)
+            # while the voice is loud, the jaw wide open or the brows up
+            t_busy = np.arange(t_abs[0] - 1, t_abs[-1] + 2, 0.02)
+            busy = np.interp(t_busy, t_abs, ((e > 0.3) | (jaw > 0.35) | (brow > 0.2)).astype(float),
+                             left=0, right=0) > 0.5
             tb = rng.uniform(0.5, 2.0)
             while tb < t_abs[-1] + 1:
-                shape = np.interp(t_abs - tb, [0, 0.07, 0.12, 0.28], [0, 1, 1, 0], left=0, right=0)
+                ta = tb
+                while ta < tb + 1.5 and busy[np.clip(np.round((ta + np.arange(0.02, 0.22, 0.02) - t_busy[0]) / 0.02)
+                                                     .astype(int), 0, busy.size - 1)].any():
+                    ta += 0.02
+                shape = np.interp(t_abs - ta, [0, 0.07, 0.12, 0.28], [0, 1, 1, 0], left=0, right=0)
                 blink = np.maximum(blink, shape)
                 tb += max(1.5, rng.exponential(1 / max(self.cfg.blink_rate_hz, 1e-3)))
         hm = self.cfg.head_motion
@@ -178,7 +188,6 @@ class EmbeddedAnimator(FaceAnimator):
             ph = rng.uniform(0, 2 * np.pi, 3)
             waves = np.sin(2 * np.pi * f[:, None] * t_abs + ph[:, None]) * [[0.6], [0.3], [0.2]]
             pose[:, j] = hm * amp * waves.sum(0)
-        nod, brow = self._prosody(speech, t)
         pose[:, 1] += hm * 1.8 * nod  # the head dips on stressed syllables
         c = np.stack([jaw, gap, tr["round"], tr["spread"], tr["labiodental"], blink, brow], 1)
         return {"c": c, "pose": pose, "tongue": tr["tongue"], "jaw": jaw, "labiodental": tr["labiodental"],

@@ -249,15 +249,19 @@ def build_mesh(source: np.ndarray, landmarks: np.ndarray) -> MeshRig:
     movable = np.ones(len(pos))
     movable[N_MESH:] = np.where(is_ring_a[N_MESH:], 0.5, 0.0)
     movable[[*ANCHORS]] = 0
+    # the vertical motions are in widths of the neutral mouth: a smile's wide mouth does not open wider
+    ratio = width / eye_d
+    narrow = max(0.0, ratio - 0.60) * 0.35  # fraction of the eye distance to take off a smile's width (rest pose)
+    w_neutral = width * (1 - narrow / ratio)
     # jaw = 1: the chin drops 0.33 mouth widths; below the mouth line points follow their distance from the hinge
     rot = np.clip((V - hinge_v) / (chin_v - hinge_v), 0, 1.0)
-    b_jaw = (0.33 * width * below_line * rot * lateral * movable)[:, None] * down
+    b_jaw = (0.33 * w_neutral * below_line * rot * lateral * movable)[:, None] * down
     b_jaw[[*F.MOUTH_CORNERS, 78, 308]] *= 0.6
     jaw_gap = float((b_jaw[14] - b_jaw[13]) @ down)
 
     # gap = 1: lips part by GAP_W mouth widths beyond the jaw (lower lip 80 %, upper lip 20 %), fading towards
     # the chin and the nose
-    g = GAP_W * width
+    g = GAP_W * w_neutral
     side = np.exp(-(beyond / (0.3 * width)) ** 2)
     low_v = max(((lm[F.LIPS_OUTER_LOW] - mouth_c) @ down).max(), 1.0)
     up_v = min(((lm[F.LIPS_OUTER_UP] - mouth_c) @ down).min(), -1.0)
@@ -289,8 +293,8 @@ def build_mesh(source: np.ndarray, landmarks: np.ndarray) -> MeshRig:
             bl[a] = gap  # the lids meet exactly: the closed eye shows no sliver of its white
             bl[b] = np.zeros(2)
     b_blink = spread(pos, bl, [i for i in anchors if i not in bl] + [33, 133, 263, 362], 0.05 * eye_d)
-    # brow = 1: brows up by 2.5 % of the face height, the forehead less
-    br = {i: -0.025 * face_h * down for i in BROW_ALL}
+    # brow = 1: brows up by 1.5 % of the face height, the forehead less (more moves dlib's identity descriptor)
+    br = {i: -0.015 * face_h * down for i in BROW_ALL}
     b_brow = spread(pos, br, [i for i in anchors if i not in BROW_ALL] + [*F.EYE_R_LOW, *F.EYE_L_LOW],
                     0.12 * face_h)
     bases = np.stack([b_jaw, b_gap, b_round, b_spread, b_lab, b_blink, b_brow])
@@ -298,10 +302,8 @@ def build_mesh(source: np.ndarray, landmarks: np.ndarray) -> MeshRig:
     # rest: a closed, neutral mouth from a smiling or open one
     rest = np.zeros_like(pos)
     gap0 = float((lm[14] - lm[13]) @ down)
-    ratio = width / eye_d
     lift = float(((lm[13] + lm[14]) / 2 - mouth_c) @ down) / width
-    narrow = max(0.0, ratio - 0.60) * 0.5  # fraction of the eye distance to take off the width
-    drop = max(0.0, lift - 0.03) * 0.6
+    drop = max(0.0, lift - 0.03) * 0.45
     smile = float(narrow + drop)
     neutral: dict[int, np.ndarray] = {}
     for i in lips:

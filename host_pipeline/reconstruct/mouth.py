@@ -37,8 +37,9 @@ def _contour_y(pts: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.interp(xs, pts[o, 0], pts[o, 1])
 
 
-def synthetic_teeth(width: float) -> Teeth:
-    """Ivory teeth textures for a mouth ``width`` px wide: upper 0.13 w high, lower 0.09 w."""
+def synthetic_teeth(width: float, tone: float = 1.0) -> Teeth:
+    """Ivory teeth textures for a mouth ``width`` px wide: upper 0.13 w high, lower 0.09 w; ``tone`` scales
+    their brightness to the picture's light (teeth in a mouth are in shade: never brighter than the skin)."""
     w = max(8, int(round(width)))
     x = (np.arange(w) + 0.5) / w - 0.5  # -0.5 .. 0.5
     tooth = 0.085  # tooth width / mouth width near the middle, narrower to the sides
@@ -50,7 +51,7 @@ def synthetic_teeth(width: float) -> Teeth:
         r = (np.arange(h) + 0.5)[:, None] / h
         edge = 1 - 0.25 * r**3  # the biting edge is a little darker
         shade = (edge * side[None] * (1 - 0.35 * seam[None]))[..., None]
-        tex = IVORY * (0.88 if lower else 1.0) * (0.35 + 0.65 * shade)
+        tex = IVORY * tone * (0.88 if lower else 1.0) * (0.35 + 0.65 * shade)
         alpha = np.clip((1 - r) * 6, 0, 1) * np.ones((1, w))
         return tex.astype(np.float32), alpha.astype(np.float32)
 
@@ -71,8 +72,9 @@ def teeth_from_picture(rgb: np.ndarray, lm: np.ndarray) -> Teeth:
     xs = np.linspace(x0, x1, w)
     yu, yl = _contour_y(up, xs), _contour_y(low, xs)
     gap = yl - yu
+    tone = teeth_tone(rgb, lm)
     if np.percentile(gap, 80) < 0.2 * width:  # too little of the teeth shows to copy them sharply
-        return synthetic_teeth(x1 - x0)
+        return synthetic_teeth(x1 - x0, tone)
     h = max(2, int(np.ceil(gap.max())))
     r = np.arange(h, dtype=np.float64)[:, None]
     mx = np.repeat(xs[None], h, 0).astype(np.float32)
@@ -85,7 +87,7 @@ def teeth_from_picture(rgb: np.ndarray, lm: np.ndarray) -> Teeth:
     sel = inner.astype(bool)
     bright = (hsv[..., 2] > 110) & (hsv[..., 1] < 110)
     if sel.sum() < 20 or bright[sel].mean() < 0.25:  # dark interior, no teeth showing
-        return synthetic_teeth(x1 - x0)
+        return synthetic_teeth(x1 - x0, tone)
 
     def tooth_alpha(tex: np.ndarray) -> np.ndarray:
         v = tex.max(2)
@@ -96,6 +98,18 @@ def teeth_from_picture(rgb: np.ndarray, lm: np.ndarray) -> Teeth:
     la = tooth_alpha(tex_l) * valid
     # upper teeth: down to the first row where the column stops being tooth; the same for the lower
     return Teeth(tex_u, cv2.GaussianBlur(ua, (3, 3), 0), tex_l, cv2.GaussianBlur(la, (3, 3), 0), True)
+
+
+def teeth_tone(rgb: np.ndarray, lm: np.ndarray) -> float:
+    """Brightness of synthetic teeth for this picture: the cheeks' luma over ivory's (0.5-1)."""
+    pts = lm[[205, 425, 50, 280], :2]  # cheeks, beside the nose
+    r = max(2, int(0.04 * np.linalg.norm(lm[F.EYE_CORNERS[1], :2] - lm[F.EYE_CORNERS[0], :2])))
+    H, W = rgb.shape[:2]
+    px = [rgb[max(0, int(y) - r):min(H, int(y) + r), max(0, int(x) - r):min(W, int(x) + r)].reshape(-1, 3)
+          for x, y in pts]
+    skin = np.median(np.concatenate(px), 0) if sum(p.size for p in px) else IVORY
+    luma = lambda c: float(c @ [0.299, 0.587, 0.114])  # noqa: E731
+    return float(np.clip(luma(skin) / luma(IVORY), 0.5, 1.0))
 
 
 def smooth_contour(pts: np.ndarray, k: int = 4, passes: int = 2) -> np.ndarray:
@@ -119,7 +133,7 @@ def lip_colour(rgb: np.ndarray, lm: np.ndarray) -> np.ndarray:
     return np.median(px, 0).astype(np.float32) if px.size else np.array([150, 80, 80], np.float32)
 
 
-def fill_interior(rgb: np.ndarray, lm: np.ndarray) -> np.ndarray:
+def fill_interior(rgb: np.ndarray, lm: np.ndarray, margin: float = 0.04) -> np.ndarray:
     """The picture with its open mouth's interior filled in from the lips around it (a closed-mouth picture is
     returned as it is); the teeth textures are taken before this."""
     import cv2
@@ -130,7 +144,14 @@ def fill_interior(rgb: np.ndarray, lm: np.ndarray) -> np.ndarray:
     cv2.fillPoly(m, [np.round(np.concatenate([up, low[::-1]]) * 16).astype(np.int32)], 255, shift=4)
     if m.sum() < 255 * 8:
         return rgb
-    m = cv2.dilate(m, np.ones((3, 3), np.uint8))
+    # the inner margins of the lips, where they are in the mouth's shadow (darker than the lips), are filled too,
+    # or the shut lips meet on a dark seam (that the face mesh reads as parted lips)
+    width = float(np.linalg.norm(lm[F.MOUTH_CORNERS[1], :2] - lm[F.MOUTH_CORNERS[0], :2]))
+    k = 2 * max(1, int(round(margin * width))) + 1
+    ring = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) & ~m
+    luma = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    dark = luma < 0.7 * float(lip_colour(rgb, lm) @ [0.299, 0.587, 0.114])
+    m = cv2.dilate(m, np.ones((3, 3), np.uint8)) | (ring & (dark * 255).astype(np.uint8))
     return cv2.inpaint(rgb, m, 3, cv2.INPAINT_TELEA)
 
 
@@ -190,9 +211,10 @@ def paint(out: np.ndarray, upper: np.ndarray, lower: np.ndarray, teeth: Teeth, w
     t_l, a_l = lay(teeth.lower, teeth.lower_alpha, (yl - ys) + hide_l - 1.0, 0.9)
     img = img * (1 - a_l[..., None]) + t_l * a_l[..., None] * (0.7 + 0.3 * (1 - depth[..., None]))
     # upper teeth hang from the upper lip (a little hidden under it unless the lip is raised for f/v)
-    hide_u = 0.02 * width * (1 - labiodental)
-    t_u, a_u = lay(teeth.upper, teeth.upper_alpha, (ys - yu) + hide_u, 1.0)
-    lit = 0.78 + 0.22 * np.clip(1 - (ys - yu) / (0.4 * width), 0, 1)  # the upper lip's shadow
+    hide_u = 0.01 * width * (1 - labiodental)
+    t_u, a_u = lay(teeth.upper, teeth.upper_alpha, np.maximum((ys - yu) + hide_u, 0), 1.0)
+    # the upper lip's shadow on the teeth just under it (no dark outline between lip and teeth)
+    lit = 0.72 + 0.28 * np.clip((ys - yu) / (0.05 * width), 0, 1)
     img = img * (1 - a_u[..., None]) + t_u * a_u[..., None] * lit[..., None] * (1 - 0.3 * (2 * xn - 1) ** 2)[..., None]
     roi = out[y0:y1, x0:x1].astype(np.float32)
     if teeth.lip is not None:  # a hairline gap is the shadow between the lips, not a view into the mouth

@@ -32,7 +32,8 @@ def _set(symbols: str, target: tuple[float, ...], dominance: float) -> None:
 
 #                 jaw   gap  round spread clos  labio tongue
 _set("aɑæɐ",    (0.95, 1.00, 0.00, 0.20, 0.0, 0.0, 0.0), 1.0)
-_set("AI",      (0.75, 0.80, 0.00, 0.45, 0.0, 0.0, 0.0), 1.0)  # eɪ, aɪ (open onset, spread offset)
+_set("A",       (0.70, 0.75, 0.00, 0.45, 0.0, 0.0, 0.0), 1.0)  # eɪ (mid onset, spread offset)
+_set("I",       (0.95, 1.00, 0.00, 0.30, 0.0, 0.0, 0.0), 1.0)  # aɪ: its onset is the open /a/
 _set("W",       (0.80, 0.85, 0.40, 0.00, 0.0, 0.0, 0.0), 1.0)  # aʊ
 _set("ɛʌɜ",     (0.60, 0.70, 0.00, 0.25, 0.0, 0.0, 0.0), 1.0)
 _set("ɔɒY",     (0.70, 0.75, 0.55, 0.00, 0.0, 0.0, 0.0), 1.0)
@@ -55,8 +56,8 @@ OPEN_VOWELS = set("aɑæɐAIWɛʌɜɔɒY")
 BILABIALS = set("pbm")
 _DEFAULT = ((0.3, 0.3, 0.1, 0.1, 0.0, 0.0, 0.0), 0.4)
 REST_DOMINANCE = 0.8  # silence pulls the mouth shut
-ANTICIPATION_S = 0.07  # dominance decay constant before a segment
-CARRYOVER_S = 0.045  # ... and after it
+ANTICIPATION_S = 0.05  # dominance decay constant before a segment
+CARRYOVER_S = 0.035  # ... and after it
 LEAD_S = 0.04  # the articulators reach a sound's target this much before it is heard
 HOP = 0.01
 

@@ -144,3 +144,28 @@ def test_bad_enrollment_faces_are_named(obama):
     an.rig(Profile("closed", obama.image, shut, None))
     p = an.drive(an.rig(Profile("closed", obama.image, shut, None)), _speech([("a", 3.0)]), 80)
     assert np.all(p["c"][:, 5] == 0)  # documented fallback: no blinks on closed eyes
+
+
+def test_open_mouth_enrollment_frame_speaks_from_shut_lips(enroller, real_data):
+    """A real GRID first frame with the mouth open (lbbc2a: teeth showing) is noted and closed for the rest pose;
+    the face mesh reads the shut lips as shut (the lips' shadowed inner margins are filled, no dark seam), so the
+    bilabials can close."""
+    import av
+
+    from host_pipeline.publickb.face import FaceAnalyzer
+    from host_pipeline.publickb.store import Profile
+    from host_pipeline.reconstruct.face_mesh_warp import BASES
+
+    with av.open(str(real_data / "video" / "grid" / "lbbc2a.mpg")) as c:
+        first = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    P, lm, _ = enroller.face_from_image(first, "lbbc2a")
+    mesh = FaceAnalyzer(max_faces=1)
+    assert mesh.largest(P).mouth_opening() > 0.1  # the picture's mouth is open
+    an = EmbeddedAnimator(ReconstructConfig(head_motion=0.0))
+    rig = an.rig(Profile("lbbc2a", P, lm, None))
+    assert any("mouth is open" in n for n in an.notes)
+    rest = an.frame(rig, np.zeros(len(BASES)), np.zeros(3))
+    assert mesh.largest(rest).mouth_opening() < 0.04
+    c = np.zeros(len(BASES))
+    c[BASES.index("jaw")] = c[BASES.index("gap")] = 0.6
+    assert mesh.largest(an.frame(rig, c, np.zeros(3), jaw=0.6)).mouth_opening() > 0.2
