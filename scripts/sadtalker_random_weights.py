@@ -56,6 +56,9 @@ def build_checkout(sadtalker: Path, out: Path, size: int, seed: int) -> Path:
     from src.facerender.modules.mapping import MappingNet
     from yacs.config import CfgNode
 
+    done = co / "checkpoints" / f"random-seed-{seed}-size-{size}"
+    if done.exists():  # built by an earlier run
+        return co
     torch.manual_seed(seed)
     cfg_dir = co / "src" / "config"
     with open(cfg_dir / "auido2pose.yaml") as f:
@@ -85,6 +88,7 @@ def build_checkout(sadtalker: Path, out: Path, size: int, seed: int) -> Path:
             head.conv1x1.weight.zero_()
             head.conv1x1.bias.copy_(torch.tensor([-8.0, 8.0]).repeat(head.conv1x1.bias.numel() // 2))
     torch.save(det.state_dict(), co / "gfpgan" / "weights" / "detection_Resnet50_Final.pth")
+    done.touch()
     return co
 
 
@@ -94,7 +98,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "sadtalker_random")
     ap.add_argument("--face", type=Path, default=ROOT / "data" / "faces" / "face_recognition_obama.jpg")
     ap.add_argument("--speech", type=Path, default=ROOT / "data" / "speech" / "LJ001-0001.wav")
-    ap.add_argument("--seconds", type=float, default=1.6, help="of the speech to animate")
+    ap.add_argument("--seconds", type=float, default=0.6, help="of the speech to animate (its renderer is slow)")
     ap.add_argument("--size", type=int, default=256, choices=(256, 512))
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
@@ -115,7 +119,7 @@ def main() -> int:
     t_build = time.perf_counter() - t0
     img = np.asarray(Image.open(a.face).convert("RGB"))
     side = min(img.shape[:2])
-    img = np.ascontiguousarray(img[:side, :side])
+    img = cv2.resize(np.ascontiguousarray(img[:side, :side]), (512, 512), interpolation=cv2.INTER_AREA)  # a profile
     with wave.open(str(a.speech)) as w:
         sr = w.getframerate()
         pcm = np.frombuffer(w.readframes(int(a.seconds * sr)), np.int16).astype(np.float32) / 32768
