@@ -271,9 +271,11 @@ class Synchroniser:
         gb = gb * np.exp(-1j * om * cb)
         prod = prod * np.exp(-1j * om * kpos)
         gs, neff = gb, cnt
+        static = npb < 3                     # the fit found no change of the gain over the burst
         if smooth and smooth >= 2 * npb:     # one gain for the whole span (the header stage)
             gs = np.full(npb, np.sum(gb * cnt) / np.sum(cnt))
             neff = np.full(npb, np.sum(cnt))
+            static = True
         elif npb >= 3:
             # smoothing length by leave-one-out cross-validation (bias/variance trade-off:
             # long for static channels, short for fading)
@@ -292,6 +294,7 @@ class Synchroniser:
             cvmin = min(f[0] for f in fits)
             best = [f for f in fits if f[0] <= 1.05 * cvmin][-1]
             gs, neff = best[1], best[2]
+            static = best is fits[-1]
         g = np.interp(n, cb, gs.real) + 1j * np.interp(n, cb, gs.imag)
         neff_n = np.interp(n, cb, neff)
         g2 = np.maximum(np.abs(g) ** 2, 1e-12)
@@ -301,6 +304,17 @@ class Synchroniser:
         zc = z[dpos + nl] / g[dpos + nl]
         nv = np.maximum(sv2 / g2[dpos + nl] * (1.0 + 1.0 / neff_n[dpos + nl]), 1e-7)
         snr = float(np.mean(g2[nl:])) / max(sv2, 1e-7)
+        if static:
+            # a static channel: the SNR from one gain fitted to all known symbols (the data-aided ML estimate;
+            # the tracked gains' scatter would add to it), unbiased for the fitted gain's noise
+            # the STF is known too (its first symbols, inside the equaliser's start-up, are left out)
+            i_stf = np.arange(2 * self.eq_half, self.n_stf)
+            zk = np.concatenate([zall[i_stf] * np.exp(-1j * om * (i_stf - self.n_pre)), z[kpos + nl]])
+            kv = np.concatenate([self.stf[i_stf], kval])
+            nk = float(np.sum(np.abs(kv) ** 2))
+            g1 = np.vdot(kv, zk) / nk
+            s1 = float(np.sum(np.abs(zk - g1 * kv) ** 2)) / max(1, kv.size - 1)
+            snr = max(float(abs(g1) ** 2) - s1 / nk, 1e-7) / max(s1, 1e-7)
         yraw = y[self.n_pre + dpos] / (h[self.D] if abs(h[self.D]) > 0 else 1.0)
         return dict(z=zc, yraw=yraw, noise_var=nv, snr_lin=snr, sv2=sv2, h=h, beta=beta,
                     d3=d3, om=float(om), sigma2=sigma2)
