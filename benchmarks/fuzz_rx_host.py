@@ -4,7 +4,8 @@ A real ``system.rx.Receiver`` (semantic codec loaded; no KB, no rendering, so th
 handling) subscribes to a PUB socket that this script binds in place of the flowgraph. Seeded PDUs, sent at the
 pace the receiver takes them (at most ``--backlog`` waiting in its queue):
 
-    junk        random bytes that are not a serialised PMT, or a PMT that is not a PDU
+    junk        random bytes that are not a serialised PMT, or a PMT that is not a PDU, or a PMT "bomb": a vector
+                header claiming up to 2**32 items, or 200 to 200,000 nested pairs
     fields      a PDU whose metadata has missing keys, wrong types, NaN/inf, huge or negative integers,
                 unknown modes or classes, an SNR of 634,445 dB, noise variances of the wrong length or sign
     payload     wrong payload type (u8 in semantic mode, c32 in digital), empty, or a length not n_tokens x uses
@@ -97,7 +98,13 @@ class Maker:
     def make(self, kind):
         r = self.rng
         if kind == "junk":
-            if r.random() < 0.5:
+            u = r.random()
+            if u < 0.05:  # a vector header claiming up to 2**32 items (pmt would allocate them)
+                return (bytes([0x0A, int(r.integers(0, 12))]) + int(r.integers(1 << 20, 1 << 32)).to_bytes(4, "big")
+                        + b"\x01\x00" + r.bytes(int(r.integers(0, 64))))
+            if u < 0.08:  # pairs nested deeper than any PDU (pmt overflows its stack freeing 200,000 of them)
+                return bytes([7, 6]) * int(r.integers(200, 200_000)) + b"\x06"
+            if u < 0.5:
                 return r.bytes(int(r.integers(0, 300)))
             import pmt
             choices = [pmt.PMT_NIL, pmt.from_long(int(r.integers(-9, 9))), pmt.intern("x"),
