@@ -14,7 +14,9 @@ Compatibility with this project's pinned torch 2.13 / numpy 1.26 (applied when S
   torchvision 0.17) is provided as an alias of ``torchvision.transforms.functional``;
 - ``np.float`` (its ``my_awing_arch.py`` landmark decoder; removed in numpy 1.24) is provided as ``float``;
 - its ``face3d/util/preprocess.align_img`` builds an array from a scalar and 1-element arrays, a ValueError since
-  numpy 1.24: an equivalent using its own ``POS``/``resize_n_crop_img``/``extract_5p`` replaces it.
+  numpy 1.24: an equivalent using its own ``POS``/``resize_n_crop_img``/``extract_5p`` replaces it;
+- its landmark decoder ``my_awing_arch.calculate_points`` indexes past the heatmap when a landmark peaks on its
+  last pixel (IndexError): a bounds-safe equivalent replaces it.
 
 What this project maps onto SadTalker: ``head_motion`` scales the head pose it predicts around the source pose
 (0: a still head), ``blink_rate_hz`` sets blinks at that rate (SadTalker's own are random), ``seed`` seeds its
@@ -142,6 +144,26 @@ def _compat_after_import() -> None:
 
     utils_pre.align_img = align_img
     _PATCHED.add("align_img")
+    awing = importlib.import_module("src.face3d.util.my_awing_arch")
+    awing.calculate_points = _heatmap_points
+    _PATCHED.add("calculate_points")
+
+
+def _heatmap_points(heatmaps: np.ndarray) -> np.ndarray:
+    """(B, N, H, W) landmark heatmaps -> (B, N, 2) points: the peak, moved a quarter pixel towards its higher
+    neighbour on each axis, plus half a pixel (what its ``calculate_points`` computes, which indexes past the
+    heatmap when a peak is on its last pixel: IndexError). Neighbours outside the heatmap are the peak itself."""
+    B, N, H, W = heatmaps.shape
+    flat = heatmaps.reshape(B * N, H * W)
+    idx = flat.argmax(1)
+    y, x = np.divmod(idx, W)
+    rows = np.arange(B * N)
+
+    def at(yy, xx):
+        return flat[rows, np.clip(yy, 0, H - 1) * W + np.clip(xx, 0, W - 1)]
+
+    shift = 0.25 * np.sign(np.stack([at(y, x + 1) - at(y, x - 1), at(y + 1, x) - at(y - 1, x)], 1))
+    return (np.stack([x, y], 1).astype(float) + shift + 0.5).reshape(B, N, 2)
 
 
 def pick_device(setting: str) -> str:

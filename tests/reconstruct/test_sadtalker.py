@@ -72,3 +72,15 @@ def test_head_motion_scales_the_pose_around_the_source(tmp_path):
     out = loadmat(tmp_path / "pred.mat")["coeff_3dmm"]
     np.testing.assert_allclose(out[:, 64:70] - src[:, 64:70], 0.5 * (pred[:, 64:70] - src[:, 64:70]))
     np.testing.assert_array_equal(out[:, :64], pred[:, :64])  # the expression is untouched
+
+
+def test_heatmap_points_inside_and_on_the_last_pixel():
+    from host_pipeline.reconstruct.sadtalker import _heatmap_points
+
+    h = np.zeros((1, 3, 64, 64))
+    h[0, 0, 10, 20], h[0, 0, 10, 21], h[0, 0, 9, 20] = 1.0, 0.5, 0.2  # right and upper neighbours higher
+    h[0, 1, 63, 63] = 1.0  # its calculate_points indexed past the heatmap here
+    h[0, 2, 0, 0] = 1.0
+    p = _heatmap_points(h)[0]
+    np.testing.assert_allclose(p[0], [20 + 0.25 + 0.5, 10 - 0.25 + 0.5])
+    assert np.all((p[1:] >= 0) & (p[1:] <= 64))
