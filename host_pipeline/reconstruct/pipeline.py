@@ -187,16 +187,18 @@ class Reconstructor:
         speech = frame_aligned(joinable(self.tts.synthesize("Hello.", voice), None, None), self.cfg.fps)
         next(iter(self._joined(self.animator.render(profile, speech), [], 0)), None)
 
-    def begin(self, user_id: str, text: str) -> PhraseStream:
-        """Start synthesising the utterance now (a receiver calls this as soon as a message is decoded, so its first
-        phrase is ready when the previous message's frames are done); iterate the result for its phrases."""
+    def begin(self, user_id: str, text: str, start: bool = True) -> PhraseStream:
+        """The utterance's phrase stream, synthesising from now on (a receiver calls this as soon as a message is
+        decoded, so its first phrase is ready when the previous message's frames are done); iterate it for the
+        phrases. ``start=False``: the profile and voice are looked up now (in this thread), synthesis starts at
+        ``PhraseStream.start`` or the first iteration."""
         cfg = self.cfg
         profile = self.kb.get(user_id)
         voice, _ = self.voice_for(profile)
         phrases = split_phrases(text, cfg.phrase_first_words, cfg.phrase_max_words)
         if not phrases:
             raise InputError(f"nothing to say: {text!r} has no words")
-        return PhraseStream(self, profile, voice, text, phrases)
+        return PhraseStream(self, profile, voice, text, phrases, start)
 
     def stream(self, user_id: str, text: str) -> Iterator[Phrase]:
         """The utterance phrase by phrase (see the module's docstring): the first phrase is rendered while the rest
@@ -249,13 +251,21 @@ class PhraseStream:
     AHEAD = 2
 
     def __init__(self, recon: Reconstructor, profile: Profile, voice: Voice, text: str,
-                 phrases: list[tuple[str, str]]):
+                 phrases: list[tuple[str, str]], start: bool = True):
         self.recon, self.profile, self.voice, self.text, self.phrases = recon, profile, voice, text, phrases
-        self.t0 = time.perf_counter()
+        self.t_created = time.perf_counter()
+        self.t0: float | None = None  # when synthesis started
         self._ready: queue.Queue = queue.Queue(maxsize=self.AHEAD)
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._synthesise, name="tts-phrases", daemon=True)
-        self._worker.start()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start synthesising (once)."""
+        if self.t0 is None:
+            self.t0 = time.perf_counter()
+            self._worker.start()
 
     def _synthesise(self) -> None:
         try:
@@ -272,6 +282,7 @@ class PhraseStream:
             self._ready.put(e)
 
     def __iter__(self) -> Iterator[Phrase]:
+        self.start()
         cfg, phrases = self.recon.cfg, self.phrases
         last_frame: list[np.ndarray] = []
         spoken = 0
@@ -302,7 +313,7 @@ class PhraseStream:
     def close(self) -> None:
         """Stop synthesising; returns once the thread has finished the phrase it was on."""
         self._stop.set()
-        while self._worker.is_alive():  # unblock a worker waiting on the full queue
+        while self.t0 is not None and self._worker.is_alive():  # unblock a worker waiting on the full queue
             try:
                 self._ready.get(timeout=0.05)
             except queue.Empty:

@@ -120,9 +120,8 @@ class Receiver:
                 stream, render = None, False
                 try:
                     rec = self.receive(meta, payload, t_arrived)
-                    render = rec.status == "ok" and self.reconstructor is not None
-                    if render and renders.empty():  # the next to render: its speech starts now; later ones wait
-                        stream = self._begin_render(rec)  # (a backlog must not slow the message being shown)
+                    if rec.status == "ok":  # the next to render starts its speech now; a backlog waits, so it
+                        stream = self._begin_render(rec, start=renders.empty())  # cannot slow what is shown
                         render = stream is not None
                 except Exception as e:  # one bad message must not end the service or lose its record
                     rec = RxRecord(int(meta["seq"]), int(meta["sender_id"]), None, "undecodable",
@@ -304,16 +303,17 @@ class Receiver:
             rec.reason = f"not rendered: {msg}; text only"
             self.note(f"[{rec.seq}] {rec.reason}")
 
-    def _begin_render(self, rec: RxRecord):
-        """The message's phrase stream, synthesising from now on (``Reconstructor.begin``); None when there is
-        nothing to render (no reconstructor, the sender not enrolled: the reason is written into ``rec``)."""
+    def _begin_render(self, rec: RxRecord, start: bool = True):
+        """The message's phrase stream (``Reconstructor.begin``: profile and voice looked up in this thread, speech
+        synthesised from now on, or from its first use with ``start=False``); None when there is nothing to render
+        (no reconstructor, the sender not enrolled, nothing to say: the reason is written into ``rec``)."""
         if self.reconstructor is None:
             return None
         if rec.user not in self.reconstructor.kb.users():
             rec.reason = f"{rec.user} is not enrolled in the public KB: text only"
             return None
         try:
-            return self.reconstructor.begin(rec.user, rec.restored_text)
+            return self.reconstructor.begin(rec.user, rec.restored_text, start)
         except Exception as e:
             msg = e.message if isinstance(e, LgmtscError) else f"{type(e).__name__}: {str(e)[:160]}"
             rec.reason = f"not rendered: {msg}; text only"
@@ -323,9 +323,9 @@ class Receiver:
     def _render(self, user: str, rec: RxRecord, stream=None) -> None:
         """Streamed phrase by phrase: each phrase's audio and frames go to the live view and the clip as they are
         produced. ``stream``: the message's phrase stream if it was begun earlier. Latencies: ``tts_first_s``
-        (from the stream's start to its first phrase's speech), ``render_wait_s`` (that speech waiting for the
-        previous message's frames), ``first_frame_s`` (from then to the first frame) and ``render_all_s`` (from the
-        stream's start to the whole clip)."""
+        (from the start of synthesis to the first phrase's speech), ``render_wait_s`` (waiting for the previous
+        message's frames, before synthesis started and after the speech was ready), ``first_frame_s`` (from then to
+        the first frame) and ``render_all_s`` (from the start of synthesis to the whole clip)."""
         from ..reconstruct.output import Mp4Writer
 
         if stream is None:
@@ -351,7 +351,9 @@ class Receiver:
                 if writer is None:
                     t_audio.append(time.perf_counter())
                     rec.latency_s["tts_first_s"] = round(ph.ready_s, 3)
-                    rec.latency_s["render_wait_s"] = round(max(0.0, t_audio[0] - stream.t0 - ph.ready_s), 3)
+                    # waiting for the previous message's frames: before synthesis started (a backlog) and after
+                    rec.latency_s["render_wait_s"] = round(stream.t0 - stream.t_created
+                                                           + max(0.0, t_audio[0] - stream.t0 - ph.ready_s), 3)
                     writer = Mp4Writer(clip, ph.sample_rate, self.reconstructor.cfg.fps)
                 if self.view is not None:
                     self.view.phrase(key, ph.index, writer.n_frames, ph)

@@ -88,7 +88,8 @@ def test_forged_replayed_and_foreign_messages_are_refused_never_rendered(tmp_pat
         link.close()
         log.close()
         assert fg.alive(), fg.last_error()
-    done = [e for e in read_log(tmp_path / "rx.jsonl") if e["event"] == "done"]
+    # in arrival order (a rendered message is logged once its clip is written, after the refusals that followed it)
+    done = sorted((e for e in read_log(tmp_path / "rx.jsonl") if e["event"] == "done"), key=lambda e: e["t_arrived"])
     by = [(e["sender_id"], e["seq"], e["status"]) for e in done]
     assert by == [(1, 1, "ok"), (1, 1, "replay"), (1, 2, "unverified"), (999, 1, "unknown_sender"), (1, 3, "ok")]
     ok = [e for e in done if e["status"] == "ok"]
