@@ -127,16 +127,23 @@ def main() -> int:
     profile = Profile("random-weights", img, np.zeros((478, 3), np.float32), None)
     cfg = ReconstructConfig(face_backend="sadtalker", sadtalker_dir=str(co), sadtalker_size=a.size, size=a.size,
                             seed=a.seed)
-    t1 = time.perf_counter()
-    anim = SadTalkerAnimator(cfg)
-    t_load = time.perf_counter() - t1
+    from host_pipeline.errors import LgmtscError
+
     cwd_before = set(os.listdir("."))
-    t2 = time.perf_counter()
-    frames = list(anim.render(profile, speech))
-    t_first = time.perf_counter() - t2
-    t3 = time.perf_counter()
-    again = list(anim.render(profile, speech))  # the profile's crop and 3DMM come from the cache
-    t_second = time.perf_counter() - t3
+    try:
+        t1 = time.perf_counter()
+        anim = SadTalkerAnimator(cfg)
+        t_load = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        frames = list(anim.render(profile, speech))
+        t_first = time.perf_counter() - t2
+        t3 = time.perf_counter()
+        again = list(anim.render(profile, speech))  # the profile's crop and 3DMM come from the cache
+        t_second = time.perf_counter() - t3
+    except LgmtscError as e:  # the wrapper's one-line error is the result
+        (a.out / "report.json").write_text(json.dumps({"error": e.message, "load_average": os.getloadavg()[0]}))
+        print(f"error: {e.message}", file=sys.stderr)
+        return 1
     stray = sorted(set(os.listdir(".")) - cwd_before)
     arr = np.stack(frames)
     report = {
