@@ -50,3 +50,34 @@ def test_parse_rejects_wrong_types_and_sizes():
         assert parse_report(json.dumps(bad).encode()) is None
     assert parse_report(b"[" * 100000) is None
     assert parse_report(json.dumps(dict(good, pad="x" * 600)).encode()) is None
+
+
+def test_the_transmitters_listener_takes_only_reports_that_pass_the_gate():
+    import time
+
+    import zmq
+
+    from host_pipeline.link.auth import SenderKey
+    from host_pipeline.system.tx import FeedbackListener
+
+    from ..system.test_loopback import _free_ports
+
+    addr = f"tcp://127.0.0.1:{_free_ports(1)[0]}"
+    pub = zmq.Context.instance().socket(zmq.PUB)
+    pub.bind(addr)
+    fb = FeedbackListener(addr, SenderKey("alice", 5, KEY), stale_s=30.0)
+    try:
+        fb.sent(3)
+        time.sleep(0.5)  # SUB connect
+        for raw in (make_report(OTHER, 5, 3, 25.0, True), make_report(KEY, 5, 3, 634445.0, True),
+                    make_report(KEY, 5, 3, 25.0, False), make_report(KEY, 5, 4, 25.0, True), b"not json",
+                    make_report(KEY, 5, 3, 7.5, True)):
+            pub.send(raw)
+        deadline = time.time() + 5
+        while fb.snr_db() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert fb.snr_db() == 7.5
+        assert fb.ignored() == {"unauthenticated": 1, "out_of_range": 1, "unverified": 1, "unknown": 1, "malformed": 1}
+    finally:
+        fb.close()
+        pub.close(0)
