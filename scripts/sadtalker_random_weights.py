@@ -101,6 +101,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=0.6, help="of the speech to animate (its renderer is slow)")
     ap.add_argument("--size", type=int, default=256, choices=(256, 512))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--preprocess", default="resize", help="its --preprocess; crop needs landmarks a random landmark "
+                    "net does not give (an empty crop)")
     a = ap.parse_args()
     if not (a.sadtalker / "src" / "facerender").is_dir():
         print(f"error: {a.sadtalker} is not a SadTalker checkout (no src/facerender)", file=sys.stderr)
@@ -126,7 +128,7 @@ def main() -> int:
     speech = Speech(pcm, sr, [], "random-weight run")
     profile = Profile("random-weights", img, np.zeros((478, 3), np.float32), None)
     cfg = ReconstructConfig(face_backend="sadtalker", sadtalker_dir=str(co), sadtalker_size=a.size, size=a.size,
-                            seed=a.seed)
+                            seed=a.seed, sadtalker_preprocess=a.preprocess)
     from host_pipeline.errors import LgmtscError
 
     cwd_before = set(os.listdir("."))
