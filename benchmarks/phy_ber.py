@@ -9,7 +9,7 @@ per burst) via the numpy channel and the same receiver code (frame.Receiver). A 
 the implementation loss (dB shift that fits the closed form) is printed too. Coded BER/FER
 (cc K=7 r=1/2 and LDPC n=1800 k=902, QPSK and 16-QAM) over AWGN vs Eb/N0.
 
-    python benchmarks/phy_ber.py --out results/phy_ber [--quick]
+    python benchmarks/phy_ber.py [--out out/bench/phy_ber] [--quick]
 """
 import argparse
 import csv
@@ -83,7 +83,7 @@ def impl_loss(ber, ebn0, theory):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="results/phy_ber")
+    ap.add_argument("--out", default="out/bench/phy_ber")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="fewer bursts (smoke run)")
     a = ap.parse_args()

@@ -92,7 +92,7 @@ def words_worker(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="out/phy_header")
+    ap.add_argument("--out", default="out/bench/phy_header")
     ap.add_argument("--decode", type=int, default=200000, help="headers at Es/N0 0 dB")
     ap.add_argument("--false", type=int, default=1000000, help="corrupted headers")
     ap.add_argument("--words", type=float, default=1e9, help="random 48-bit words through the checks")

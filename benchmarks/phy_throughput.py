@@ -8,7 +8,7 @@
 
 The process is pinned to CPU 0 (one core). Timing lives here, never in tests.
 
-    python benchmarks/phy_throughput.py --out results/phy_throughput
+    python benchmarks/phy_throughput.py [--out out/bench/phy_throughput]
 """
 import argparse
 import csv
@@ -50,7 +50,7 @@ def payload(rng, n):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="results/phy_throughput")
+    ap.add_argument("--out", default="out/bench/phy_throughput")
     ap.add_argument("--bursts", type=int, default=60)
     ap.add_argument("--seed", type=int, default=5)
     a = ap.parse_args()

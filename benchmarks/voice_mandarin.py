@@ -65,7 +65,7 @@ def char_errors(ref: str, hyp: str) -> tuple[int, int]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="out/voice")
+    ap.add_argument("--out", default="out/bench/voice_mandarin")
     ap.add_argument("--voices", nargs="+", default=["zf_xiaoxiao", "zm_yunxi"])
     ap.add_argument("--rescore", action="store_true", help="score the hypotheses in voice_mandarin.csv again")
     args = ap.parse_args()
