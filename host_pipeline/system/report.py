@@ -128,7 +128,8 @@ def summarize(utts: list[dict], duration_s: float | None) -> dict:
 # read as fast as possible starts at its transcript, so endpoint_s is absent): the VAD's endpoint, the ASR, the wait
 # behind the previous utterance at the transmitter, its private KB, the semantic encoder, the air (flowgraph and
 # channel, link_s), the wait at the receiver, the decoder, its private KB, the first phrase's speech (synthesised
-# while the previous message's frames are made), its wait for them, and its first frame. render_all_s (the whole clip) and e2e_first_frame_s are not stages of that path.
+# while the previous message's frames are made), its wait for them, and its first frame. render_all_s (the whole
+# clip) and e2e_first_frame_s are not stages of that path.
 CRITICAL_PATH = ("endpoint_s", "asr_s", "wait_tx_s", "kb_tx_s", "encode_s", "link_s", "queue_s", "decode_s", "kb_rx_s",
                  "tts_first_s", "render_wait_s", "first_frame_s")
 
