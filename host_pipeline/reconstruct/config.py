@@ -56,6 +56,6 @@ class ReconstructConfig:
     threads: int = 1  # renderer threads
     tts_threads: int = 0  # Kokoro ONNX threads; 0 = one per CPU core (the TTS runs before the frames are rendered)
     tts_float_conv: bool = True  # run Kokoro's int8 convolutions with float kernels (2x faster on AVX2-only CPUs)
-    phrase_first_words: int = 6  # streaming (Reconstructor.stream): the first phrase is cut after this many words
+    phrase_first_words: int = 4  # streaming (Reconstructor.stream): the first phrase is cut after this many words
     phrase_max_words: int = 14  # later phrases after at most this many (sentence and clause ends cut earlier)
     phrase_join_frames: int = 4  # frames of a phrase blended from the previous phrase's last frame (no jumps)

@@ -34,6 +34,8 @@ class burst_tx(gr.basic_block):
     on all but the last), then their tag blocks and payloads. ``max_messages=1``: one burst per message.
     """
 
+    IDLE_BUFFER = 8192
+
     def __init__(self, sps=4, rolloff=0.35, modulation='qpsk', fec='cc', idle_fill=False,
                  span=8, amplitude=1.0, max_messages=8, max_burst_symbols=8192):
         gr.basic_block.__init__(self, name="lgmtsc_burst_tx", in_sig=None, out_sig=[np.complex64])
@@ -49,7 +51,10 @@ class burst_tx(gr.basic_block):
         self.cur, self.pos = None, 0
         self.n_sent = self.n_dropped = self.n_associations = 0
         self.assoc, self.since_assoc, self.last_seq = None, 0, 0
-        self.set_min_output_buffer(1 << 16)
+        if self.idle_fill:  # a simulated stream: the idle zeros queued in this buffer delay the next burst, so
+            self.set_max_output_buffer(self.IDLE_BUFFER)  # keep it short (8192 samples: 41 ms at 200 kS/s)
+        else:  # burst mode: samples only while a burst is queued, in long runs
+            self.set_min_output_buffer(1 << 16)
         self.message_port_register_in(pmt.intern(pf.PORT_IN))
         self.set_msg_handler(pmt.intern(pf.PORT_IN), self.handle_pdu)
 
