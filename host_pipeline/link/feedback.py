@@ -13,7 +13,11 @@ of all the other fields (``report_mac_input``). The transmitter (``FeedbackGate`
 
 - it parses, is version 2, names this sender and its MAC verifies under this sender's key (else *unauthenticated*);
 - ``snr_db`` is finite and within ``SNR_RANGE_DB`` (else *out of range*: the PHY's estimator does not go beyond);
-- the receiver verified the burst's tag (else *unverified*: an SNR measured on a forged burst must not steer it);
+- the receiver verified the burst's tag, or the report can only make the transmitter more careful: an unverified
+  burst's SNR (its header checked, its tag did not) is taken only when no SNR is assumed yet or it is lower than
+  the one assumed (else *unverified*). A forger on the air can thus push the transmitter towards more compression,
+  never towards less: no more than jamming the channel does. Without this, at low SNR, where tags fail, the
+  transmitter would never learn the SNR, keep sending uncompressed and never get through (the prompt codec's point);
 - ``seq`` is one this transmitter sent in this session (else *unknown*: a report from an earlier session or for a
   message it never sent) and newer than every report it accepted (else *replay*: reports are one per burst, in
   order);
@@ -120,8 +124,8 @@ class FeedbackGate:
             return "unauthenticated", msg
         if not (math.isfinite(msg["snr_db"]) and SNR_RANGE_DB[0] <= msg["snr_db"] <= SNR_RANGE_DB[1]):
             return "out_of_range", msg
-        if not msg["verified"]:
-            return "unverified", msg
+        if not msg["verified"] and self.latest is not None and msg["snr_db"] >= self.latest["snr_db"]:
+            return "unverified", msg  # an unverified burst may lower the assumed SNR, never raise it
         t_sent = self._sent.get(msg["seq"])
         if t_sent is None:
             return "unknown", msg

@@ -26,13 +26,25 @@ def test_authentic_report_is_taken_and_everything_else_refused_with_its_reason()
     assert g.offer(make_report(KEY, 6, 12, 3.0, True), now=101.0) == "other_sender"
     assert g.offer(make_report(KEY, 5, 12, 634445.0, True), now=101.0) == "out_of_range"
     assert g.offer(make_report(KEY, 5, 12, float("nan"), True), now=101.0) in ("out_of_range", "malformed")
-    assert g.offer(make_report(KEY, 5, 12, 3.0, False), now=101.0) == "unverified"  # SNR of a burst not verified
+    assert g.offer(make_report(KEY, 5, 12, 20.0, False), now=101.0) == "unverified"  # would raise it: not verified
     assert g.offer(make_report(KEY, 5, 99, 3.0, True), now=101.0) == "unknown"  # never sent
     assert g.offer(make_report(KEY, 5, 12, 3.0, True), now=131.0) == "stale"  # burst sent > 30 s ago
     assert g.offer(b"\xff garbage", now=101.0) == "malformed"
     assert g.snr_db(now=102.0) == 12.5  # none of them moved it
     assert g.snr_db(now=200.0) is None  # and it ages out
     assert g.offer(make_report(KEY, 5, 12, -3.0, True), now=101.0) == "accepted"
+
+
+def test_an_unverified_burst_can_only_lower_the_assumed_snr():
+    """At low SNR tags fail: the SNR of a burst whose tag did not verify is taken when it makes the transmitter
+    more careful (nothing assumed yet, or lower), never when it would make it compress less."""
+    g = _gate()
+    assert g.offer(make_report(KEY, 5, 10, 1.5, False), now=101.0) == "accepted"  # nothing assumed yet
+    assert g.snr_db(now=101.5) == 1.5
+    assert g.offer(make_report(KEY, 5, 11, 9.0, False), now=101.0) == "unverified"  # would raise it
+    assert g.offer(make_report(KEY, 5, 11, 0.5, False), now=101.0) == "accepted"  # lowers it
+    assert g.offer(make_report(KEY, 5, 12, 9.0, True), now=101.0) == "accepted"  # a verified one may raise it
+    assert g.snr_db(now=101.5) == 9.0
 
 
 def test_a_changed_field_breaks_the_mac():
@@ -70,11 +82,11 @@ def test_the_transmitters_listener_takes_only_reports_that_pass_the_gate():
         fb.sent(3)
         time.sleep(0.5)  # SUB connect
         for raw in (make_report(OTHER, 5, 3, 25.0, True), make_report(KEY, 5, 3, 634445.0, True),
-                    make_report(KEY, 5, 3, 25.0, False), make_report(KEY, 5, 4, 25.0, True), b"not json",
-                    make_report(KEY, 5, 3, 7.5, True)):
+                    make_report(KEY, 5, 3, 7.5, True), make_report(KEY, 5, 3, 25.0, False),
+                    make_report(KEY, 5, 4, 25.0, True), b"not json"):
             pub.send(raw)
         deadline = time.time() + 5
-        while fb.snr_db() is None and time.time() < deadline:
+        while sum(fb.ignored().values()) < 5 and time.time() < deadline:
             time.sleep(0.05)
         assert fb.snr_db() == 7.5
         assert fb.ignored() == {"unauthenticated": 1, "out_of_range": 1, "unverified": 1, "unknown": 1, "malformed": 1}
