@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import tempfile
 import threading
@@ -40,6 +39,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder: free_ports from link_latency
+
+from link_latency import free_ports  # noqa: E402
 
 KINDS = ("junk", "fields", "payload", "forged", "foreign", "replay", "genuine")
 WEIGHTS = (0.15, 0.35, 0.15, 0.12, 0.08, 0.05, 0.10)
@@ -50,16 +52,6 @@ TEXTS = ("meet me at the station at noon", "see you tomorrow", "the train is lat
 def rss_mib() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 class Maker:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import sys
 import time
 from collections import Counter
@@ -36,19 +35,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from host_pipeline.evaluation.stats import wilson  # noqa: E402
 from host_pipeline.link.crypto import scramble_symbols, unscramble_symbols  # noqa: E402
 
 DECODERS = ("plain", "receiver", "eve_public", "eve_wrong_key")
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return (c - h, c + h)
 
 
 def run(n_messages: int, snrs: list[float], channels: list[str], seed: int) -> tuple[list[dict], dict]:
