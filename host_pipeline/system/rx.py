@@ -75,6 +75,7 @@ class Receiver:
                                hint="another receiver running? "
                                     "choose one with --set link.feedback_address=...") from None
         self.queue: queue.Queue = queue.Queue()
+        self._done_lock = threading.Lock()  # records are finished by the main thread and the render thread
 
     WARM_USERS = 4
 
@@ -150,7 +151,8 @@ class Receiver:
             self._done(rec, handled)
 
     def _done(self, rec: RxRecord, handled: list[int]) -> None:
-        handled[0] += 1
+        with self._done_lock:
+            handled[0] += 1
         if self.log:
             self.log.write("done", rec)
         if self.view is not None:
