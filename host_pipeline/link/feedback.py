@@ -103,6 +103,7 @@ class FeedbackGate:
         self.key, self.sender_id, self.stale_s, self.remember = key, int(sender_id), float(stale_s), int(remember)
         self._sent: OrderedDict[int, float] = OrderedDict()  # seq -> when it was sent (this host's monotonic clock)
         self.high = -1  # the newest seq a report was accepted for
+        self.heard = -1  # the newest seq an authentic report arrived for, taken or not
         self.latest: dict | None = None
         self.counts: Counter = Counter()
 
@@ -140,6 +141,8 @@ class FeedbackGate:
         """Take a report if it passes ``check``; the reason either way (counted in ``counts``)."""
         reason, msg = self.check(raw, now)
         self.counts[reason] += 1
+        if reason not in ("malformed", "other_sender", "unauthenticated"):
+            self.heard = max(self.heard, msg["seq"])
         if reason == "accepted":
             self.high = msg["seq"]
             msg["t_received"] = time.monotonic() if now is None else now

@@ -60,6 +60,13 @@ class FeedbackListener:
         """The latest SNR the receiver measured on this sender's verified bursts, if fresh."""
         return self.gate.snr_db()
 
+    def wait_for(self, seq: int, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for an authentic report on burst ``seq`` (or a later one); whether it came."""
+        deadline = time.monotonic() + timeout_s
+        while self.gate.heard < seq and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.gate.heard >= seq
+
     def ignored(self) -> dict[str, int]:
         return {k: v for k, v in self.gate.counts.items() if k not in ("accepted", "other_sender")}
 
@@ -142,13 +149,15 @@ class Transmitter:
     def run(self, source: str, *, realtime: bool = False, start_after_s: float | None = None) -> int:
         """Send every utterance of ``source`` (after ``start_after_s`` of it, when resuming); the count sent."""
         from ..link import PhyLink
+        from ..media import is_live_source
 
         segments = self._segments(source, realtime, start_after_s)
         link = PhyLink(self.cfg.link.tx_address, None, None)
         monitor = LinkMonitor(link.tx, self.note)
         feedback = FeedbackListener(self.cfg.link.feedback_address, self.key, self.cfg.link.feedback_stale_s,
                                     self.curve)
-        sent, warned_feedback = 0, False
+        sent, warned_feedback, last_seq = 0, False, None
+        wait_s = 0.0 if realtime or is_live_source(source) else self.cfg.link.feedback_wait_s
         try:
             for seg, t_speech_end, lat in segments:
                 if start_after_s is not None and seg.end <= start_after_s:
@@ -156,6 +165,8 @@ class Transmitter:
                 if not seg.intelligible:  # a loop or a hallucination never goes on the air (docs/asr.md)
                     self.note(f"utterance at {seg.start:.2f}-{seg.end:.2f} s not sent: {seg.outcome} ({seg.reason})")
                     continue
+                if last_seq is not None and wait_s > 0:  # a file: leave the receiver a speaker's time to report
+                    feedback.wait_for(last_seq, wait_s)
                 lat["wait_tx_s"] = round(max(0.0, time.time() - lat.pop("t_transcript")), 3)
                 snr = feedback.snr_db()
                 if snr is None and sent >= 2 and not warned_feedback:
@@ -171,7 +182,7 @@ class Transmitter:
                     self.log.write("sent", rec)
                 link.send(meta, payload)
                 feedback.sent(rec.seq)
-                sent += 1
+                sent, last_seq = sent + 1, rec.seq
                 self.progress(f"transmitter: [{rec.seq}] sent ({rec.prompt_class}, "
                               f"{rec.channel_uses} channel uses): {rec.sent_text!r}")
             if monitor.up is False:  # queued while the flowgraph is away: give it time to come back

@@ -47,6 +47,17 @@ def test_an_unverified_burst_can_only_lower_the_assumed_snr():
     assert g.snr_db(now=101.5) == 9.0
 
 
+def test_the_gate_remembers_which_bursts_were_reported_but_not_forged_reports():
+    """A file is sent as fast as it is transcribed; the transmitter waits for the report on the previous burst
+    (``link.feedback_wait_s``): an authentic report counts as heard even when its SNR is not taken, a forged one
+    never does."""
+    g = _gate()
+    assert g.offer(make_report(OTHER, 5, 12, 3.0, True), now=101.0) == "unauthenticated" and g.heard == -1
+    assert g.offer(make_report(KEY, 5, 10, 4.0, True), now=101.0) == "accepted" and g.heard == 10
+    assert g.offer(make_report(KEY, 5, 11, 9.0, False), now=101.0) == "unverified" and g.heard == 11
+    assert g.offer(make_report(KEY, 5, 10, 4.0, True), now=101.0) == "replay" and g.heard == 11
+
+
 def test_a_changed_field_breaks_the_mac():
     g = _gate()
     msg = json.loads(make_report(KEY, 5, 12, 3.0, True))
@@ -90,6 +101,7 @@ def test_the_transmitters_listener_takes_only_reports_that_pass_the_gate():
             time.sleep(0.05)
         assert fb.snr_db() == 7.5
         assert fb.ignored() == {"unauthenticated": 1, "out_of_range": 1, "unverified": 1, "unknown": 1, "malformed": 1}
+        assert fb.wait_for(4, timeout_s=0.2) and not fb.wait_for(5, timeout_s=0.2)
     finally:
         fb.close()
         pub.close(0)
