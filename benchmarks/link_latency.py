@@ -15,26 +15,17 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from host_pipeline.ports import free_ports
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "demo" / "talking_face_demo.mp4"
 STAGES = ["asr_s", "kb_tx_s", "encode_s", "link_s", "decode_s", "kb_rx_s", "render_s"]
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def run(mode: str, snr: float, out: Path, data: Path) -> dict:

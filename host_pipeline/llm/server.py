@@ -13,23 +13,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from ..ports import free_ports
 from .errors import LlmError
 
 SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LlamaCppPythonServer:
@@ -44,7 +37,7 @@ class LlamaCppPythonServer:
         from .backends import resolve_gguf
 
         self.gguf = resolve_gguf(model)
-        self.port = port or free_port()
+        self.port = port or free_ports(1)[0]
         self.alias = alias
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.log_path = Path(log_path) if log_path else None

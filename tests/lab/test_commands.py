@@ -18,8 +18,7 @@ import time
 import pytest
 
 from host_pipeline.paths import REPO_ROOT
-
-from .ports import free_ports
+from host_pipeline.ports import free_ports
 
 DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
 

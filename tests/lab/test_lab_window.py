@@ -17,8 +17,7 @@ import pytest
 from PIL import Image
 
 from host_pipeline import screenshot as sc
-
-from .ports import free_ports
+from host_pipeline.ports import free_ports
 
 
 @pytest.mark.slow

@@ -9,9 +9,9 @@ import pytest
 from host_pipeline.errors import ConfigError, InputError
 from host_pipeline.link.auth import KeyStore, is_local_address
 from host_pipeline.link.zmq_client import curve_client, curve_server
+from host_pipeline.ports import free_ports
 
 from ..conftest import run_cli
-from ..system.test_loopback import _free_ports
 
 
 def test_local_paths_need_no_curve_and_remote_ones_need_imported_peers(tmp_path):
@@ -40,7 +40,7 @@ def test_only_the_imported_peer_hears_the_feedback(tmp_path):
     tx.import_curve_line(rx.curve_line("rxhost"))
     eve.import_curve_line(rx.curve_line("rxhost"))  # the server's key is public: eve knows it too
     rx.import_curve_line(tx.curve_line("txhost"))
-    port = _free_ports(1)[0]
+    port = free_ports(1)[0]
     ctx = zmq.Context()
     pub = ctx.socket(zmq.PUB)
     auth = curve_server(pub, rx.curve_for("tcp://0.0.0.0:1", "server"), ctx)

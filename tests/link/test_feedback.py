@@ -81,11 +81,10 @@ def test_the_transmitters_listener_takes_only_reports_that_pass_the_gate():
     import zmq
 
     from host_pipeline.link.auth import SenderKey
+    from host_pipeline.ports import free_ports
     from host_pipeline.system.tx import FeedbackListener
 
-    from ..system.test_loopback import _free_ports
-
-    addr = f"tcp://127.0.0.1:{_free_ports(1)[0]}"
+    addr = f"tcp://127.0.0.1:{free_ports(1)[0]}"
     pub = zmq.Context.instance().socket(zmq.PUB)
     pub.bind(addr)
     fb = FeedbackListener(addr, SenderKey("alice", 5, KEY), stale_s=30.0)

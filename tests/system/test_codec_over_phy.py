@@ -19,10 +19,9 @@ from host_pipeline.config import load_config
 from host_pipeline.evaluation.codec import held_out_messages
 from host_pipeline.link import PhyLink
 from host_pipeline.link.auth import contract
+from host_pipeline.ports import free_ports
 from host_pipeline.system.flowgraph import FlowgraphProcess
 from host_pipeline.system.loopback import flowgraph_args
-
-from .test_loopback import _free_ports
 
 ESN0_DB = 0.0
 MESSAGES = 150
@@ -41,7 +40,7 @@ def test_torch_channel_and_gnuradio_loopback_agree(tmp_path):
         out = torch_channel.transmit(torch.as_tensor(e.symbols).unsqueeze(0), ESN0_DB, "awgn", generator=g)
         via_torch += codec.decode_token_ids(out.symbols[0].numpy(), out.noise_var[0].numpy(), e.n_tokens)
 
-    tx, rx, snr = _free_ports(3)
+    tx, rx, snr = free_ports(3)
     cfg = load_config(None, [f"link.tx_address=tcp://127.0.0.1:{tx}", f"link.rx_address=tcp://127.0.0.1:{rx}",
                              f"link.snr_address=tcp://127.0.0.1:{snr}"])
     received: dict[int, tuple[dict, np.ndarray]] = {}

@@ -15,17 +15,17 @@ import pytest
 from host_pipeline.config import load_config
 from host_pipeline.link.auth import KeyStore, compute_tag, contract, token_bytes
 from host_pipeline.link.crypto import scramble_symbols
+from host_pipeline.ports import free_ports
 from host_pipeline.system.flowgraph import FlowgraphProcess
 from host_pipeline.system.loopback import flowgraph_args
 from host_pipeline.system.protocol import JsonlLog, read_log
 from host_pipeline.textnorm import wer
 
 from ..conftest import run_cli
-from .test_loopback import _free_ports
 
 
 def _cfg(tmp_path, *extra):
-    tx, rx, snr, fb = _free_ports(4)
+    tx, rx, snr, fb = free_ports(4)
     return load_config(None, [f"link.tx_address=tcp://127.0.0.1:{tx}", f"link.rx_address=tcp://127.0.0.1:{rx}",
                               f"link.snr_address=tcp://127.0.0.1:{snr}", f"link.feedback_address=tcp://127.0.0.1:{fb}",
                               f"link.keystore={tmp_path / 'keys.sqlite'}", *extra])
@@ -118,7 +118,7 @@ def _speech_file(real_data, tmp_path, n=6):
 @pytest.mark.slow
 def test_killed_flowgraph_and_receiver_are_restarted_and_no_message_is_misattributed(tmp_path, real_data):
     wav = _speech_file(real_data, tmp_path)
-    tx, rx, snr, fb = _free_ports(4)
+    tx, rx, snr, fb = free_ports(4)
     out = tmp_path / "run"
     sets = [f"link.tx_address=tcp://127.0.0.1:{tx}", f"link.rx_address=tcp://127.0.0.1:{rx}",
             f"link.snr_address=tcp://127.0.0.1:{snr}", f"link.feedback_address=tcp://127.0.0.1:{fb}",
@@ -163,7 +163,7 @@ def test_killed_flowgraph_and_receiver_are_restarted_and_no_message_is_misattrib
 
 
 def test_usrp_pair_without_radios_fails_in_one_line(tmp_path, demo_video):
-    tx, rx, snr, fb = _free_ports(4)
+    tx, rx, snr, fb = free_ports(4)
     r = run_cli("--set", f"link.tx_address=tcp://127.0.0.1:{tx}", "--set", f"link.rx_address=tcp://127.0.0.1:{rx}",
                 "--set", f"link.snr_address=tcp://127.0.0.1:{snr}", "--set",
                 f"link.feedback_address=tcp://127.0.0.1:{fb}", "loopback", str(demo_video), "--usrp",
@@ -176,7 +176,7 @@ def test_usrp_pair_without_radios_fails_in_one_line(tmp_path, demo_video):
 
 @pytest.mark.slow
 def test_digital_mode_through_the_loopback(tmp_path, demo_video):
-    tx, rx, snr, fb = _free_ports(4)
+    tx, rx, snr, fb = free_ports(4)
     out = tmp_path / "run"
     r = run_cli("--set", f"link.tx_address=tcp://127.0.0.1:{tx}", "--set", f"link.rx_address=tcp://127.0.0.1:{rx}",
                 "--set", f"link.snr_address=tcp://127.0.0.1:{snr}", "--set",

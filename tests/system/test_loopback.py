@@ -10,6 +10,7 @@ import pytest
 
 from host_pipeline.config import load_config
 from host_pipeline.errors import BackendError
+from host_pipeline.ports import free_ports
 from host_pipeline.system.flowgraph import FlowgraphProcess
 from host_pipeline.system.loopback import flowgraph_args
 from host_pipeline.textnorm import wer
@@ -17,18 +18,8 @@ from host_pipeline.textnorm import wer
 from ..conftest import run_cli
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _link_overrides() -> list[str]:
-    tx, rx, snr, fb = _free_ports(4)
+    tx, rx, snr, fb = free_ports(4)
     return ["--set", f"link.tx_address=tcp://127.0.0.1:{tx}", "--set", f"link.rx_address=tcp://127.0.0.1:{rx}",
             "--set", f"link.snr_address=tcp://127.0.0.1:{snr}", "--set", f"link.feedback_address=tcp://127.0.0.1:{fb}"]
 

@@ -1,4 +1,4 @@
-"""Free TCP ports for the flowgraphs a test starts (they bind their ZeroMQ sockets)."""
+"""Free TCP ports on 127.0.0.1, for the servers and flowgraphs that tests, benchmarks and the LLM server start."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import socket
 
 
 def free_ports(n: int) -> list[int]:
-    """n TCP ports free on 127.0.0.1 right now."""
+    """``n`` distinct TCP ports that nothing listens on at 127.0.0.1 right now (held together while chosen)."""
     socks = [socket.socket() for _ in range(n)]
     try:
         for s in socks:
