@@ -29,8 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "demo" / "talking_face_demo.mp4"
 sys.path.insert(0, str(REPO))
 
-from link_latency import free_ports  # noqa: E402  (this folder is on the path when run as a script)
-
+from host_pipeline.ports import free_ports  # noqa: E402
 from host_pipeline.system.report import CRITICAL_PATH  # noqa: E402
 
 SHOWN = (*CRITICAL_PATH, "e2e_first_frame_s")
