@@ -5,8 +5,10 @@
 
 Every flowgraph is built on gr-lgmtsc's one PHY block, lgmtsc_phy (link loopback, tx or rx).
 
-ZeroMQ contract (flowgraph binds, host connects): tx_addr :5550 pull_msg_source (host
-PUSHes TX PDUs), rx_addr :5551 pub_msg_sink (RX PDUs), snr_addr :5552 pub_msg_sink (SNR).
+ZeroMQ contract (flowgraph binds, host connects): tx_addr :5550 lgmtsc_pdu_pull_source (host
+PUSHes TX PDUs; a PULL socket whose messages are checked before pmt deserialises them, unlike GNU Radio's
+zeromq_pull_msg_source, which malformed or deeply nested messages crash), rx_addr :5551 pub_msg_sink
+(RX PDUs), snr_addr :5552 pub_msg_sink (SNR).
 """
 import os
 
@@ -48,8 +50,14 @@ def zmq_params():
             param("snr_addr", "str", "tcp://127.0.0.1:5552", "SNR reports out (bind)")]
 
 
+def pull_source(at):
+    """The TX PDU input: gr-lgmtsc's checked PULL source (GNU Radio's zeromq_pull_msg_source crashes on bombs)."""
+    return blk("zmq_tx_in", "lgmtsc_pdu_pull_source", at, address="tx_addr", bind="True", timeout=100,
+               max_msg_size="8 << 20", max_nodes=4096, max_depth=128)
+
+
 def zmq_blocks(tx_at=(0, 0), rx_at=(2, 0), snr_at=(2, 1)):
-    return [blk("zmq_tx_in", "zeromq_pull_msg_source", tx_at, address="tx_addr", timeout=100, bind="True"),
+    return [pull_source(tx_at),
             blk("zmq_rx_out", "zeromq_pub_msg_sink", rx_at, address="rx_addr", timeout=100, bind="True"),
             blk("zmq_snr_out", "zeromq_pub_msg_sink", snr_at, address="snr_addr", timeout=100, bind="True")]
 
@@ -105,7 +113,7 @@ def main():
          param("dev_args", "str", "", "UHD device args"),
          param("amplitude", "eng_float", "0.5", "Baseband rms amplitude"),
          param("tx_addr", "str", "tcp://127.0.0.1:5550", "TX PDUs in (bind)")]
-    b += [blk("zmq_tx_in", "zeromq_pull_msg_source", (0, 0), address="tx_addr", timeout=100, bind="True"),
+    b += [pull_source((0, 0)),
           phy("tx", modulation="'qpsk'", fec="'cc'", amplitude="amplitude"),
           blk("usrp", "uhd_usrp_sink", (2, 0), type="fc32", otw="", stream_args="", stream_chans="[]",
               dev_addr="dev_args", dev_args="", sync="", start_time="-1.0", clock_rate="0e0",

@@ -9,6 +9,7 @@ import time
 
 import zmq
 from gnuradio.lgmtsc import pdu_format
+from gnuradio.lgmtsc.pdu_pull_source import wire_ok  # the flowgraph's TX input walks PDUs with the same check
 
 
 class PhyLink:
@@ -110,59 +111,3 @@ def curve_server(sock, curve: dict | None, context=None):
     sock.setsockopt(zmq.CURVE_SECRETKEY, curve["secret"].encode())
     return auth
 
-
-# ------------------------------------------------------------------------ serialised PMT check (before pmt sees it)
-_FIXED = {0x00: 0, 0x01: 0, 0x06: 0, 0x03: 4, 0x04: 8, 0x05: 16, 0x0B: 8, 0x0D: 8}  # true false null i32 f64 c u64 i64
-_UV_ITEM = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 8, 7: 8, 8: 4, 9: 8, 10: 8, 11: 16}  # u8 s8 ... f32 f64 c32 c64
-
-
-def wire_ok(buf: bytes, max_nodes: int = 4096, max_depth: int = 128) -> bool:
-    """True if ``buf`` is one serialised PMT whose every length fits inside ``buf``, with at most ``max_nodes`` nodes
-    nested at most ``max_depth`` deep.
-
-    ``pmt.deserialize_str`` trusts the lengths it reads: 24 bytes claiming a complex vector of 2**28 items make it
-    allocate 2 GiB (a 16-byte-item vector of 2**32 would be 64 GiB), and a chain of 200,000 nested pairs (400 kB)
-    crashes the process with a stack overflow when it is freed. Both were found by ``benchmarks/fuzz_rx_host.py``;
-    this walk, iterative and allocation-free, refuses them before pmt sees them."""
-    n, i, nodes, stack = len(buf), 0, 0, [1]
-    while stack:
-        if stack[-1] == 0:
-            stack.pop()
-            continue
-        stack[-1] -= 1
-        if i >= n:
-            return False
-        t = buf[i]
-        i += 1
-        nodes += 1
-        if nodes > max_nodes:
-            return False
-        if t in _FIXED:
-            i += _FIXED[t]
-        elif t == 0x02:  # symbol: u16 length
-            if i + 2 > n:
-                return False
-            i += 2 + int.from_bytes(buf[i:i + 2], "big")
-        elif t in (0x07, 0x09):  # pair, dict entry: two items
-            stack.append(2)
-        elif t in (0x08, 0x0C):  # vector, tuple: u32 count
-            if i + 4 > n:
-                return False
-            count = int.from_bytes(buf[i:i + 4], "big")
-            i += 4
-            if count > max_nodes:
-                return False
-            stack.append(count)
-        elif t == 0x0A:  # uniform vector: type u8, count u32, npad u8, pad, items
-            if i + 6 > n or buf[i] not in _UV_ITEM:
-                return False
-            size = int.from_bytes(buf[i + 1:i + 5], "big") * _UV_ITEM[buf[i]]
-            i += 6 + buf[i + 5]
-            if i + size > n:
-                return False
-            i += size
-        else:
-            return False
-        if len(stack) > max_depth or i > n:
-            return False
-    return i == n
