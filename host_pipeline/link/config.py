@@ -23,6 +23,8 @@ class LinkConfig:
     timeout_s: float = 10.0  # a message not received this long after it was sent is reported lost
     loopback_samp_rate: float = 200e3  # the loopback flowgraph's throttle (S/s): its idle search costs CPU in
     # proportion; 200 kS/s moves a 15-token burst in about 30 ms and leaves the host models the cores
+    rx_queue_max: int = 128  # messages waiting to be decoded at the receiver; beyond it they are dropped and reported
+    # lost ("receiver overloaded"): a flood cannot grow the receiver's memory, a backlog this long is already late
     feedback_stale_s: float = 30.0  # the transmitter ignores SNR feedback older than this (then sends class high)
     feedback_wait_s: float = 5.0  # a file sent as fast as it is transcribed: wait up to this long for the report on
     # the previous message before the next (a speaker in real time leaves that time); 0: never wait

@@ -74,7 +74,10 @@ class Receiver:
             raise BackendError(f"cannot bind the feedback address {cfg.link.feedback_address}: {e}",
                                hint="another receiver running? "
                                     "choose one with --set link.feedback_address=...") from None
-        self.queue: queue.Queue = queue.Queue()
+        # bounded: a flood of bursts (or a receiver slower than the link) cannot grow it without end; what does not fit
+        # is dropped at once and recorded lost, with the reason (``_overloaded``)
+        self.queue: queue.Queue = queue.Queue(maxsize=max(1, int(cfg.link.rx_queue_max)))
+        self.dropped = 0
         self._done_lock = threading.Lock()  # records are finished by the main thread and the render thread
 
     WARM_USERS = 4
@@ -185,12 +188,31 @@ class Receiver:
             except (KeyError, TypeError, ValueError, OverflowError):
                 self.note("PDU without a valid sender id or sequence number ignored")
                 continue
-            self.queue.put((meta, payload, t))  # first: whatever fails below, the message is decoded and recorded
+            try:  # first: whatever fails below, the message is decoded and recorded
+                self.queue.put_nowait((meta, payload, t))
+            except queue.Full:
+                self._overloaded(sid, seq, t)
+                continue
             try:
                 if self.log:
                     self.log.write("arrived", {"sender_id": sid, "seq": seq, "t": t})
             except Exception as e:
                 self.note(f"[{seq}] arrival not logged: {type(e).__name__}: {str(e)[:120]}")
+
+    def _overloaded(self, sid: int, seq: int, t: float) -> None:
+        """The decode queue is full: this message is dropped unread and recorded ``lost`` with the reason (its
+        sender and number are the header's, unverified: a genuine copy that arrives later still counts)."""
+        self.dropped += 1
+        rec = RxRecord(seq, sid, None, "lost", t_arrived=round(t, 4))
+        rec.reason = (f"receiver overloaded: {self.queue.maxsize} messages were waiting to be decoded "
+                      "(link.rx_queue_max), so this one was dropped unread")
+        if self.dropped == 1 or self.dropped % 100 == 0:  # a flood must not flood the log with notes too
+            self.note(f"receiver overloaded: {self.dropped} message(s) dropped so far (sender {sid} seq {seq} now)")
+        try:
+            if self.log:
+                self.log.write("done", rec)
+        except Exception as e:
+            self.note(f"[{seq}] dropped message not logged: {type(e).__name__}: {str(e)[:120]}")
 
     # ------------------------------------------------------------------------------------------- one PDU
     def handle(self, meta: dict, payload: np.ndarray, t_arrived: float) -> RxRecord:
