@@ -67,6 +67,7 @@ class Loopback:
         self.restarts = {"flowgraph": 0, "receiver": 0, "transmitter": 0}
         self.events: list[dict] = []
         self.lost_reasons: dict = {}
+        self.down: list[tuple[str, float, float]] = []  # (process, stopped, running again): explains lost messages
         # what the two hosts' logs say so far, read incrementally: (sender id, seq) -> sent record; arrived; done
         self._tx_tail, self._rx_tail = FileTail(self.tx_log), FileTail(self.rx_log)
         self.sent: dict[tuple, dict] = {}
@@ -166,6 +167,7 @@ class Loopback:
                                              *(["--start-after", str(resume)] if resume is not None else []))
                     self._restart(self.tx, "transmitter", err)
             if tx_done_at is not None and self._all_resolved():
+                self._explain_lost()
                 return
 
     def _restart(self, proc: SupervisedProcess, name: str, why: str) -> None:
@@ -175,8 +177,10 @@ class Loopback:
             raise BackendError(f"the {name} stopped again ({why}); gave up after {self.max_restarts} restarts",
                                hint=f"log: {proc.log_path}")
         self.restarts[name] += 1
+        t_stopped = time.time()
         self.event(name, f"the {name} stopped (status {proc.proc.returncode}: {why}); restarting it")
         proc.start(self.logs)
+        self.down.append((name, t_stopped, time.time()))
         self._write_pids()
         self.event(name, f"the {name} is running again")
 
@@ -193,6 +197,24 @@ class Loopback:
         self._follow_logs()
         for key in self.arrived - self.done:
             self.lost_reasons.setdefault(key, "the receiver stopped while handling it")
+
+    # a sent message that never reached the receiver, sent this close to a process's downtime, is blamed on it
+    DOWN_MARGIN_S = {"receiver": (1.0, 3.0), "flowgraph": (5.0, 3.0), "transmitter": (2.0, 0.0)}  # (before, after)
+
+    def _explain_lost(self) -> None:
+        """Why each sent message that never arrived was lost, when it was sent around a process's downtime (else
+        the report says only that no burst was received)."""
+        why = {"receiver": "sent while the receiver host was down (it stopped and was restarted)",
+               "flowgraph": "sent while the flowgraph was down or just before it stopped (lost with it)",
+               "transmitter": "the transmitter host stopped just after logging it, before or while sending it"}
+        for key, e in self.sent.items():
+            if key in self.done or key in self.arrived or key in self.lost_reasons:
+                continue
+            for name, t0, t1 in self.down:
+                before, after = self.DOWN_MARGIN_S[name]
+                if t0 - before <= e["t_sent"] <= t1 + after:
+                    self.lost_reasons[key] = f"no burst was received: {why[name]}"
+                    break
 
     def _all_resolved(self) -> bool:
         """Every sent message has an outcome at the receiver, or is lost (not arrived within link.timeout_s)."""
