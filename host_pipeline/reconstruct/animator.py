@@ -147,7 +147,8 @@ class EmbeddedAnimator(FaceAnimator):
         if env.size:
             env = np.convolve(env, np.hanning(5) / np.hanning(5).sum(), mode="same")
             ref = np.percentile(env, 95) + 1e-6
-            e = np.clip(np.interp(t, (np.arange(env.size) + 0.5) * 0.01, env / ref), 0, 1) ** 0.6
+            # envelope frame k is the RMS of the 25 ms window starting at k x 10 ms: centred 12.5 ms later
+            e = np.clip(np.interp(t, np.arange(env.size) * 0.01 + 0.0125, env / ref), 0, 1) ** 0.6
         else:
             e = np.zeros(n)
         if speech.phoneme_timings:

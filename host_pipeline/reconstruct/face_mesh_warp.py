@@ -28,6 +28,7 @@ LOWER_LIP_CONTOUR = [61, *F.LIPS_OUTER_LOW, 291, 308, *F.LIPS_INNER_LOW[::-1], 7
 UPPER_LIP_CONTOUR = [*F.LIPS_OUTER_UP, *F.LIPS_INNER_UP[::-1]]
 BROW_ALL = [46, 53, 52, 65, 55, 70, 63, 105, 66, 107, 276, 283, 282, 295, 285, 300, 293, 334, 296, 336]
 ANCHORS = [*F.NOSE, 6, 197, 195, 5, 4, 1, 19, 94, 33, 133, 263, 362, 234, 454, 93, 323, 127, 356]
+ROUND_FALLOFF = 0.15  # rounding moves the lips and the skin within ~a lip thickness, not the cheeks and jaw line
 GAP_W = 0.34  # inner-lip gap (mouth widths) opened by gap = 1 beyond the jaw
 BASES = ("jaw", "gap", "round", "spread", "labiodental", "blink", "brow")
 
@@ -276,7 +277,7 @@ def build_mesh(source: np.ndarray, landmarks: np.ndarray) -> MeshRig:
     # round = 1: lips pulled 20 % towards the centre (and thicker); spread = 1: corners 10 % out
     outer = np.concatenate([lm[F.LIPS_OUTER_UP], lm[F.LIPS_OUTER_LOW][::-1]]).astype(np.float32).reshape(-1, 1, 2)
     dist = np.array([cv2.pointPolygonTest(outer, (float(x), float(y)), True) for x, y in pos])
-    lipness = np.where(dist >= 0, 1.0, np.exp(-(dist / (0.3 * width)) ** 2)) * m_all
+    lipness = np.where(dist >= 0, 1.0, np.exp(-(dist / (ROUND_FALLOFF * width)) ** 2)) * m_all
     uu = np.clip(U / width, -0.7, 0.7)
     vv = np.clip(V / width, -0.4, 0.4)
     b_round = (lipness * -0.20 * uu * width)[:, None] * right + (lipness * 0.10 * vv * width)[:, None] * down

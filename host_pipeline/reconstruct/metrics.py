@@ -119,7 +119,7 @@ def sync_offset_ms(opening: np.ndarray, audio: np.ndarray, sr: int, fps: int, ma
     hop = 0.005
     env = envelope(audio, sr, hop)
     t = (np.arange(opening.size) + 0.5) / fps
-    te = (np.arange(env.size) + 0.5) * hop
+    te = np.arange(env.size) * hop + 0.0125  # envelope frame k: the 25 ms window starting at k x hop
     op = np.interp(te, t, opening)  # mouth opening resampled at the envelope's rate
     active = np.flatnonzero(env > 0.1 * np.percentile(env, 95)) if env.size else np.zeros(0, int)
     if active.size:  # the speech and 0.3 s around it: long silences only flatten the correlation
@@ -129,12 +129,20 @@ def sync_offset_ms(opening: np.ndarray, audio: np.ndarray, sr: int, fps: int, ma
     b = (env - env.mean()) / (env.std() + 1e-9)
     lags = np.arange(-int(max_ms / 1000 / hop), int(max_ms / 1000 / hop) + 1)
     cs = np.array([np.mean(a[k:] * b[:b.size - k]) if k >= 0 else np.mean(a[:k] * b[-k:]) for k in lags])
-    i = int(np.argmax(cs))
+    i = _peak_index(cs)
     frac = 0.0
     if 0 < i < cs.size - 1:
         den = cs[i - 1] - 2 * cs[i] + cs[i + 1]
         frac = 0.5 * (cs[i - 1] - cs[i + 1]) / den if den < 0 else 0.0
     return float((lags[i] + frac) * hop * 1000)
+
+
+def _peak_index(cs: np.ndarray) -> int:
+    """Index of the highest local maximum inside ``cs`` (the argmax when there is none): a maximum at the
+    window's edge is the slope towards the neighbouring syllable's peak (speech repeats every ~0.2-0.25 s),
+    not a lag."""
+    peak = np.flatnonzero((cs[1:-1] >= cs[:-2]) & (cs[1:-1] >= cs[2:])) + 1
+    return int(peak[np.argmax(cs[peak])]) if peak.size else int(np.argmax(cs))
 
 
 def border_streaks(frame: np.ndarray, tol: float = 0.25, texture: float = 3.0, min_run: int = 3) -> int:
