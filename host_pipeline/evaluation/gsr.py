@@ -10,8 +10,9 @@ quantity on real and reconstructed frames alike: the inner-lip opening divided b
 - articulation spread: 95th minus 5th percentile of the opening; target: reconstructed / real in 0.7-1.4;
 - closure: the opening at the middle of each bilabial (p, b, m, from the TTS timings) as a fraction of the
   median opening on open vowels; target <= 0.25;
-- lip-sync offset: lag of the best cross-correlation of the opening with the speech envelope (each clip
-  against its own audio); target: within +-40 ms of the real clip's;
+- lip-sync offset: lag of the highest peak inside +-200 ms of the cross-correlation of the opening with the
+  speech envelope (each clip against its own audio; ``metrics.sync_offset_ms``); target: within +-40 ms of the
+  real clip's;
 - identity: dlib 128-d distance of every reconstructed frame to the enrolled picture; target <= 0.35;
 - border streaks: rows or columns repeating the frame edge (replicated borders); target 0;
 - rendering speed: frames per CPU second (one thread), at the configured size.
