@@ -13,7 +13,8 @@ so anyone who can reach the port can crash the flowgraph. This block
 - refuses messages larger than ``max_msg_size`` bytes in ZeroMQ itself (``ZMQ_MAXMSGSIZE``: the peer that sends
   one is disconnected before the message is buffered);
 - walks each message's serialised PMT (``wire_ok``: every length inside the message, at most ``max_nodes`` nodes,
-  nested at most ``max_depth`` deep) before ``pmt.deserialize_str`` sees it;
+  nested at most ``max_depth`` deep, at most 1,024 distinct symbol names per process, since pmt never frees one)
+  before ``pmt.deserialize_str`` sees it;
 - posts only PDUs (a pair of a dict and a uniform vector) on ``out``; every other message is dropped, counted by
   reason (``counts()``) and logged (the first of each reason, then every 1,000th).
 """
@@ -30,15 +31,27 @@ _FIXED = {0x00: 0, 0x01: 0, 0x06: 0, 0x03: 4, 0x04: 8, 0x05: 16, 0x0B: 8, 0x0D: 
 _UV_ITEM = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 8, 7: 8, 8: 4, 9: 8, 10: 8, 11: 16}  # u8 s8 ... f32 f64 c32 c64
 
 
-def wire_ok(buf, max_nodes=4096, max_depth=128):
+# Symbols this process has let pmt intern. pmt never frees an interned symbol (its table is global and only grows:
+# 500,000 distinct 45-byte symbols deserialised took 77 MiB, measured), so a sender of fresh symbol names would grow
+# the process without end; PDUs use a few dozen names.
+SEEN_SYMBOLS = set()
+_SEEN_LOCK = threading.Lock()
+MAX_SYMBOLS = 1024  # distinct symbol names admitted per process; a message with a new one beyond that is refused
+MAX_SYMBOL_LEN = 256
+
+
+def wire_ok(buf, max_nodes=4096, max_depth=128, symbols=SEEN_SYMBOLS, max_symbols=MAX_SYMBOLS,
+            max_symbol_len=MAX_SYMBOL_LEN):
     """True if ``buf`` is one serialised PMT whose every length fits inside ``buf``, with at most ``max_nodes`` nodes
-    nested at most ``max_depth`` deep.
+    nested at most ``max_depth`` deep, and whose symbols are at most ``max_symbol_len`` bytes and either in
+    ``symbols`` or few enough new ones that ``symbols`` stays within ``max_symbols`` (the new ones are added to it
+    when the message is accepted; ``symbols=None``: any symbol).
 
     ``pmt.deserialize_str`` trusts the lengths it reads: 24 bytes claiming a complex vector of 2**28 items make it
     allocate 2 GiB (a 16-byte-item vector of 2**32 would be 64 GiB), and a chain of 200,000 nested pairs (400 kB)
     crashes the process with a stack overflow when it is freed. Both were found by ``benchmarks/fuzz_rx_host.py``;
     this walk, iterative and allocation-free, refuses them before pmt sees them."""
-    n, i, nodes, stack = len(buf), 0, 0, [1]
+    n, i, nodes, stack, new = len(buf), 0, 0, [1], []
     while stack:
         if stack[-1] == 0:
             stack.pop()
@@ -56,7 +69,16 @@ def wire_ok(buf, max_nodes=4096, max_depth=128):
         elif t == 0x02:  # symbol: u16 length
             if i + 2 > n:
                 return False
-            i += 2 + int.from_bytes(buf[i:i + 2], "big")
+            size = int.from_bytes(buf[i:i + 2], "big")
+            if symbols is not None:
+                if size > max_symbol_len or i + 2 + size > n:
+                    return False
+                name = bytes(buf[i + 2:i + 2 + size])
+                if name not in symbols and name not in new:
+                    if len(symbols) + len(new) >= max_symbols:
+                        return False
+                    new.append(name)
+            i += 2 + size
         elif t in (0x07, 0x09):  # pair, dict entry: two items
             stack.append(2)
         elif t in (0x08, 0x0C):  # vector, tuple: u32 count
@@ -79,7 +101,14 @@ def wire_ok(buf, max_nodes=4096, max_depth=128):
             return False
         if len(stack) > max_depth or i > n:
             return False
-    return i == n
+    if i != n:
+        return False
+    if new:
+        with _SEEN_LOCK:
+            if len(symbols) + len(new) > max_symbols:
+                return False
+            symbols.update(new)
+    return True
 
 
 def is_pdu(msg):

@@ -97,6 +97,24 @@ class qa_pdu_pull_source(gr_unittest.TestCase):
         self.assertEqual([m["seq"] for m, _ in got], [1, 2])
         self.assertTrue(np.allclose(got[1][1], np.exp(2j * np.pi * np.arange(16) / 7)))
 
+    def test_003_fresh_symbols_are_bounded(self):
+        # pmt never frees an interned symbol: a stream of new names would grow the process without end
+        seen = set()
+
+        def msg(*names):
+            d = pmt.make_dict()
+            for k in names:
+                d = pmt.dict_add(d, pmt.intern(k), pmt.from_long(1))
+            return pmt.serialize_str(pmt.cons(d, pmt.init_u8vector(1, [0])))
+
+        self.assertTrue(wire_ok(msg("mode", "seq"), symbols=seen, max_symbols=3))
+        self.assertTrue(wire_ok(msg("seq", "sender_id"), symbols=seen, max_symbols=3))
+        self.assertEqual(seen, {b"mode", b"seq", b"sender_id"})
+        self.assertFalse(wire_ok(msg("seq", "fresh"), symbols=seen, max_symbols=3))  # a 4th name: refused
+        self.assertTrue(wire_ok(msg("mode", "sender_id", "seq"), symbols=seen, max_symbols=3))  # known ones pass
+        self.assertFalse(wire_ok(msg("x" * 300), symbols=set()))  # too long a name
+        self.assertTrue(wire_ok(msg("x" * 300), symbols=None))
+
     def test_002_bad_address_fails_when_built(self):
         with self.assertRaises(ValueError):
             pdu_pull_source("tcp://256.0.0.1:5550")
