@@ -94,6 +94,15 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / (np.linalg.norm(x) + 1e-12)
 
 
+def _asr(cfg: ReconstructConfig):
+    """Whisper for the round-trip checks, with as many threads as the TTS when those are set (on a crowded
+    machine extra threads wait on each other)."""
+    from ..asr.backends import load_asr
+    from ..config import AsrConfig
+
+    return load_asr(AsrConfig(threads=cfg.tts_threads) if cfg.tts_threads > 0 else AsrConfig())
+
+
 def _check_data(data: Path) -> None:
     if not (data / "video" / "grid" / "transcripts.tsv").exists() or not (data / "speech" / "transcripts.tsv").exists():
         raise InputError(f"{data}: the real speech and GRID videos are missing", hint="set $LGMTSC_REAL_DATA")
@@ -103,7 +112,9 @@ def match_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig |
                    only: list[str] | None = None, progress=print) -> list[Path]:
     """Enroll each speaker from its one recording and match the voice (the expensive part); one recipe file per
     speaker in ``out/recipes/`` (the voice, the matcher's report, the seconds it took). Independent processes may
-    match different speakers into the same ``out``."""
+    match different speakers into the same ``out``. As in a public KB that already holds the other 12 speakers,
+    the matcher sees their real-voice Resemblyzer embeddings (from their enrollment recordings, what their
+    profiles store) and avoids styles as close to one of them (``voice_match_discriminate``; 0: each alone)."""
     from ..media import read_audio
     from ..publickb.voice import VoiceAnalyzer
     from ..reconstruct.tts import KokoroTts
@@ -114,14 +125,21 @@ def match_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig |
     _check_data(data)
     (out / "recipes").mkdir(parents=True, exist_ok=True)
     va = VoiceAnalyzer()
-    matcher = VoiceMatcher(KokoroTts(cfg), va, cfg)
+    matcher = VoiceMatcher(KokoroTts(cfg), va, cfg, asr=_asr(cfg))
     done = []
-    spks = [s for s in speakers(data) if not only or s.name in only]
+    everyone = speakers(data)
+    spks = [s for s in everyone if not only or s.name in only]
+    enrolled = {}  # every speaker's profile embedding (the KB's other users, for the discriminative objective)
+    if cfg.voice_match_discriminate > 0:
+        for s in everyone:
+            pcm = read_audio(s.enroll)
+            enrolled[s.name] = va.analyze(pcm, name=str(s.enroll)).vector
     for i, s in enumerate(spks):
         t0 = time.perf_counter()
         progress(f"[{i + 1}/{len(spks)}] {s.name}: enrolling from {s.enroll.name}")
         pcm = read_audio(s.enroll)
-        voice, report = matcher.match(pcm, va.analyze(pcm, name=str(s.enroll)))
+        others = np.stack([e for n, e in enrolled.items() if n != s.name]) if enrolled else None
+        voice, report = matcher.match(pcm, va.analyze(pcm, name=str(s.enroll)), others=others)
         f = out / "recipes" / f"{s.name}.json"
         f.write_text(json.dumps({"speaker": s.name, "voice": voice.to_dict(), "report": report,
                                  "match_s": round(time.perf_counter() - t0, 1),
@@ -155,8 +173,6 @@ def score_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig |
     speakers under both encoders; baselines, identification, tables and the figure into ``out``. Each speaker's
     scores are kept in ``out/scores`` (reused while its recipe is unchanged), so processes may score different
     speakers (``only``) before one puts the tables together."""
-    from ..asr.backends import load_asr
-    from ..config import AsrConfig
     from ..media import read_audio
     from ..publickb.voice import VoiceAnalyzer
     from ..reconstruct.speaker_judge import DVectorJudge
@@ -194,7 +210,7 @@ def score_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig |
         base_file.write_text(json.dumps(
             {"speakers": [s.name for s in spks],
              "reference_embeddings": {enc: ref[enc].round(6).tolist() for enc in encoders}, "baselines": base}) + "\n")
-    tts, asr = KokoroTts(cfg), load_asr(AsrConfig())
+    tts, asr = KokoroTts(cfg), _asr(cfg)
     old_table = load_table()
     rows: list[Row] = []
     recon: dict[str, list] = {enc: [] for enc in encoders}

@@ -59,6 +59,27 @@ class Enroller:
             self._matcher = VoiceMatcher(KokoroTts(cfg), self.voices, cfg)
         return self._matcher
 
+    def other_voices(self, user_id: str) -> np.ndarray | None:
+        """Real-voice embeddings (``voice.embedding``) of the other users already in this public KB, verified; the
+        voice match keeps away from them (``reconstruct.voice_match_discriminate``). None when there are none."""
+        from .store import PublicKb, default_paths
+
+        if not default_paths(self.cfg)[0].exists():
+            return None
+        kb = PublicKb(self.cfg)
+        found = []
+        try:
+            for u in kb.users():
+                if u == user_id:
+                    continue
+                try:
+                    found.append(kb.get(u).voice.vector)
+                except InputError as e:  # unverifiable profiles are not trusted to steer the match
+                    log.warning("voice match: %s is left out (%s)", u, e.message)
+        finally:
+            kb.close()
+        return np.stack(found) if found else None
+
     def _warn(self, msg: str) -> None:
         log.warning(msg)
         self.warnings.append(msg)
@@ -181,7 +202,8 @@ class Enroller:
         tts_voice, style = {}, None
         if self.match_voice:
             log.info("%s: matching the TTS voice to the enrolled speech", user_id)
-            v, report = self.matcher.match(pcm, voice)
+            others = self.other_voices(user_id) if self.matcher.cfg.voice_match_discriminate > 0 else None
+            v, report = self.matcher.match(pcm, voice, others=others)
             tts_voice = {**v.to_dict(), "language": self.matcher.cfg.language, "report": report}
             tts_voice.pop("style_sha256", None)
             style = v.style

@@ -14,6 +14,10 @@ At enrollment, ``VoiceMatcher`` searches Kokoro's style space for the voice most
    best pitch a spectral-envelope stretch (formants only, ``FORMANT_GRID``), each through the equaliser at strength
    0, 0.5 and 1 (20 band gains within +-12 dB moving its long-term spectrum to the enrolled speech's;
    ``voice_match_eq``). Objective: Resemblyzer cosine to the enrollment minus 0.1 per octave of F0 mismatch;
+   when the public KB already holds other enrolled speakers (their real-voice Resemblyzer embeddings, in their
+   profiles), minus ``voice_match_discriminate`` x how far the render's cosine to the closest of them comes above
+   its cosine to the enrollment minus ``voice_match_margin`` (``discriminative_objective``): a render that sounds
+   as much like another user as like this one loses, so two similar speakers do not end on the same style;
 3. the winner must keep round-trip WER (Whisper) on Harvard sentences within ``voice_max_wer``, else the next best
    does; the rate factor comes from the speaking rates, clipped to [``voice_min_rate``, ``voice_max_rate``].
 
@@ -49,6 +53,7 @@ from .tts import TtsBackend, Voice
 log = logging.getLogger(__name__)
 F0_PENALTY_PER_OCTAVE = 0.1
 FORMANT_GRID = (0.9, 0.95, 1.05, 1.1)  # spectral-envelope stretches tried at enrollment (``warp_formants``)
+PITCH_GRID = 5  # pitch factors on a log grid within voice_max_pitch, then refined at half and quarter steps
 TABLE = REPO_ROOT / "calibration" / "voice" / "kokoro_voice_table.json"
 V1_TABLE = REPO_ROOT / "calibration" / "voice" / "kokoro_v1_voices.json"
 # what the matcher renders: phonetically rich, none of it in the evaluation transcripts
@@ -127,6 +132,30 @@ def load_v1_table(path: str = str(V1_TABLE)) -> dict[str, dict]:
     return json.loads(p.read_text())["voices"]
 
 
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    x = np.atleast_2d(np.asarray(x, np.float64))
+    return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)
+
+
+def discriminative_objective(emb: np.ndarray, target: np.ndarray, others: np.ndarray | None,
+                             f0_penalty: np.ndarray | float = 0.0, weight: float = 1.0,
+                             margin: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(objective, cosine to the target, max cosine to the others) for each row of ``emb`` (n, d).
+
+    objective = cos(e, target) - f0_penalty - weight x max(0, max_j cos(e, others_j) - cos(e, target) + margin):
+    no cost while the render is closer to its own speaker than to every other enrolled speaker by ``margin``;
+    past that, each unit it comes closer to another speaker costs ``weight``. ``others`` (m, d) are the other
+    enrolled speakers' real-voice embeddings (None or empty, or weight 0: plain cosine minus the F0 penalty).
+    """
+    e = _unit_rows(emb)
+    own = e @ _unit_rows(target)[0]
+    if others is None or len(others) == 0 or weight <= 0:
+        other = np.full(len(e), -1.0)
+        return own - f0_penalty, own, other
+    other = (e @ _unit_rows(others).T).max(1)
+    return own - f0_penalty - weight * np.maximum(0.0, other - own + margin), own, other
+
+
 def _simplex(x: np.ndarray) -> np.ndarray:
     w = np.maximum(x, 0.0)
     return w / w.sum() if w.sum() > 0 else np.full_like(w, 1.0 / w.size)
@@ -142,6 +171,8 @@ class VoiceMatcher:
         self.tts, self.va = tts, analyzer
         self.cfg = cfg or ReconstructConfig()
         self._asr = asr
+        self._renders: dict[str, np.ndarray] = {}  # deterministic renders, shared by the speakers one matcher sees
+        self._others: np.ndarray | None = None
 
     @property
     def asr(self):
@@ -155,19 +186,26 @@ class VoiceMatcher:
     def _render(self, voice: Voice, probe: list[str]) -> np.ndarray:
         from .tts import _resample
 
-        audio = np.concatenate([self.tts.synthesize(s, voice).audio for s in probe])
-        return _resample(audio, 16000 / self.tts.SAMPLE_RATE)
+        key = json.dumps([voice.to_dict(), probe, self.cfg.tts_float_conv], sort_keys=True, default=str)
+        if key not in self._renders:  # Kokoro is deterministic: the same style and text give the same audio
+            if len(self._renders) >= 64:
+                self._renders.pop(next(iter(self._renders)))
+            audio = np.concatenate([self.tts.synthesize(s, voice).audio for s in probe])
+            self._renders[key] = _resample(audio, 16000 / self.tts.SAMPLE_RATE)
+        return self._renders[key]
 
     def _post(self, wav: np.ndarray, v: VoiceFeatures, target: np.ndarray, target_lts: np.ndarray) -> tuple:
-        """The best (objective, Resemblyzer cosine, log pitch factor, equaliser dB, formant factor) for one render
-        at pitch 1, cheaply, without synthesising again.
+        """The best (objective, Resemblyzer cosine, log pitch factor, equaliser dB, formant factor, max cosine
+        to another enrolled speaker) for one render at pitch 1, cheaply, without synthesising again.
 
         The pitch factor p is applied as ``synthesize`` does (resampling by 1/p scales F0 and formants; only the
-        duration differs from a render at speed/p), on a grid within ``voice_max_pitch`` plus the factor that
-        brings the render's median F0 to the speaker's; then, at the best p, the spectral envelope alone is
-        stretched (``warp_formants``, ``FORMANT_GRID``). Each variant goes through the equaliser at strength
-        0, 0.5 and 1 (moving its long-term spectrum to the enrolled speech's). Objective: the cosine minus
-        ``F0_PENALTY_PER_OCTAVE`` per octave between the shifted render's F0 and the speaker's.
+        duration differs from a render at speed/p), on a grid of ``PITCH_GRID`` factors within
+        ``voice_max_pitch`` plus the factor that brings the render's median F0 to the speaker's, then at half and
+        quarter grid steps around the best (a step of about 1.4 %); then, at the best p, the spectral envelope
+        alone is stretched (``warp_formants``, ``FORMANT_GRID``). Each variant goes through the equaliser at
+        strength 0, 0.5 and 1 (moving its long-term spectrum to the enrolled speech's). Objective
+        (``discriminative_objective``): the cosine minus ``F0_PENALTY_PER_OCTAVE`` per octave between the shifted
+        render's F0 and the speaker's, minus the penalty for coming close to another enrolled speaker.
         """
         from .tts import EQ_MAX_DB, _resample, apply_eq, long_term_spectrum, warp_formants
 
@@ -176,7 +214,7 @@ class VoiceMatcher:
         f0r = float(np.median(f0[f0 > 0])) if np.any(f0 > 0) else max(v.f0_median_hz, 1.0)
         lp0 = float(np.clip(np.log(max(v.f0_median_hz, 1.0) / f0r), -max_lp, max_lp))
         strengths = (0.0, 0.5, 1.0) if self.cfg.voice_match_eq else (0.0,)
-        best = (-np.inf, -np.inf, 0.0, None, 1.0)
+        best = (-np.inf, -np.inf, 0.0, None, 1.0, -1.0)
 
         def variants(w: np.ndarray, lp: float, fm: float):
             nonlocal best
@@ -184,16 +222,26 @@ class VoiceMatcher:
             d = target_lts - long_term_spectrum(w, 16000)
             d = np.convolve(np.pad(d, 1, mode="edge"), np.ones(3) / 3, mode="valid")  # smooth across bands
             d = np.clip(d - d.mean(), -EQ_MAX_DB, EQ_MAX_DB)
-            for a in strengths:
-                eq = [round(float(g), 2) for g in a * d] if a else None
-                sc = cosine(self.va.embed(apply_eq(w, 16000, eq) if eq else w), target)
-                if sc - pen > best[0]:
-                    best = (sc - pen, sc, lp, eq, fm)
+            eqs = [[round(float(g), 2) for g in a * d] if a else None for a in strengths]
+            emb = np.stack([self.va.embed(apply_eq(w, 16000, eq) if eq else w) for eq in eqs])
+            obj, own, other = discriminative_objective(emb, target, self._others, pen,
+                                                       self.cfg.voice_match_discriminate, self.cfg.voice_match_margin)
+            i = int(obj.argmax())
+            if obj[i] > best[0]:
+                best = (float(obj[i]), float(own[i]), lp, eqs[i], fm, float(other[i]))
 
         shifted = {}
-        for lp in sorted({round(float(x), 4) for x in (lp0, *np.linspace(-max_lp, max_lp, 5))}):
-            shifted[lp] = _resample(wav, float(np.exp(-lp)))
-            variants(shifted[lp], lp, 1.0)
+
+        def at_pitch(lps):
+            for lp in sorted({round(float(x), 4) for x in lps} - set(shifted)):
+                if abs(lp) <= max_lp + 1e-9:
+                    shifted[lp] = _resample(wav, float(np.exp(-lp)))
+                    variants(shifted[lp], lp, 1.0)
+
+        at_pitch((lp0, *np.linspace(-max_lp, max_lp, PITCH_GRID)))
+        step = 2 * max_lp / (PITCH_GRID - 1)
+        for frac in (0.5, 0.25):  # finer around the best: half, then quarter grid steps
+            at_pitch((best[2] - frac * step, best[2] + frac * step))
         lp = best[2]
         for fm in FORMANT_GRID:
             variants(warp_formants(shifted[lp], 16000, fm), lp, fm)
@@ -212,7 +260,11 @@ class VoiceMatcher:
             errs, refs = errs + e, refs + n
         return errs / max(1, refs)
 
-    def match(self, audio16k: np.ndarray, v: VoiceFeatures, progress=None) -> tuple[Voice, dict]:
+    def match(self, audio16k: np.ndarray, v: VoiceFeatures, progress=None,
+              others: np.ndarray | None = None) -> tuple[Voice, dict]:
+        """``others``: (m, 256) real-voice Resemblyzer embeddings of the other speakers already enrolled in the
+        public KB (their profiles' ``voice.embedding``); the search avoids styles as close to them as to this
+        speaker (``voice_match_discriminate``, ``voice_match_margin``). None: the plain objective."""
         import time
 
         from scipy.optimize import nnls
@@ -223,12 +275,19 @@ class VoiceMatcher:
         cfg = self.cfg
         t0 = time.perf_counter()
         target = v.vector
+        self._others = (None if others is None or len(others) == 0 or cfg.voice_match_discriminate <= 0
+                        else _unit_rows(others).astype(np.float32))
         target_lts = long_term_spectrum(self.va.speech_only(audio16k), 16000)
         lang = cfg.language
         probe = PROBE_ZH if lang == "zh" else PROBE_EN
         prefixes = LANG_PREFIX.get(lang, "ab")
         table = {k: r for k, r in load_v1_table().items() if k[0] in prefixes}
-        names = sorted(table, key=lambda k: -cosine(np.asarray(table[k]["embedding"]), target))
+        # ranked by the same objective on the measured embeddings (a voice as near another enrolled speaker
+        # as this one ranks lower)
+        names = sorted(table)
+        rank, _, _ = discriminative_objective(np.stack([np.asarray(table[k]["embedding"]) for k in names]), target,
+                                              self._others, 0.0, cfg.voice_match_discriminate, cfg.voice_match_margin)
+        names = [names[i] for i in np.argsort(-rank, kind="stable")]
         top = names[: cfg.voice_match_top]
         # the blend of all the language's voices whose measured embeddings add up closest to the speaker's
         # (non-negative least squares): its voices join the search
@@ -241,18 +300,18 @@ class VoiceMatcher:
         bar = tqdm(total=len(top) + n_evals, desc="matching the voice", unit="render", disable=progress is False,
                    leave=False)
         rng = np.random.default_rng(cfg.seed)
-        tried: list[tuple] = []  # (objective, cosine, timbre w, prosody w, log pitch, equaliser dB, formant)
+        tried: list[tuple] = []  # (objective, cosine, timbre w, prosody w, log pitch, equaliser dB, formant, other)
         k = len(pool)
 
-        def voice_of(w: np.ndarray, u: np.ndarray, lp: float = 0.0, eq=None, fm: float = 1.0) -> Voice:
+        def voice_of(w: np.ndarray, u: np.ndarray, lp: float = 0.0, eq=None, fm: float = 1.0, _other=None) -> Voice:
             return Voice({n: round(float(x), 4) for n, x in zip(pool, w) if x > 1e-4},
                          pitch=round(float(np.exp(lp)), 4),
                          prosody_weights={n: round(float(x), 4) for n, x in zip(pool, u) if x > 1e-4}, eq_db=eq,
                          formant=round(float(fm), 4))
 
         def evaluate(w: np.ndarray, u: np.ndarray) -> float:
-            obj, sc, lp, eq, fm = self._post(self._render(voice_of(w, u), probe), v, target, target_lts)
-            tried.append((obj, sc, w, u, lp, eq, fm))
+            obj, sc, lp, eq, fm, other = self._post(self._render(voice_of(w, u), probe), v, target, target_lts)
+            tried.append((obj, sc, w, u, lp, eq, fm, other))
             bar.update(1)
             return obj
 
@@ -279,10 +338,10 @@ class VoiceMatcher:
             wer = self.round_trip_wer(voice)
             checked.append(round(wer, 4))
             if wer <= cfg.voice_max_wer:
-                sc, obj = cand[1], cand[0]
+                sc, obj, other = cand[1], cand[0], cand[7]
                 break
         else:
-            sc, obj, voice, wer = ranked[0][1], ranked[0][0], voice_of(*ranked[0][2:]), checked[0]
+            sc, obj, other, voice, wer = ranked[0][1], ranked[0][0], ranked[0][7], voice_of(*ranked[0][2:]), checked[0]
             log.warning("no matched voice reaches round-trip WER %.0f %%; using the most similar (%.1f %%)",
                         100 * cfg.voice_max_wer, 100 * wer)
         rendered = self._render(voice, probe)
@@ -299,6 +358,9 @@ class VoiceMatcher:
                   "similarity_best_single_voice": round(float(max(r[1] for r in tried[:len(top)])), 4),
                   "objective_enrollment": round(float(obj), 4),
                   "objective_best_single_voice": round(float(max(r[0] for r in tried[:len(top)])), 4),
+                  "other_speakers": 0 if self._others is None else len(self._others),
+                  "discriminate": cfg.voice_match_discriminate if self._others is not None else 0.0,
+                  "similarity_closest_other_speaker": round(float(other), 4),
                   "harvard_wer": checked[-1] if wer <= cfg.voice_max_wer else checked[0], "wer_checked": checked,
                   "seconds": round(time.perf_counter() - t0, 1)}
         return voice, report
