@@ -7,10 +7,12 @@ header, tag block, pilots, payload, pulse tail, guard) plus 1/ASSOC_EVERY of an 
 (``*_backlog`` columns): a clip's messages queued together share one burst (burst_tx's ``max_messages``), as when
 a file's utterances are transcribed before the flowgraph takes them: ``Frame.messages_symbols``; a GRID clip is
 one utterance, so the same as one burst per utterance. Information
-bits (digital mode): header 48 + tag 32 + payload bytes and CRC32 + 1/ASSOC_EVERY of the association (header 48
-+ 112). Verification: each semantic message through the burst receiver (numpy AWGN channel at ``--esn0`` dB,
-CFO up to +-0.5 % of fs) and the host's tag search (``auth.verify_semantic``, budget 4096); each digital
-message: its CRC and tag. Transcripts: samples/demo/transcript.tsv (3 utterances) and
+bits (digital mode, as ``lgmtsc tx`` sends it): header 48 + tag 32 + the text coder's link-format message (no
+header, no CRC: ``TextCoder.encode_link``; no payload CRC32 on air, ``payload_crc=False``) + 1/ASSOC_EVERY of the
+association (header 48 + 136). Verification: each semantic message through the burst receiver (numpy AWGN
+channel at ``--esn0`` dB, CFO up to +-0.5 % of fs) and the host's tag search (``auth.verify_semantic``, budget
+4096); each digital message: its tag, then the text decoded (``decode_link``) equal to the transcript.
+Transcripts: samples/demo/transcript.tsv (3 utterances) and
 data/video/grid/transcripts.tsv (one each).
 
     python benchmarks/air_accounting.py --out out/bench/air_accounting
@@ -54,15 +56,15 @@ def _duration(path: Path) -> float:
 
 
 def through_phy(f, rng, sent, esn0):
-    """[(meta, payload), ...] in one burst through AWGN + CFO and the receiver -> the received message (or
+    """[(meta, payload, ...), ...] in one burst through AWGN + CFO and the receiver -> the received message (or
     None) for each."""
-    parsed = [f.parse_tx(meta, payload) for meta, payload in sent]
+    parsed = [f.parse_tx(s[0], s[1]) for s in sent]
     x = f.messages_burst([p[1:] for p in parsed])
     y = sim.channel(x, rng, esn0, cfo_=rng.uniform(-0.005, 0.005), delay_=rng.uniform(0, 4),
                     lead=int(rng.integers(100, 2000)))
     y = np.concatenate([y, sim.awgn(np.zeros(2000), esn0, f.sps, rng).astype(np.complex64)])
     got = {m[pf.KEY_SEQ]: (m, p) for m, p in frame.Receiver(f, association=parsed[0][0]).feed(y)}
-    return [got.get(meta[pf.KEY_SEQ]) for meta, _ in sent]
+    return [got.get(s[0][pf.KEY_SEQ]) for s in sent]
 
 
 def main():
@@ -125,18 +127,24 @@ def main():
                              verified=v1, verified_backlog=vb))
         sent, sizes, bits = [], [], 0
         for m in msgs:
-            data = coder.encode(m)
+            data = coder.encode_link(m)
             seq += 1
             meta = dict(version=H.FORMAT_VERSION, mode="digital", sender_id=1, seq=seq, n_tokens=len(data),
-                        prompt_class=2, modulation="qpsk", fec="cc")
+                        prompt_class=2, modulation="qpsk", fec="cc", payload_crc=False,
+                        text_model=coder.link_model_id)
             meta["auth_tag"] = compute_tag(key, meta, data)
-            sent.append((meta, np.frombuffer(data, np.uint8)))
-            sizes.append(f.digital_n_symbols(len(data), "qpsk", "cc"))
-            bits += H.HEADER_BITS + H.TAG_BITS + 8 * (len(data) + 4) + assoc_bits
+            sent.append((meta, np.frombuffer(data, np.uint8), m))
+            sizes.append(f.digital_n_symbols(len(data), "qpsk", "cc", False))
+            bits += H.HEADER_BITS + H.TAG_BITS + 8 * len(data) + assoc_bits
         uses = sum(f.burst_symbols(n) for n in sizes) + len(msgs) * assoc_uses
         uses_b = f.messages_symbols(sizes) + len(msgs) * assoc_uses
-        v1, vb = check(sent, lambda s, got: got is not None and bool(got[0][pf.KEY_CRC_OK])
-                       and verify_tag(key, got[0], bytes(got[1])))
+
+        def dig_ok(s, got):
+            if got is None or pf.KEY_CRC_OK in got[0] or not verify_tag(key, got[0], bytes(got[1])):
+                return False
+            return coder.decode_link(bytes(got[1]), got[0][pf.KEY_TEXT_MODEL]).text == s[2]
+
+        v1, vb = check(sent, dig_ok)
         rows.append(dict(clip=clip, mode="digital QPSK+cc", duration_s=round(dur, 2), messages=len(msgs),
                          channel_uses_per_s=round(uses / dur, 1), channel_uses_per_s_backlog=round(uses_b / dur, 1),
                          info_bit_per_s=round(bits / dur, 1), verified=v1, verified_backlog=vb))

@@ -10,6 +10,10 @@
 * random words: the CRC-24 and field checks on uniformly random 48-bit words (what the decoder's output on a
   corrupted header looks like to the checks), 1e9 of them in seconds; times the 5 hypotheses = the rate per
   corrupted header.
+* metric: the decoder's reliability test alone: the share of Viterbi decodes of pure noise (every slope
+  hypothesis) whose metric reaches ``header.HEADER_MIN_METRIC``; times the random words' rate and the 5
+  hypotheses = the rate per corrupted header that the CRC, field checks and metric test leave (the CRC depends on
+  the decided bits only, and noise decides every codeword alike).
 
     python benchmarks/phy_header.py --out benchmarks/phy_results [--decode 100000 --false 20000 --words 1e9]
 """
@@ -75,6 +79,20 @@ def false_worker(args):
     return wrong, checks
 
 
+def metric_worker(args):
+    seed, n = args
+    rng = np.random.default_rng(seed)
+    ramp = np.exp(-1j * H.SLOPE_HYPOTHESES[:, None] * POS[None, :])
+    passed = total = 0
+    for k in range(0, n, BATCH):
+        m = min(BATCH, n - k)
+        y = np.sqrt(0.5) * (rng.standard_normal((m, 1, POS.size)) + 1j * rng.standard_normal((m, 1, POS.size)))
+        _, metric = H.HEADER_CODE.decode(H.qpsk_llr(y * ramp[None], np.ones((m, ramp.shape[0], POS.size))))
+        passed += int(np.sum(metric >= H.HEADER_MIN_METRIC))
+        total += metric.size
+    return passed, total
+
+
 def words_worker(args):
     seed, n = args
     rng = np.random.default_rng(seed)
@@ -96,7 +114,8 @@ def main():
     ap.add_argument("--decode", type=int, default=200000, help="headers at Es/N0 0 dB")
     ap.add_argument("--false", type=int, default=1000000, help="corrupted headers")
     ap.add_argument("--words", type=float, default=1e9, help="random 48-bit words through the checks")
-    ap.add_argument("--parts", default="decode,false,words")
+    ap.add_argument("--metric", type=int, default=20000, help="noise-only headers for the metric test")
+    ap.add_argument("--parts", default="decode,false,words,metric")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=17)
     a = ap.parse_args()
@@ -129,6 +148,13 @@ def main():
             print(f"random 48-bit words: {passed} pass the checks in {w * n:.3g} = {passed / (w * n):.3g} "
                   f"(2^-24 x 3/8 = {2 ** -24 * 3 / 8:.3g}); x {k} hypotheses per corrupted header = "
                   f"{k * passed / (w * n):.3g}", flush=True)
+        if "metric" in a.parts:
+            res = pool.map(metric_worker, [(a.seed + 8000 + k, a.metric // w) for k in range(w)])
+            passed, total = sum(r[0] for r in res), sum(r[1] for r in res)
+            rows.append(dict(test="noise_metric", esn0_db="noise", trials=total, decoded="", rate=passed / total,
+                             wrong_accepted=passed))
+            print(f"noise decodes whose metric reaches {H.HEADER_MIN_METRIC}: {passed}/{total} = "
+                  f"{passed / total:.4f}", flush=True)
     with open(os.path.join(a.out, "header.csv"), "w", newline="") as fh:
         wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
         wr.writeheader()

@@ -293,14 +293,15 @@ class Receiver:
         mode = meta.get("mode", "semantic")
         sid, seq = int(meta["sender_id"]), int(meta["seq"])
         if mode in ("digital", 1):
-            if not meta.get("crc_ok", False):
+            if meta.get("crc_ok") is False:  # only a link with a payload CRC reports one; ours rely on the tag
                 raise LgmtscError("the payload CRC failed (digital mode)")
             data = np.asarray(payload, dtype=np.uint8).tobytes()
             rec.candidates_tried = 1
             rec.verified = verify_tag(key, meta, data)
             if not rec.verified:  # the ciphertext is not the sender's: nothing to decipher, no text to show
                 return "", []
-            text = self.text_coder().decode(decrypt_digital(key, sid, seq, data))
+            # link format (no header, no CRC): the association names the sender's text models (``text_model``)
+            text = self.text_coder().decode_link(decrypt_digital(key, sid, seq, data), meta.get("text_model")).text
             return text, [1.0] * len(text.split())
         n = int(meta["n_tokens"])
         symbols, noise_var = unscramble_symbols(key, sid, seq, payload, meta["noise_var"])

@@ -280,10 +280,12 @@ class Transmitter:
             uses = int(payload.size)
             bits = uses * QPSK_BITS_PER_USE
         else:
-            data = self.text_coder.encode(text)
+            # the text coder's link format: its models named once per link (association), no CRC (the tag checks)
+            data = self.text_coder.encode_link(text)
             payload, content, n_items = np.frombuffer(data, dtype=np.uint8), data, len(data)
-            meta.update(modulation=self.cfg.link.modulation, fec=self.cfg.link.fec)
-            uses = self.frame.digital_n_symbols(len(data), self.cfg.link.modulation, self.cfg.link.fec)
+            meta.update(modulation=self.cfg.link.modulation, fec=self.cfg.link.fec, payload_crc=False,
+                        text_model=self.text_coder.link_model_id)
+            uses = self.frame.digital_n_symbols(len(data), self.cfg.link.modulation, self.cfg.link.fec, False)
             bits = uses * self.frame_mod.BITS_PER_SYMBOL[self.cfg.link.modulation]
         if n_items > 0xFFFF:
             raise InputError(f"too long for one message ({n_items} tokens or bytes)",

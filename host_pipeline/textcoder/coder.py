@@ -12,17 +12,29 @@ The CRC covers the decoded text, so it catches both a damaged message and two en
 a decoder never returns text that fails it. A receiver whose model differs from the header's fingerprint refuses
 with ``TextCoderMismatch``; a sender told the receiver's fingerprints (``encode(..., peer=...)``) codes with a
 model both hold (static or utf8) instead.
+
+Link format (``encode_link`` / ``decode_link``, what the digital mode sends over gr-lgmtsc): no header and no CRC.
+What the self-describing format spends on every message moves to where the link already carries it: the
+format and model identity to the link association (``link_model_id``, 16 bits, gr-lgmtsc's ``text_model``), the
+length to the burst header's length field (the PHY delivers exactly the message's bytes), and integrity to the
+message tag over the (encrypted) bytes. One arithmetic code holds the coder's choice (first symbol: lm 61/64,
+static 2/64, utf8 1/64), the symbols and an end symbol (the LM's own end-of-text token, its weight raised to at
+least 1/64; for the static and utf8 coders a 257th symbol of weight 1/64); trailing zero bytes (at most 3) are
+dropped, since the decoder reads zeros past the end.
 """
 
 from __future__ import annotations
 
 import binascii
+import hashlib
 import logging
 import zlib
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import InputError, LgmtscError
-from .arith import ArithmeticDecoder, ArithmeticEncoder
+from .arith import ArithmeticDecoder, ArithmeticEncoder, cumulative
 from .config import TextCoderConfig
 
 log = logging.getLogger(__name__)
@@ -33,6 +45,11 @@ CODER_NAMES = {v: k for k, v in CODERS.items()}
 FP_BYTES = 2
 MAX_OVERRUN_BITS = 64  # a valid message is decoded after reading at most 32 + 7 bits past its end
 MAX_SYMBOLS = 1 << 20  # bytes or tokens per message
+LINK_FORMAT = 1  # version of the link format (part of ``link_model_id``)
+LINK_CODERS = ("lm", "static", "utf8")  # the link format's first symbol
+EOS_SHIFT = 6  # the end symbol's weight: at least 1/64 of the table
+# so every other symbol costs >= log2(65/64) = 0.0224 bits: a message of n bytes holds at most 45 (8 n + 64) symbols
+SYMBOLS_PER_BIT = 45
 
 
 class CorruptMessage(InputError):
@@ -72,6 +89,25 @@ def _read_varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
             return n, pos
         shift += 7
     raise CorruptMessage("text-coder message: bad length field")
+
+
+_LINK_CODER_CUM = cumulative(np.array([61, 2, 1], dtype=np.int64))
+_UNIFORM_CUM = cumulative(np.full(256, 64, dtype=np.int64))
+
+
+def _with_end(cum, eos: int | None = None):
+    """``cum`` with an end symbol of weight >= total >> EOS_SHIFT: symbol ``eos`` raised to it, or (None) a new
+    last symbol."""
+    total = int(cum[-1])
+    floor = max(1, total >> EOS_SHIFT)
+    if eos is None:
+        return np.append(cum, total + floor)
+    f = int(cum[eos]) - (int(cum[eos - 1]) if eos else 0)
+    if f >= floor:
+        return cum
+    out = cum.copy()
+    out[eos:] += floor - f
+    return out
 
 
 class TextCoder:
@@ -228,6 +264,120 @@ class TextCoder:
                 if i + 1 < len(tokens):
                     cum = lm.after(t)
         return enc.finish()
+
+    # -- link format (no header, no CRC: see the module docstring)
+    @property
+    def link_model_id(self) -> int:
+        """16-bit id of the models this end codes link messages with (the association's ``text_model``)."""
+        fps = self.fingerprints()
+        ident = f"lgmtsc-textcoder-link/{LINK_FORMAT}|{fps['static']}|{fps.get('lm', '') if self.coder == 'lm' else ''}"
+        return int(hashlib.sha256(ident.encode()).hexdigest()[:4], 16) or 1
+
+    def encode_link(self, text: str) -> bytes:
+        """The link-format message for ``text`` (the shortest of the configured coder, static and utf8 when
+        ``shortest``)."""
+        if not isinstance(text, str):
+            raise InputError(f"text to encode must be a str, not {type(text).__name__}")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("the text is not valid Unicode (undecodable bytes from the command line?)") from None
+        candidates = [self.coder] + (["static", "utf8"] if self.cfg.shortest else [])
+        best = None
+        for c in dict.fromkeys(candidates):
+            msg = self._encode_link_with(c, text, data)
+            if msg is not None and (best is None or len(msg) < len(best)):
+                best = msg
+        return best if best is not None else self._encode_link_with("static", text, data)
+
+    def _encode_link_with(self, coder: str, text: str, data: bytes) -> bytes | None:
+        enc = ArithmeticEncoder()
+        enc.encode(_LINK_CODER_CUM, LINK_CODERS.index(coder))
+        if coder == "lm":
+            tokens = self.lm_model().tokenize(text)
+            if tokens is None:
+                return None
+            if len(tokens) > MAX_SYMBOLS:
+                raise InputError(f"text too long for one message ({len(tokens)} tokens)", hint="split it")
+            lm = self.lm_model()
+            eos = lm.eos
+            with lm.lock:
+                cum = lm.start()
+                for t in tokens:
+                    enc.encode(_with_end(cum, eos), t)
+                    cum = lm.after(t)
+                enc.encode(_with_end(cum, eos), eos)
+        else:
+            if len(data) > MAX_SYMBOLS:
+                raise InputError(f"text too long for one message ({len(data)} bytes)", hint="split it")
+            static = self.static_model() if coder == "static" else None
+            uniform = _with_end(_UNIFORM_CUM)
+            history = static.start() if static else b""
+            for b in data:
+                enc.encode(_with_end(static.cum(history)) if static else uniform, b)
+                if static:
+                    history = history[1:] + bytes([b])
+            enc.encode(_with_end(static.cum(history)) if static else uniform, 256)
+        out = enc.finish()
+        n = len(out)
+        while n > 1 and len(out) - n < 3 and out[n - 1] == 0:
+            n -= 1
+        return out[:n]
+
+    def decode_link(self, message: bytes, model_id: int | None = None) -> Decoded:
+        """The text of a link-format message. ``model_id``: the sender's ``link_model_id`` (the association's
+        ``text_model``); a different one refuses an lm or static message with ``TextCoderMismatch``. A damaged
+        message raises ``CorruptMessage`` when the decoder runs past its end or the bytes are not UTF-8; there is
+        no CRC, so a damage that stays inside the message decodes to other text (the link's tag rejects it
+        before this is called)."""
+        if not isinstance(message, (bytes, bytearray, memoryview)):
+            raise InputError(f"message to decode must be bytes, not {type(message).__name__}")
+        message = bytes(message)
+        if not message:
+            raise CorruptMessage("text-coder message is empty")
+        dec = ArithmeticDecoder(message)
+        limit = min(MAX_SYMBOLS, SYMBOLS_PER_BIT * (8 * len(message) + MAX_OVERRUN_BITS))
+        coder = LINK_CODERS[dec.decode(_LINK_CODER_CUM)]
+        if coder == "lm" and self.coder != "lm":
+            raise TextCoderMismatch("message was coded with the LM, which this receiver does not use for link "
+                                    "messages", hint="use the same textcoder.coder at both ends")
+        if coder != "utf8" and model_id is not None and int(model_id) != self.link_model_id:
+            raise TextCoderMismatch(f"message was coded with text models of id {int(model_id):04x}, this receiver "
+                                    f"holds {self.link_model_id:04x}: the two ends' models or builds differ",
+                                    hint="use the same textcoder settings (coder, lm_model) at both ends, or "
+                                         "textcoder.coder=static")
+        if coder == "lm":
+            lm = self.lm_model()
+            tokens: list[int] = []
+            with lm.lock:
+                cum = lm.start()
+                while True:
+                    t = dec.decode(_with_end(cum, lm.eos))
+                    if dec.overrun_bits > MAX_OVERRUN_BITS or len(tokens) > limit:
+                        raise CorruptMessage("text-coder message runs past its end (damaged)")
+                    if t == lm.eos:
+                        break
+                    tokens.append(t)
+                    cum = lm.after(t)
+            data = lm.detokenize(tokens)
+        else:
+            static = self.static_model() if coder == "static" else None
+            uniform = _with_end(_UNIFORM_CUM)
+            history, out = (static.start() if static else b""), bytearray()
+            while True:
+                b = dec.decode(_with_end(static.cum(history)) if static else uniform)
+                if dec.overrun_bits > MAX_OVERRUN_BITS or len(out) > limit:
+                    raise CorruptMessage("text-coder message runs past its end (damaged)")
+                if b == 256:
+                    break
+                out.append(b)
+                if static:
+                    history = history[1:] + bytes([b])
+            data = bytes(out)
+        try:
+            return Decoded(data.decode("utf-8"), coder)
+        except UnicodeDecodeError as e:
+            raise CorruptMessage(f"text-coder message decodes to invalid UTF-8: {e}") from None
 
     # -- decoding
     def decode(self, message: bytes) -> str:

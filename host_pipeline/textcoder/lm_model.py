@@ -86,6 +86,8 @@ class LmTokenModel:
         self.window = cfg.lm_window or cfg.lm_n_ctx - len(self.prefix) - 1
         if not 1 <= self.window <= cfg.lm_n_ctx - len(self.prefix) - 1:
             raise ModelError(f"textcoder.lm_window {self.window} does not fit lm_n_ctx {cfg.lm_n_ctx}")
+        eos = int(self.llama.token_eos())
+        self.eos = eos if 0 <= eos < self.n_vocab else self.prefix[-1]  # the link format's end symbol
         self.lock = llama_lock(self.llama)  # one per llama.cpp context, shared with the KB's LLM if it is the same
         self._first_cum: np.ndarray | None = None
         self._used = 0

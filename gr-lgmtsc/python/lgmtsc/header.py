@@ -15,11 +15,15 @@ Per message (every burst)::
 
 Per link (an association burst at the start, when a field changes, and every ``ASSOC_EVERY`` messages)::
 
-    association: 112 bits = version 4 | sender_id 16 | modulation 2 | fec 2 | uses_per_token 8 |
-                 checkpoint 16 | seq_base 32 | CRC-32 -> K=9 r=1/4 -> 224 QPSK uses
+    association: 136 bits = version 4 | modulation 2 | fec 2 | uses_per_token 8 | sender_id 16 |
+                 checkpoint 16 | text_model 16 | flags 8 (bit 0: payload_crc) | seq_base 32 | CRC-32
+                 -> K=9 r=1/4 -> 272 QPSK uses
 
 ``length`` counts tokens (semantic: the payload is ``length * uses_per_token`` complex symbols) or bytes
-(digital). The receiver extends the 9 transmitted sequence bits to the sender's 32-bit sequence number around
+(digital). A digital payload carries a CRC32 only when the link's association says so (``payload_crc``): the
+host's links send none, since the message tag over the payload already rejects a wrong decode, and the text
+coder's model is named once per link (``text_model``) instead of in every message.
+The receiver extends the 9 transmitted sequence bits to the sender's 32-bit sequence number around
 the last one it saw (the association carries the full number), so a message may arrive up to 255 numbers late
 or early. Decoding is wrap-around Viterbi (near maximum likelihood), vectorised over a batch of codewords.
 
@@ -35,13 +39,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3   # 3: the association names the text coder's model and the payload CRC
 
 
 class Mode(enum.IntEnum):
     """What a message's payload is."""
     SEMANTIC = 0   # complex symbols of the semantic codec
-    DIGITAL = 1    # bytes (CRC32 + FEC + modulation of the link)
+    DIGITAL = 1    # bytes (FEC + modulation of the link, CRC32 if the link has ``payload_crc``)
 
     @classmethod
     def parse(cls, v) -> Mode:
@@ -107,7 +111,7 @@ HEADER_FIELD_BITS = 24
 HEADER_CRC_BITS = 24
 HEADER_BITS = HEADER_FIELD_BITS + HEADER_CRC_BITS           # 48 information bits per message
 TAG_BITS = 32                                               # per-message MAC, carried in the tag block
-ASSOC_FIELD_BITS = 80
+ASSOC_FIELD_BITS = 104
 ASSOC_BITS = ASSOC_FIELD_BITS + 32                          # + CRC-32
 ASSOC_EVERY = 32                                            # messages between association repeats
 CRC24_POLY = 0x864CFB                                       # CRC-24 (OpenPGP / LTE CRC24A)
@@ -224,7 +228,7 @@ HEADER_CODE = TailBitingCode((0o463, 0o535, 0o733, 0o745), K=9)   # rate 1/4, d_
 TAG_CODE = TailBitingCode((0o561, 0o753), K=9)                     # rate 1/2, d_free 12
 HEADER_USES = HEADER_BITS * HEADER_CODE.n // 2                # 96 QPSK channel uses
 TAG_USES = TAG_BITS * TAG_CODE.n // 2                         # 32
-ASSOC_USES = ASSOC_BITS * HEADER_CODE.n // 2                  # 224
+ASSOC_USES = ASSOC_BITS * HEADER_CODE.n // 2                  # 272
 
 
 def qpsk(coded) -> np.ndarray:
@@ -310,9 +314,13 @@ class Header:
 
 MAX_MESSAGES = 16                      # messages per burst (headers with ``more`` before the last)
 SLOPE_HYPOTHESES = np.array([0.0, -0.006, 0.006, -0.012, 0.012])   # residual CFO, radians per symbol
+# reliability test on a decoded header: the Viterbi metric (correlation of the decided codeword with the LLRs over
+# their magnitudes, scale-free) must reach this. A decode of pure noise reaches it in 1.6 % of candidates, a header
+# at Es/N0 0 dB misses it in 5e-5 (benchmarks/phy_header.py --parts metric): wrong headers pass 60 times less often
+HEADER_MIN_METRIC = 0.69
 
 
-def decode_header_bits(z, noise_var, positions=None, slopes=SLOPE_HYPOTHESES):
+def decode_header_bits(z, noise_var, positions=None, slopes=SLOPE_HYPOTHESES, min_metric=HEADER_MIN_METRIC):
     """Batched header decoding as the receiver does it: z, noise_var [B, 96] -> (ok [B], bits [B, 48]).
 
     The LTF's fine CFO leaves a residual of up to about 0.01 rad/symbol at Es/N0 0 dB (a radian over the
@@ -321,19 +329,20 @@ def decode_header_bits(z, noise_var, positions=None, slopes=SLOPE_HYPOTHESES):
     channel estimate is; of their candidates whose CRC and field checks pass, the one the decoder trusts most
     is taken. A corrupted
     header is checked ``len(slopes)`` times, so a wrong one passes with probability about
-    len(slopes) * 2^-24 * 3/8 (5 hypotheses: 1.1e-7). ``positions``: the header symbols' distances (symbols)
-    from the phase reference (the receiver: from the LTF's centre)."""
+    len(slopes) * 2^-24 * 3/8 (5 hypotheses: 1.1e-7) times the chance that its Viterbi metric reaches
+    ``min_metric`` (1.6 % for noise). ``positions``: the header symbols' distances (symbols) from the phase
+    reference (the receiver: from the LTF's centre)."""
     z = np.asarray(z, np.complex128)
     nv = np.asarray(noise_var, np.float64)
     pos = np.arange(z.shape[-1], dtype=float) if positions is None else np.asarray(positions, float)
     ramp = np.exp(-1j * np.asarray(slopes)[:, None] * pos[None, :])              # [K, 96]
-    bits, _ = HEADER_CODE.decode(qpsk_llr(z * ramp[0], nv))                     # the first hypothesis for all
-    ok = Header.check(bits)
+    bits, metric0 = HEADER_CODE.decode(qpsk_llr(z * ramp[0], nv))              # the first hypothesis for all
+    ok = Header.check(bits) & (metric0 >= min_metric)
     redo = np.flatnonzero(~ok)                                                   # the others where it failed
     if redo.size and ramp.shape[0] > 1:
         zk = z[redo, None, :] * ramp[None, 1:]                                   # [R, K-1, 96]
         bk, metric = HEADER_CODE.decode(qpsk_llr(zk, np.broadcast_to(nv[redo, None, :], zk.shape)))
-        okk = Header.check(bk)
+        okk = Header.check(bk) & (metric >= min_metric)
         best = np.argmax(np.where(okk, metric, -np.inf), axis=1)
         hit = okk.any(axis=1)
         bits[redo[hit]] = bk[np.flatnonzero(hit), best[hit]]
@@ -352,12 +361,14 @@ class LinkAssociation:
     checkpoint: int = 0                    # 16-bit id of the semantic codec checkpoint (0: unspecified)
     seq_base: int = 0                      # the sender's sequence number at the time it was sent
     version: int = FORMAT_VERSION
+    text_model: int = 0                    # 16-bit id of the digital payload's text-coder models (0: unspecified)
+    payload_crc: bool = True               # digital payloads carry a CRC32 (the host's links: False)
 
     def __post_init__(self):
         if self.modulation not in MODULATIONS or self.fec not in FECS:
             raise ValueError("modulation must be one of %s and fec one of %s" % (MODULATIONS, FECS))
         for name, hi in (("sender_id", 1 << 16), ("uses_per_token", 256), ("checkpoint", 1 << 16),
-                         ("seq_base", 1 << 32), ("version", 16)):
+                         ("seq_base", 1 << 32), ("version", 16), ("text_model", 1 << 16)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= int(v) < hi:
                 raise ValueError("%s out of range: %r" % (name, v))
@@ -369,12 +380,13 @@ class LinkAssociation:
         return other is not None and self.key() == other.key()
 
     def key(self) -> tuple:
-        return (self.version, self.sender_id, self.modulation, self.fec, self.uses_per_token, self.checkpoint)
+        return (self.version, self.sender_id, self.modulation, self.fec, self.uses_per_token, self.checkpoint,
+                self.text_model, bool(self.payload_crc))
 
     def pack(self) -> np.ndarray:
-        body = struct.pack(">HHHI", (self.version << 12) | (MODULATIONS.index(self.modulation) << 10)
+        body = struct.pack(">HHHHBI", (self.version << 12) | (MODULATIONS.index(self.modulation) << 10)
                            | (FECS.index(self.fec) << 8) | self.uses_per_token, self.sender_id,
-                           self.checkpoint, self.seq_base)
+                           self.checkpoint, self.text_model, int(bool(self.payload_crc)), self.seq_base)
         raw = body + struct.pack(">I", zlib.crc32(body))
         return np.unpackbits(np.frombuffer(raw, np.uint8))
 
@@ -386,14 +398,15 @@ class LinkAssociation:
         raw = np.packbits(np.asarray(bits, np.uint8)).tobytes()
         if len(raw) != ASSOC_BITS // 8:
             return None
-        body, crc = raw[:10], struct.unpack(">I", raw[10:])[0]
+        nb = ASSOC_FIELD_BITS // 8
+        body, crc = raw[:nb], struct.unpack(">I", raw[nb:])[0]
         if zlib.crc32(body) != crc:
             return None
-        w0, sid, ckpt, seq = struct.unpack(">HHHI", body)
+        w0, sid, ckpt, tmodel, flags, seq = struct.unpack(">HHHHBI", body)
         mod, fec, upt = (w0 >> 10) & 3, (w0 >> 8) & 3, w0 & 0xFF
-        if (w0 >> 12) != FORMAT_VERSION or mod >= len(MODULATIONS) or fec >= len(FECS) or upt < 1:
+        if (w0 >> 12) != FORMAT_VERSION or mod >= len(MODULATIONS) or fec >= len(FECS) or upt < 1 or flags > 1:
             return None
-        return cls(sid, MODULATIONS[mod], FECS[fec], upt, ckpt, seq)
+        return cls(sid, MODULATIONS[mod], FECS[fec], upt, ckpt, seq, text_model=tmodel, payload_crc=bool(flags))
 
     @classmethod
     def decode(cls, z, noise_var):
@@ -419,8 +432,8 @@ def checkpoint_id(name: str) -> int:
 
 def mac_input(meta: dict) -> bytes:
     """The authenticated message fields in a fixed layout (version, mode, sender, full seq, length, class,
-    checkpoint): the sender's MAC covers them and the content."""
+    checkpoint, text model): the sender's MAC covers them and the content."""
     mode = Mode.parse(meta["mode"])
-    return struct.pack(">BBHIHBH", int(meta.get("version", FORMAT_VERSION)), int(mode), int(meta["sender_id"]),
+    return struct.pack(">BBHIHBHH", int(meta.get("version", FORMAT_VERSION)), int(mode), int(meta["sender_id"]),
                        int(meta["seq"]), int(meta["n_tokens"]), int(PromptClass.parse(meta["prompt_class"])),
-                       int(meta.get("checkpoint", 0)))
+                       int(meta.get("checkpoint", 0)), int(meta.get("text_model", 0)))

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 """Modulation: Gray BPSK/QPSK/16-QAM mapping, exact bit LLRs, and the digital payload chain
-(bytes + CRC32 -> FEC -> symbols, and back)."""
+(bytes [+ CRC32] -> FEC -> symbols, and back)."""
 
 import struct
 import zlib
@@ -64,7 +64,8 @@ def demod_llr(z, noise_var, mod):
 
 
 class DigitalCodec:
-    """Digital payload: bytes + CRC32 -> gr-fec code -> Gray symbols, and back (codes built once per name)."""
+    """Digital payload: bytes (+ CRC32 if ``crc``) -> gr-fec code -> Gray symbols, and back (codes built once per
+    name)."""
 
     def __init__(self):
         self._codes = {}
@@ -75,20 +76,22 @@ class DigitalCodec:
             self._codes[name] = make_code(name)
         return self._codes[name]
 
-    def n_symbols(self, nbytes, mod, fec):
-        nbits = self.code(fec).coded_len(8 * (nbytes + 4))
+    def n_symbols(self, nbytes, mod, fec, crc=True):
+        nbits = self.code(fec).coded_len(8 * (nbytes + 4 * bool(crc)))
         return -(-nbits // BITS_PER_SYMBOL[mod])
 
-    def symbols(self, data, mod, fec):
+    def symbols(self, data, mod, fec, crc=True):
         data = bytes(data)
-        bits = bytes_to_bits(data + struct.pack(">I", zlib.crc32(data)))
+        bits = bytes_to_bits(data + (struct.pack(">I", zlib.crc32(data)) if crc else b""))
         return modulate(self.code(fec).encode(bits), mod)
 
-    def decode(self, z, nv, nbytes, mod, fec):
-        """Payload symbols -> (bytes, crc_ok)."""
+    def decode(self, z, nv, nbytes, mod, fec, crc=True):
+        """Payload symbols -> (bytes, crc_ok); crc_ok is None without a CRC."""
         code = self.code(fec)
-        nbits = 8 * (nbytes + 4)
+        nbits = 8 * (nbytes + 4 * bool(crc))
         llr = demod_llr(z, nv, mod)[:code.coded_len(nbits)]
         raw = bits_to_bytes(code.decode(llr, nbits))
-        data, crc = raw[:nbytes], struct.unpack(">I", raw[nbytes:nbytes + 4])[0]
-        return data, zlib.crc32(data) == crc
+        if not crc:
+            return raw[:nbytes], None
+        data, check = raw[:nbytes], struct.unpack(">I", raw[nbytes:nbytes + 4])[0]
+        return data, zlib.crc32(data) == check

@@ -15,7 +15,7 @@ a host can load it by path; the pmt helpers import ``pmt`` lazily.
 
 import numpy as np
 
-FORMAT_VERSION = 2   # = header.FORMAT_VERSION (this file is loadable on its own)
+FORMAT_VERSION = 3   # = header.FORMAT_VERSION (this file is loadable on its own)
 
 # --- TX-in / RX-out metadata keys -------------------------------------------
 KEY_VERSION = "version"            # format version (association)
@@ -30,6 +30,8 @@ KEY_MODULATION = "modulation"      # "bpsk" / "qpsk" / "16qam" (digital payload)
 KEY_FEC = "fec"                    # "none" / "cc" / "ldpc" (digital payload)
 KEY_USES_PER_TOKEN = "uses_per_token"  # semantic payload symbols per token (1..255)
 KEY_CHECKPOINT = "checkpoint"      # u16 id of the semantic codec checkpoint (header.checkpoint_id)
+KEY_TEXT_MODEL = "text_model"      # u16 id of the text coder's models (digital payload; 0 unspecified)
+KEY_PAYLOAD_CRC = "payload_crc"    # bool, default True: the digital payload carries a CRC32
 # RX-out only
 KEY_PAYLOAD_LEN = "payload_len"    # symbols (semantic) or bytes (digital)
 KEY_SNR_DB = "snr_db"              # float, Es/N0 estimate in dB (calibrated)
@@ -39,7 +41,7 @@ KEY_CFO = "cfo"                    # float, cycles per sample
 KEY_CFO_HZ = "cfo_hz"              # float, cfo * samp_rate
 KEY_SAMPLE_OFFSET = "sample_offset"  # u64, absolute index of the burst start
 KEY_RX_TIME = "rx_time"            # float seconds = sample_offset / samp_rate
-KEY_CRC_OK = "crc_ok"              # bool (digital mode)
+KEY_CRC_OK = "crc_ok"              # bool (digital mode with payload_crc; absent without)
 KEY_HEADER_OK = "header_ok"        # bool (always True on emitted PDUs)
 
 REQUIRED_TX_KEYS = (KEY_VERSION, KEY_MODE, KEY_SENDER_ID, KEY_SEQ,
@@ -71,6 +73,7 @@ def message_meta(hdr, assoc, tag, n_payload_symbols):
             KEY_SEQ: int(hdr.seq), KEY_N_TOKENS: int(hdr.length), KEY_PROMPT_CLASS: int(hdr.prompt_class),
             KEY_AUTH_TAG: int(tag), KEY_MODULATION: assoc.modulation, KEY_FEC: assoc.fec,
             KEY_USES_PER_TOKEN: assoc.uses_per_token, KEY_CHECKPOINT: assoc.checkpoint,
+            KEY_TEXT_MODEL: assoc.text_model, KEY_PAYLOAD_CRC: bool(assoc.payload_crc),
             KEY_PAYLOAD_LEN: int(hdr.length) if digital else int(n_payload_symbols)}
 
 

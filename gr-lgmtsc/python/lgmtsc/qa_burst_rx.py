@@ -90,6 +90,21 @@ class qa_burst_rx(gr_unittest.TestCase):
             self.assertAlmostEqual(m[pf.KEY_CFO], 0.003, delta=2e-4)
             self.assertAlmostEqual(m[pf.KEY_SNR_DB], 18.0, delta=2.0)
 
+    def test_002b_digital_without_crc(self):
+        """A link without the payload CRC (the host's): the association says so, the payload is 4 bytes shorter
+        on air, the bytes come out without ``crc_ok`` and with the link's text model."""
+        f = frame.Frame()
+        d = np.random.default_rng(13).integers(0, 256, 40, dtype=np.uint8)
+        meta = dict(META, mode="digital", modulation="qpsk", fec="cc", n_tokens=40, payload_crc=False,
+                    text_model=0xBEEF)
+        self.assertEqual(f.digital_n_symbols(40, "qpsk", "cc", False) + 32, f.digital_n_symbols(40, "qpsk", "cc"))
+        out, _ = self.loopback([pf.make_pdu(meta, d)], chan=awgn_channel(esn0_db=10.0, cfo=-0.002, seed=8))
+        self.assertEqual(len(out), 1)
+        m, p = out[0]
+        np.testing.assert_array_equal(p, d)
+        self.assertNotIn(pf.KEY_CRC_OK, m)
+        self.assertEqual((m[pf.KEY_PAYLOAD_CRC], m[pf.KEY_TEXT_MODEL]), (False, 0xBEEF))
+
     def test_003_crc_failure_reported(self):
         f = frame.Frame()
         data = bytes(range(100))

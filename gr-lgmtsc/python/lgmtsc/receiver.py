@@ -204,7 +204,7 @@ class Receiver:
     def _message_uses(self, hdr, assoc):
         """Tag block + payload symbols of a message, or None if too long."""
         if hdr.kind == H.Kind.DIGITAL:
-            n_pay = H.TAG_USES + self.f.digital_n_symbols(hdr.length, assoc.modulation, assoc.fec)
+            n_pay = H.TAG_USES + self.f.digital_n_symbols(hdr.length, assoc.modulation, assoc.fec, assoc.payload_crc)
         else:
             n_pay = H.TAG_USES + hdr.length * assoc.uses_per_token
         return n_pay if n_pay <= MAX_PAYLOAD_SYMBOLS else None
@@ -265,8 +265,9 @@ class Receiver:
                      pf.KEY_HEADER_OK: True})
         self.last_raw = r["yraw"][raw_start:raw_start + z.size]
         if hdr.kind == H.Kind.DIGITAL:
-            data, ok = f.digital.decode(z, nv, hdr.length, assoc.modulation, assoc.fec)
-            meta[pf.KEY_CRC_OK] = bool(ok)
+            data, ok = f.digital.decode(z, nv, hdr.length, assoc.modulation, assoc.fec, assoc.payload_crc)
+            if ok is not None:                   # without a CRC the message tag is the only check (at the host)
+                meta[pf.KEY_CRC_OK] = bool(ok)
             meta[pf.KEY_NOISE_VAR] = nv.astype(np.float32)
             payload = np.frombuffer(data, np.uint8).copy()
         else:

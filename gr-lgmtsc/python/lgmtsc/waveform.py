@@ -129,15 +129,15 @@ class Waveform:
         self.eq_half = self.span + 2 * 2                    # MMSE FIR half length (5 channel taps)
 
     # ------------------------------------------------------------ sizes (channel uses = symbol periods)
-    def digital_n_symbols(self, nbytes, mod, fec):
-        return self.digital.n_symbols(nbytes, mod, fec)
+    def digital_n_symbols(self, nbytes, mod, fec, crc=True):
+        return self.digital.n_symbols(nbytes, mod, fec, crc)
 
-    def digital_symbols(self, data, mod, fec):
-        return self.digital.symbols(data, mod, fec)
+    def digital_symbols(self, data, mod, fec, crc=True):
+        return self.digital.symbols(data, mod, fec, crc)
 
     def decode_digital(self, z, nv, header):
         return self.digital.decode(z, nv, header[pf.KEY_PAYLOAD_LEN], header[pf.KEY_MODULATION],
-                                   header[pf.KEY_FEC])
+                                   header[pf.KEY_FEC], header.get(pf.KEY_PAYLOAD_CRC, True))
 
     def guard_samples(self, n_data):
         """Zero samples after a burst of ``n_data`` body data symbols: what the receiver still reads after the
@@ -182,6 +182,11 @@ class Waveform:
         tag = _int_field(meta, pf.KEY_AUTH_TAG, 1 << H.TAG_BITS)
         pcls = H.PromptClass.parse(meta[pf.KEY_PROMPT_CLASS])
         ckpt = _int_field(meta, pf.KEY_CHECKPOINT, 1 << 16) if pf.KEY_CHECKPOINT in meta else 0
+        tmodel = _int_field(meta, pf.KEY_TEXT_MODEL, 1 << 16) if pf.KEY_TEXT_MODEL in meta else 0
+        pcrc = meta.get(pf.KEY_PAYLOAD_CRC, True)
+        if not isinstance(pcrc, (bool, np.bool_, int, np.integer)) or int(pcrc) not in (0, 1):
+            raise ValueError("payload_crc must be a bool, not %r" % (pcrc,))
+        link = dict(text_model=tmodel, payload_crc=bool(pcrc))
         mod = meta.get(pf.KEY_MODULATION, modulation)
         fec = meta.get(pf.KEY_FEC, fec)
         mod = H.MODULATIONS[mod] if isinstance(mod, (int, np.integer)) and 0 <= mod < 3 else mod
@@ -193,8 +198,9 @@ class Waveform:
             if meta.get(pf.KEY_N_TOKENS, len(data)) != len(data):
                 raise ValueError("digital mode: n_tokens must equal the payload bytes (%d)" % len(data))
             upt = _int_field(meta, pf.KEY_USES_PER_TOKEN, 256) if pf.KEY_USES_PER_TOKEN in meta else 1
-            assoc = H.LinkAssociation(_int_field(meta, pf.KEY_SENDER_ID, 1 << 16), mod, fec, max(upt, 1), ckpt, seq)
-            sym = self.digital_symbols(data, assoc.modulation, assoc.fec)
+            assoc = H.LinkAssociation(_int_field(meta, pf.KEY_SENDER_ID, 1 << 16), mod, fec, max(upt, 1), ckpt, seq,
+                                      **link)
+            sym = self.digital_symbols(data, assoc.modulation, assoc.fec, assoc.payload_crc)
             length = len(data)
         else:
             sym = np.asarray(payload, np.complex128).ravel()
@@ -208,7 +214,7 @@ class Waveform:
             if upt < 1 or sym.size != length * upt:
                 raise ValueError("semantic payload of %d symbols is not n_tokens (%d) x uses_per_token"
                                  % (sym.size, length))
-            assoc = H.LinkAssociation(_int_field(meta, pf.KEY_SENDER_ID, 1 << 16), mod, fec, upt, ckpt, seq)
+            assoc = H.LinkAssociation(_int_field(meta, pf.KEY_SENDER_ID, 1 << 16), mod, fec, upt, ckpt, seq, **link)
         if sym.size > MAX_PAYLOAD_SYMBOLS:
             raise ValueError("payload too long")
         return assoc, H.Header(H.Kind(int(mode)), seq, length, pcls), tag, sym
