@@ -23,6 +23,7 @@ the receiver's. ``--trace FRAMES`` lists the Python allocations that grew after 
 
     nice -n 19 python benchmarks/fuzz_rx_host.py [--pdus 100000] [--seed 0] [--every 5000] [--trace 8]
                                                  [--out out/bench/fuzz_rx_host]
+    python benchmarks/fuzz_rx_host.py --symbols 500000   # memory of PDUs with fresh symbol names, gated or not
 
 Writes OUT/fuzz_rx_host.json. ``tests/security`` runs a small seeded version.
 """
@@ -307,6 +308,31 @@ def run(n_pdus: int, seed: int, backlog: int = 64, every: int = 5000, progress=p
     return res
 
 
+def symbol_growth(n: int, progress=print) -> dict:
+    """RSS growth of deserialising ``n`` PDUs that each carry a fresh symbol name, first behind ``wire_ok`` (as the
+    hosts and the flowgraph's pdu_pull_source do), then straight into pmt (which never frees an interned symbol)."""
+    import pmt
+    from gnuradio.lgmtsc.pdu_pull_source import wire_ok
+
+    def pdu(i: int, tag: str) -> bytes:
+        d = pmt.dict_add(pmt.make_dict(), pmt.intern("mode"), pmt.from_long(1))
+        raw = pmt.serialize_str(pmt.cons(d, pmt.init_u8vector(1, [0])))
+        name = f"{tag}{i:012d}".encode() + b"x" * 30  # a 43-byte name pmt has not seen
+        return raw.replace(b"\x02\x00\x04mode", b"\x02" + len(name).to_bytes(2, "big") + name)
+
+    res = {"pdus": n}
+    for label, gate in (("behind_wire_ok", True), ("straight_into_pmt", False)):
+        r0, taken = rss_mib(), 0
+        for i in range(n):
+            raw = pdu(i, label[:2])
+            if not gate or wire_ok(raw):
+                pmt.deserialize_str(raw)
+                taken += 1
+        res[label] = {"deserialised": taken, "rss_growth_mib": round(rss_mib() - r0, 1)}
+        progress(json.dumps({label: res[label]}))
+    return res
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pdus", type=int, default=100_000)
@@ -315,8 +341,15 @@ def main() -> int:
     ap.add_argument("--trace", type=int, default=0, metavar="FRAMES",
                     help="tracemalloc with this many frames: the Python allocations that grew after warm-up")
     ap.add_argument("--out", type=Path, default=Path("out/bench/fuzz_rx_host"))
+    ap.add_argument("--symbols", type=int, default=0, metavar="N",
+                    help="only measure the memory that N PDUs with fresh symbol names take, with and without wire_ok")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.symbols:
+        res = symbol_growth(a.symbols)
+        res["load"] = os.getloadavg()
+        (a.out / "symbol_growth.json").write_text(json.dumps(res, indent=1))
+        return 0 if res["behind_wire_ok"]["rss_growth_mib"] < 8 else 1
 
     def checkpoint(d):
         (a.out / "fuzz_rx_host.partial.json").write_text(json.dumps({**d, "seed": a.seed, "load": os.getloadavg()}))

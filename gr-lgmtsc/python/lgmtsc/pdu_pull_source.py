@@ -32,8 +32,8 @@ _UV_ITEM = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 8, 7: 8, 8: 4, 9: 8, 10: 8, 1
 
 
 # Symbols this process has let pmt intern. pmt never frees an interned symbol (its table is global and only grows:
-# 500,000 distinct 45-byte symbols deserialised took 77 MiB, measured), so a sender of fresh symbol names would grow
-# the process without end; PDUs use a few dozen names.
+# 500,000 PDUs with a fresh 44-byte name each took 180 MiB, ``benchmarks/fuzz_rx_host.py --symbols 500000``), so a
+# sender of fresh symbol names would grow the process without end; PDUs use a few dozen names.
 SEEN_SYMBOLS = set()
 _SEEN_LOCK = threading.Lock()
 MAX_SYMBOLS = 1024  # distinct symbol names admitted per process; a message with a new one beyond that is refused
