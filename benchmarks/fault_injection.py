@@ -129,7 +129,7 @@ def check(res: dict, run_dir: Path) -> dict:
     res["report"] = True
     res["restarts"] = rep["run"].get("restarts")
     res["status"] = dict(Counter(u["status"] for u in utts.values()))
-    res["lost_reasons"] = dict(Counter(u["reason"].split(":")[0][:80] for u in utts.values() if u["status"] == "lost"))
+    res["lost_reasons"] = dict(Counter(u["reason"][:120] for u in utts.values() if u["status"] == "lost"))
     res["unaccounted"] = sum(1 for key in sent if key not in utts or (utts[key]["status"] == "lost"
                                                                       and not utts[key]["reason"]))
     res["misattributed"] = res["ok_not_sent"] + sum(

@@ -210,11 +210,11 @@ class Loopback:
         for key, e in self.sent.items():
             if key in self.done or key in self.arrived or key in self.lost_reasons:
                 continue
-            for name, t0, t1 in self.down:
-                before, after = self.DOWN_MARGIN_S[name]
-                if t0 - before <= e["t_sent"] <= t1 + after:
-                    self.lost_reasons[key] = f"no burst was received: {why[name]}"
-                    break
+            t = e["t_sent"]  # a downtime that holds it first, then one that ends or begins close to it
+            hit = [n for n, t0, t1 in self.down if t0 <= t <= t1] or \
+                [n for n, t0, t1 in self.down if t0 - self.DOWN_MARGIN_S[n][0] <= t <= t1 + self.DOWN_MARGIN_S[n][1]]
+            if hit:
+                self.lost_reasons[key] = f"no burst was received: {why[hit[0]]}"
 
     def _all_resolved(self) -> bool:
         """Every sent message has an outcome at the receiver, or is lost (not arrived within link.timeout_s)."""

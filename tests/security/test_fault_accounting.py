@@ -18,4 +18,8 @@ def test_lost_messages_sent_around_a_downtime_are_blamed_on_it():
     assert "flowgraph" in r[(1, 4)]  # sent 4 s before the flowgraph died: in flight
     assert (1, 5) not in r  # 4 s after the flowgraph came back: no excuse, the report says no burst was received
     assert (1, 1) not in r and (1, 6) not in r  # received
+    lb.sent, lb.done, lb.arrived, lb.lost_reasons = {(1, 9): {"t_sent": 57.7}}, set(), set(), {}
+    lb.down = [("flowgraph", 54.2, 56.6), ("receiver", 56.6, 68.5)]  # both near: the one that was down is blamed
+    lb._explain_lost()
+    assert "receiver host was down" in lb.lost_reasons[(1, 9)]
     assert r[(1, 7)] == "the receiver stopped while handling it"  # arrived: the earlier reason stays
