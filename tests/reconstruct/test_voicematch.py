@@ -80,8 +80,12 @@ def _match(target, others=None, weight=1.0):
 
 
 def test_two_similar_speakers_pick_different_styles_when_the_other_is_enrolled(table):
+    import torch
+
+    threads = torch.get_num_threads()
     # alone, both speakers are closest to voice x
     assert _match(A)[0] == "am_x" and _match(B)[0] == "am_x"
+    assert torch.get_num_threads() == threads  # one torch thread while matching, then as before
     # enrolled next to each other, x sounds as much like the other speaker: each takes its own side
     a, rep_a = _match(A, others=B[None])
     b, rep_b = _match(B, others=A[None])
