@@ -2,7 +2,7 @@
 
 A real ``system.rx.Receiver`` (semantic codec loaded; no KB, no rendering, so the run measures the host's own
 handling) subscribes to a PUB socket that this script binds in place of the flowgraph. Seeded PDUs, sent at the
-pace the receiver takes them (at most ``--backlog`` waiting in its queue):
+pace the receiver takes them (at most ``--backlog`` waiting in its queue or not yet taken off the socket):
 
     junk        random bytes that are not a serialised PMT, or a PMT that is not a PDU, or a PMT "bomb": a vector
                 header claiming up to 2**32 items, or 200 to 200,000 nested pairs
@@ -216,10 +216,20 @@ def run(n_pdus: int, seed: int, backlog: int = 64, every: int = 5000, progress=p
     fb = ctx.socket(zmq.SUB)
     fb.setsockopt(zmq.SUBSCRIBE, b"")
     fb.connect(cfg.link.feedback_address)
-    log = JsonlLog(tmp / "rx.jsonl")
+    taken = Counter()  # PDUs the receiver's socket thread has taken off the socket, by outcome
+
+    class CountingLog(JsonlLog):
+        def write(self, event, obj):
+            if event == "arrived" or (event == "done" and getattr(obj, "status", "") == "lost"):  # queued, or shed
+                taken[event] += 1
+            super().write(event, obj)
+
+    log = CountingLog(tmp / "rx.jsonl")
     notes = Counter()
 
     def note(m: str) -> None:
+        if m.startswith(("receiver: malformed PDU ignored", "receiver: PDU without a valid sender id")):
+            taken["refused"] += 1
         m = re.sub(r"\d+", "N", m)  # one count per kind of note, not per sequence number (kept bounded)
         notes[m.split(":")[1].strip()[:60] if ":" in m else m[:60]] += 1
 
@@ -256,7 +266,9 @@ def run(n_pdus: int, seed: int, backlog: int = 64, every: int = 5000, progress=p
         kind = KINDS[int(rng.choice(len(KINDS), p=WEIGHTS))]
         kinds[kind] += 1
         pub.send(to_wire(pf, maker.make(kind)))
-        while rx.queue.qsize() > backlog and th.is_alive():
+        # paced on what the receiver has not taken yet too: PDUs still in the socket reach its queue all at once when
+        # its socket thread gets the CPU back, and a full queue sheds them (lost, "receiver overloaded")
+        while (rx.queue.qsize() > backlog or i + 1 - sum(taken.values()) > backlog) and th.is_alive():
             time.sleep(0.005)
         while fb.poll(0):
             take_report(fb.recv())
@@ -300,7 +312,7 @@ def run(n_pdus: int, seed: int, backlog: int = 64, every: int = 5000, progress=p
            "genuine": len(genuine), "genuine_ok": sum(1 for s in genuine if ok_seqs.get(s)),
            "ok_not_genuine_or_wrong_text": len(wrong_ok), "ok_twice": sum(1 for c in ok_seqs.values() if c > 1),
            "reports": reports["all"], "verified_reports": reports["verified"], "bad_reports": reports["bad"],
-           "notes": dict(notes.most_common(12)), "memory": memory, "memory_trend": trend, "traced_growth": growth,
+           "shed_receiver_overloaded": taken["done"], "notes": dict(notes.most_common(12)), "memory": memory, "memory_trend": trend, "traced_growth": growth,
            "memory_flat": bool(not memory or (memory[-1]["rss_mib"] - warm <= 32
                                               and (trend["mib_per_10k"] is None or trend["mib_per_10k"] < 1.0)))}
     pub.close(0)
