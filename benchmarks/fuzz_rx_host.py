@@ -312,7 +312,8 @@ def run(n_pdus: int, seed: int, backlog: int = 64, every: int = 5000, progress=p
            "genuine": len(genuine), "genuine_ok": sum(1 for s in genuine if ok_seqs.get(s)),
            "ok_not_genuine_or_wrong_text": len(wrong_ok), "ok_twice": sum(1 for c in ok_seqs.values() if c > 1),
            "reports": reports["all"], "verified_reports": reports["verified"], "bad_reports": reports["bad"],
-           "shed_receiver_overloaded": taken["done"], "notes": dict(notes.most_common(12)), "memory": memory, "memory_trend": trend, "traced_growth": growth,
+           "shed_receiver_overloaded": taken["done"], "notes": dict(notes.most_common(12)), "memory": memory,
+           "memory_trend": trend, "traced_growth": growth,
            "memory_flat": bool(not memory or (memory[-1]["rss_mib"] - warm <= 32
                                               and (trend["mib_per_10k"] is None or trend["mib_per_10k"] < 1.0)))}
     pub.close(0)
