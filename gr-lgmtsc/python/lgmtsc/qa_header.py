@@ -99,17 +99,17 @@ class qa_header(gr_unittest.TestCase):
         self.assertNotEqual(H.mac_input(m), H.mac_input(dict(m, text_model=5)))
 
     def test_009_metric_test(self):
-        """The decoder's reliability test: headers at Es/N0 0 dB keep passing (>= 1997 of 2000; measured 99.974 %
+        """The decoder's reliability test: headers at Es/N0 0 dB keep passing (>= 998 of 1000; measured 99.974 %
         with it, 99.987 % without), decodes of noise reach the metric threshold rarely (measured 1.6 %; < 4 %)."""
         rng = np.random.default_rng(9)
-        f = (rng.integers(0, 2, 2000) << 22) | (rng.integers(0, 3, 2000) << 20) | rng.integers(0, 1 << 20, 2000)
+        f = (rng.integers(0, 2, 1000) << 22) | (rng.integers(0, 3, 1000) << 20) | rng.integers(0, 1 << 20, 1000)
         bits = np.concatenate([H.int_to_bits(int(v), 24)[None] for v in f], 0)
         bits = np.concatenate([bits, np.stack([H.int_to_bits(int(c), 24) for c in H.crc24(f)])], 1)
         x = H.qpsk(H.HEADER_CODE.encode(bits))
         y = x + np.sqrt(0.5) * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape))
         ok, got = H.decode_header_bits(y, np.ones(y.shape))
-        self.assertGreaterEqual(int(np.sum(ok & np.all(got == bits, axis=1))), 1997)
-        noise = np.sqrt(0.5) * (rng.standard_normal((5000, 96)) + 1j * rng.standard_normal((5000, 96)))
+        self.assertGreaterEqual(int(np.sum(ok & np.all(got == bits, axis=1))), 998)
+        noise = np.sqrt(0.5) * (rng.standard_normal((2000, 96)) + 1j * rng.standard_normal((2000, 96)))
         _, metric = H.HEADER_CODE.decode(H.qpsk_llr(noise, 1.0))
         self.assertLess(float(np.mean(metric >= H.HEADER_MIN_METRIC)), 0.04)
 
