@@ -56,7 +56,7 @@ class RxRecord:
     seq: int
     sender_id: int
     user: str | None  # the sender the tag verified for (None: unknown sender id)
-    status: str  # ok | unverified | replay | unknown_sender | undecodable
+    status: str  # ok | unverified | replay | unknown_sender | undecodable | lost (receiver overloaded: not decoded)
     reason: str = ""  # why it was not rendered, in words
     verified: bool = False
     candidates_tried: int = 0
