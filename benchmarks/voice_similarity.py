@@ -2,7 +2,7 @@
 
     python benchmarks/voice_similarity.py --out out/bench/voice [--figure docs/reconstruct/voice_similarity.png]
                                           [--only grid_talker_01 arctic_aew ...] [--top 4] [--evals 20]
-                                          [--tts-threads N] [--discriminate 1.0]
+                                          [--tts-threads N] [--discriminate 1.0] [--margin 0.05]
                                           [--match-only | --score-only] [--compare out/bench/voice]
 
 Each of the 10 GRID talkers, LJ Speech and the CMU ARCTIC speakers aew and axb is enrolled from one recording
@@ -76,6 +76,7 @@ def main() -> int:
     ap.add_argument("--discriminate", type=float,
                     help="reconstruct.voice_match_discriminate (penalty for sounding like another of the speakers, "
                          "whose real-voice embeddings the matcher sees as a public KB would hold them; 0: off)")
+    ap.add_argument("--margin", type=float, help="reconstruct.voice_match_margin")
     ap.add_argument("--match-only", action="store_true", help="only match voices (recipes in OUT/recipes)")
     ap.add_argument("--score-only", action="store_true", help="only score the recipes already in OUT")
     ap.add_argument("--compare", help="an earlier run's --out: compare on the speakers both scored")
@@ -95,6 +96,8 @@ def main() -> int:
         torch.set_num_threads(cfg.tts_threads)
     if args.discriminate is not None:
         cfg.voice_match_discriminate = args.discriminate
+    if args.margin is not None:
+        cfg.voice_match_margin = args.margin
     out = Path(args.out)
     say = lambda m: print(m, flush=True)  # noqa: E731
     if not args.score_only:

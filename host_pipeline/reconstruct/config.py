@@ -24,8 +24,9 @@ class ReconstructConfig:
     voice_match_eq: bool = True  # enrollment: also fit a spectral-envelope equaliser to the enrolled speech
     # enrollment, when the public KB holds other users: a render whose Resemblyzer cosine to the closest other
     # enrolled speaker's real voice comes above (its cosine to this speaker - margin) loses this much per unit
-    # (voicematch.discriminative_objective); 0 = match each speaker alone
-    voice_match_discriminate: float = 1.0
+    # (voicematch.discriminative_objective); 0 = match each speaker alone (default: 1.0 and 0.3 did not raise
+    # identification under the independent d-vector judge and 1.0 lowered its similarity, docs/reconstruct.md)
+    voice_match_discriminate: float = 0.0
     voice_match_margin: float = 0.05
     festival_voice: str = "cmu_us_slt_arctic_hts"
     bert_vits2_url: str = "http://127.0.0.1:5000"  # its HTTP API (hiyoriUI.py); loopback only
