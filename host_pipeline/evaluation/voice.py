@@ -291,8 +291,9 @@ def score_speakers(out: Path, data: Path | None = None, cfg: ReconstructConfig |
         # collapse: how alike the reconstructions of different speakers are, beside their real speech
         rc = np.stack([_unit(e) for e in recon[enc]])
         off = ~np.eye(len(rc), dtype=bool)
-        summary[enc]["reconstructions_cross_mean"] = float((rc @ rc.T)[off].mean())
-        summary[enc]["real_cross_mean"] = float((ref[enc][index] @ ref[enc][index].T)[off].mean())
+        if off.any():  # needs two speakers or more
+            summary[enc]["reconstructions_cross_mean"] = float((rc @ rc.T)[off].mean())
+            summary[enc]["real_cross_mean"] = float((ref[enc][index] @ ref[enc][index].T)[off].mean())
     summary["wer"] = float(np.mean([r.wer for r in rows]))
     summary["tts_rtf_median"] = float(np.median([r.tts_rtf for r in rows]))
     summary["match_s_median"] = float(np.median([r.match_s for r in rows]))
