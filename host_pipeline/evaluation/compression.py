@@ -129,14 +129,16 @@ def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-
     from ..textcoder.coder import TextCoder
 
     coder = TextCoder.load(load_config().textcoder)  # what the live link's digital mode sends
-    data = [len(coder.encode(m)) for m in messages]
-    rows += _burst_rows(frame, "this system, digital QPSK+cc", [frame.digital_n_symbols(d, "qpsk", "cc") for d in data],
-                        "this system", f"text coder {sum(data)} B", payload_bits=[8 * (d + 4) for d in data])
+    # the link format: no framing or CRC of its own (the burst header has the length, the message tag the integrity)
+    data = [len(coder.encode_link(m)) for m in messages]
+    rows += _burst_rows(frame, "this system, digital QPSK+cc",
+                        [frame.digital_n_symbols(d, "qpsk", "cc", False) for d in data], "this system",
+                        f"text coder {sum(data)} B", payload_bits=[8 * d for d in data])
     # The peer's transcript on the same PHY: like for like with the rows above (Txt2Vid's own bit/s count text only)
     utf8 = [len(m.encode("utf-8")) for m in messages]
     rows += _burst_rows(frame, "Txt2Vid-style UTF-8 over this PHY, QPSK+cc",
-                        [frame.digital_n_symbols(d, "qpsk", "cc") for d in utf8], "text", f"UTF-8 {sum(utf8)} B",
-                        payload_bits=[8 * (d + 4) for d in utf8])
+                        [frame.digital_n_symbols(d, "qpsk", "cc", False) for d in utf8], "text", f"UTF-8 {sum(utf8)} B",
+                        payload_bits=[8 * d for d in utf8])
     return rows
 
 

@@ -51,7 +51,8 @@ def test_compression_rows_are_present_and_ordered(demo_video, tmp_path):
     # like for like on the same PHY: the text coder's bytes are fewer than UTF-8's, the header is the same
     utf8_phy, digital = (rows[f"{s} (payload only)"] for s in ("Txt2Vid-style UTF-8 over this PHY, QPSK+cc",
                                                              "this system, digital QPSK+cc"))
-    assert text < utf8_phy and digital < utf8_phy  # information bits: the payload with its CRC32
+    # information bits: the UTF-8 bytes themselves (no CRC: the message tag checks them), more than the text coder's
+    assert utf8_phy == pytest.approx(text, abs=0.02) and digital < utf8_phy
     assert rows["Codec 2 450 speech only (nominal rate)"] == pytest.approx(450, rel=0.01)
     assert (rows["Txt2Vid-style UTF-8 over this PHY, QPSK+cc (all-in)"] - utf8_phy
             == pytest.approx(rows["this system, digital QPSK+cc (all-in)"] - digital, abs=0.02))  # 2-decimal rows

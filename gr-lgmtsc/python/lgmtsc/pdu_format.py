@@ -61,7 +61,7 @@ PORT_PDUS = "pdus"    # burst_rx output
 PORT_SNR = "snr"      # burst_rx SNR reports
 
 # --- ZeroMQ contract (flowgraph binds, host connects) ---------------------------
-ZMQ_TX_IN = "tcp://127.0.0.1:5550"    # host PUSH -> flowgraph pull_msg_source
+ZMQ_TX_IN = "tcp://127.0.0.1:5550"    # host PUSH -> flowgraph pdu_pull_source
 ZMQ_RX_OUT = "tcp://127.0.0.1:5551"   # flowgraph pub_msg_sink -> host SUB
 ZMQ_SNR_OUT = "tcp://127.0.0.1:5552"  # flowgraph pub_msg_sink -> host SUB
 
