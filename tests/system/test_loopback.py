@@ -59,10 +59,12 @@ def test_demo_sample_at_high_snr_comes_back_as_sent(tmp_path, demo_video):
 
 @pytest.mark.slow
 def test_low_snr_changes_the_prompt_class_and_still_completes(tmp_path, demo_video):
-    """With the private KB: the receiver's SNR feedback (about -2 dB; at such SNRs tags fail, and an unverified
+    """With the private KB: the receiver's SNR feedback (about -1 dB; at such SNRs most tags fail, and an unverified
     burst's SNR may still lower what the transmitter assumes) moves the transmitter's ANFIS prompt encoder off the
-    uncompressed class after the first message; every message is accounted for."""
-    r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "-2", "--no-video",
+    uncompressed class after the first message; every message is accounted for. Not lower: at -2 dB a burst is
+    missed often enough (detection, and the header's code at 89 %) that the first two are both lost in a few % of
+    runs, and then no feedback can come back."""
+    r = run_cli(*_link_overrides(), "loopback", str(demo_video), "--channel", "awgn", "--snr", "-1", "--no-video",
                 "--hotwords", "Whittemore", "Philip", "--out", str(tmp_path),
                 env={"LGMTSC_DATA": str(tmp_path / "data")}, timeout=1200)
     report = json.loads((tmp_path / "report.json").read_text())
@@ -70,10 +72,10 @@ def test_low_snr_changes_the_prompt_class_and_still_completes(tmp_path, demo_vid
     assert len(utts) == 3, r.stdout + r.stderr
     assert utts[0]["prompt_class"] == "high" and utts[0]["feedback_snr_db"] is None  # no feedback yet
     later = [u for u in utts[1:] if u["feedback_snr_db"] is not None]
-    assert later and all(abs(u["feedback_snr_db"] + 2) < 2.5 and u["prompt_class"] in ("low", "medium") for u in later)
+    assert later and all(abs(u["feedback_snr_db"] + 1) < 2.5 and u["prompt_class"] in ("low", "medium") for u in later)
     assert all(len(u["sent_text"].split()) < len(u["transcript"].split()) for u in later)  # compressed
     received = [u for u in utts if u["received_text"] is not None]
-    assert received and all(abs(u["snr_db"] + 2) < 2.5 and 0 <= u["similarity"] <= 1 for u in received)
+    assert received and all(abs(u["snr_db"] + 1) < 2.5 and 0 <= u["similarity"] <= 1 for u in received)
     assert all(u["status"] in ("ok", "unverified", "lost") for u in utts)
 
 
