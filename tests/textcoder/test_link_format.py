@@ -8,20 +8,9 @@ import dataclasses
 import pytest
 
 from host_pipeline.textcoder.coder import CorruptMessage, TextCoder, TextCoderMismatch
-from host_pipeline.textcoder.config import TextCoderConfig
 from host_pipeline.textcoder.corpus import transcripts
 
 NON_ASCII = ["你好，世界！今天天气很好。", "Grüße aus Köln 😀👍🏽 — naïve café", ""]
-
-
-@pytest.fixture(scope="module")
-def static():
-    return TextCoder.load(TextCoderConfig(coder="static"))
-
-
-@pytest.fixture(scope="module")
-def small_lm():
-    return TextCoder.load(TextCoderConfig(coder="lm", lm_model="smollm2-135m", fallback_static=False))
 
 
 def test_static_link_round_trip_and_saving(static):

@@ -39,16 +39,6 @@ def _assert_never_wrong(coder: TextCoder, msg: bytes, text: str, bits) -> int:
     return caught
 
 
-@pytest.fixture(scope="module")
-def static():
-    return TextCoder.load(TextCoderConfig(coder="static"))
-
-
-@pytest.fixture(scope="module")
-def small_lm():
-    return TextCoder.load(TextCoderConfig(coder="lm", lm_model="smollm2-135m", fallback_static=False))
-
-
 # ------------------------------------------------------------------------------------------- arithmetic coder
 def test_arithmetic_coder_round_trip_near_entropy():
     rng = np.random.default_rng(0)
