@@ -295,6 +295,8 @@ class Receiver:
         if mode in ("digital", 1):
             if meta.get("crc_ok") is False:  # only a link with a payload CRC reports one; ours rely on the tag
                 raise LgmtscError("the payload CRC failed (digital mode)")
+            if np.asarray(payload).dtype != np.uint8:  # a digital burst carries bytes; anything else is malformed
+                raise LgmtscError(f"malformed digital payload: {np.asarray(payload).dtype} items, expected bytes")
             data = np.asarray(payload, dtype=np.uint8).tobytes()
             rec.candidates_tried = 1
             rec.verified = verify_tag(key, meta, data)

@@ -58,7 +58,10 @@ def test_torch_channel_and_gnuradio_loopback_agree(tmp_path):
         finally:
             link.close()
         assert fg.alive()
-    assert len(received) >= 0.99 * len(encoded), f"only {len(received)} of {len(encoded)} bursts came back"
+    # Detection and header decoding at 0 dB lose about 2-3 bursts in 1,000 (docs/phy.md; benchmarks/phy_detection.py
+    # measures it): in 150 bursts two or more are lost in 1 run in 15-25 (CI saw 148/150), five or more in about 1
+    # in 10,000. This test is about the SNR convention, so it allows four losses and compares the bursts that came.
+    assert len(received) >= len(encoded) - 4, f"only {len(received)} of {len(encoded)} bursts came back"
 
     via_gr, sent_gr, snr_error_db = [], [], []
     for seq, e in enumerate(encoded, start=1):
