@@ -16,7 +16,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -80,33 +79,6 @@ def compile_grc(src, outdir, installation):
     return out
 
 
-def display_problem():
-    """Why a Qt window cannot open here (None if it can): Qt's default platform on Linux is xcb (X11)."""
-    platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if platform and not platform.startswith(("xcb", "wayland")):
-        return None   # offscreen, vnc, eglfs...: no X server needed
-    if platform.startswith("wayland"):
-        return None if os.environ.get("WAYLAND_DISPLAY") else "QT_QPA_PLATFORM=wayland but WAYLAND_DISPLAY is not set"
-    display = os.environ.get("DISPLAY", "")
-    if not display:
-        return "DISPLAY is not set"
-    host, _, rest = display.rpartition(":")
-    try:
-        number = int(rest.split(".")[0])
-    except ValueError:
-        return "DISPLAY=%s is not a display name" % display
-    try:
-        if host in ("", "unix"):
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(2.0)
-                s.connect("/tmp/.X11-unix/X%d" % number)
-        else:
-            socket.create_connection((host, 6000 + number), timeout=2.0).close()
-    except OSError as e:
-        return "cannot connect to the X server at DISPLAY=%s (%s)" % (display, e.strerror or e)
-    return None
-
-
 def build(cls, options, label):
     """Construct the top block; a constructor error (no radio, bad parameter, missing file) is one line."""
     try:
@@ -167,12 +139,12 @@ def main(argv):
     fid = os.path.basename(src)[:-4]
     with open(src) as fh:
         qt = "generate_options: qt_gui" in fh.read()   # a Qt GUI flowgraph: its top block is a QWidget
+    installation = import_lgmtsc()
     if qt and "-h" not in argv[1:] and "--help" not in argv[1:]:
-        problem = display_problem()
+        problem = installation.display_problem(qt=True)
         if problem:
             fail("no display for the Qt flowgraph %s: %s. Run it in a desktop session, over ssh -X, under "
                  "xvfb-run, or with QT_QPA_PLATFORM=offscreen (no window)" % (fid, problem))
-    installation = import_lgmtsc()
     os.environ.setdefault("UHD_LOG_CONSOLE_LEVEL", "error")
     outdir = os.environ.get("LGMTSC_GRC_OUT", os.path.join(tempfile.gettempdir(), "lgmtsc_grc_%d" % os.getuid()))
     path = compile_grc(src, outdir, installation)

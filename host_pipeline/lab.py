@@ -11,7 +11,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,41 +49,24 @@ def register(sub, eval_sub) -> None:
     g.set_defaults(func=_grc)
 
 
-def grc_env() -> dict[str, str]:
-    """The environment for GRC, grcc and the flowgraphs they run: gr-lgmtsc's blocks and only its package."""
+def _installation():
+    """gr-lgmtsc's installation module, or a BackendError naming the fix."""
     try:
         from gnuradio.lgmtsc import installation
     except ImportError as e:
         raise BackendError(f"gr-lgmtsc is not installed for {sys.executable}: {e}",
                            hint="`make setup` builds and installs it") from None
-    return installation.grc_env()
+    return installation
+
+
+def grc_env() -> dict[str, str]:
+    """The environment for GRC, grcc and the flowgraphs they run: gr-lgmtsc's blocks and only its package."""
+    return _installation().grc_env()
 
 
 def display_problem(env: dict[str, str] | None = None, qt: bool = False) -> str | None:
-    """Why a window cannot open here (None if it can): an X display that answers, or a Wayland one. ``qt``: a Qt
-    window, which needs none with a QT_QPA_PLATFORM such as offscreen or vnc."""
-    env = os.environ if env is None else env
-    platform = env.get("QT_QPA_PLATFORM", "") if qt else ""
-    if env.get("WAYLAND_DISPLAY") or (platform and not platform.startswith(("xcb", "wayland"))):
-        return None
-    display = env.get("DISPLAY", "")
-    if not display:
-        return "DISPLAY is not set"
-    host, _, rest = display.rpartition(":")
-    try:
-        number = int(rest.split(".")[0])
-    except ValueError:
-        return f"DISPLAY={display} is not a display name"
-    try:
-        if host in ("", "unix"):
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(2.0)
-                s.connect(f"/tmp/.X11-unix/X{number}")
-        else:
-            socket.create_connection((host, 6000 + number), timeout=2.0).close()
-    except OSError as e:
-        return f"cannot connect to the X server at DISPLAY={display} ({e.strerror or e})"
-    return None
+    """Why a window cannot open here (None if it can): gr-lgmtsc's check (``installation.display_problem``)."""
+    return _installation().display_problem(env, qt)
 
 
 def _run_child(argv: list[str], env: dict[str, str] | None = None) -> int:
