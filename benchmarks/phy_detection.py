@@ -13,6 +13,9 @@
 
     python benchmarks/phy_detection.py --out out/bench/phy_detection [--bursts 1000]
     python benchmarks/phy_detection.py --out out/bench/phy_detection_k3 --messages 3 --points 0,2 --no-below --noise 0
+
+The bursts of each point are split in two seeded halves whatever ``--workers`` is (1 runs them one after the
+other, same results). A 95 % Clopper-Pearson interval is given for each detection rate.
 """
 import argparse
 import csv
@@ -21,9 +24,18 @@ import sys
 import time
 
 import numpy as np
+from scipy.stats import beta
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from phy_common import frame, pf, semantic_meta, sim  # noqa: E402
+
+
+def clopper_pearson(k, n, conf=0.95):
+    """Two-sided exact binomial interval for k successes in n trials."""
+    a = 1 - conf
+    lo = 0.0 if k == 0 else float(beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
 
 
 def det_worker(args):
@@ -82,6 +94,7 @@ def main():
     ap.add_argument("--ltf-n", type=int, default=None, help="Zadoff-Chu length of each LTF half")
     ap.add_argument("--points", default="0,2,5", help="Es/N0 points (dB) of the detection test")
     ap.add_argument("--messages", type=int, default=1, help="messages per burst (a backlog)")
+    ap.add_argument("--workers", type=int, default=2, help="processes (the machine's other load: 1)")
     ap.add_argument("--below", action=argparse.BooleanOptionalAction, default=True,
                     help="also the points below the working range (-8..-3 dB)")
     a = ap.parse_args()
@@ -96,16 +109,18 @@ def main():
     from multiprocessing import Pool
     rows = []
     t0 = time.time()
-    with Pool(2) as pool:
+    with Pool(max(1, a.workers)) as pool:
         for esn0 in [float(v) for v in a.points.split(",")]:
             res = pool.map(det_worker, [(a.seed + 1000 * k + int(esn0 * 10), a.bursts // 2, esn0, pre, a.messages)
                                         for k in range(2)])
             ok, wrong, tag_wrong, later_ok, later_n = (sum(r[i] for r in res) for i in range(5))
             n = 2 * (a.bursts // 2)
-            rows.append(dict(test="detection", esn0_db=esn0, trials=n, detected=ok, rate=ok / n, wrong_header=wrong,
-                             tag_errors=tag_wrong, messages=a.messages, later_decoded=later_ok, later_trials=later_n))
-            print("detection Es/N0 %4.1f dB, CFO +-1%% fs: %d/%d = %.4f (wrong headers %d; tag blocks wrong %d)"
-                  % (esn0, ok, n, ok / n, wrong, tag_wrong)
+            lo, hi = clopper_pearson(ok, n)
+            rows.append(dict(test="detection", esn0_db=esn0, trials=n, detected=ok, rate=ok / n, ci95_lo=lo,
+                             ci95_hi=hi, wrong_header=wrong, tag_errors=tag_wrong, messages=a.messages,
+                             later_decoded=later_ok, later_trials=later_n))
+            print("detection Es/N0 %4.1f dB, CFO +-1%% fs: %d/%d = %.4f, 95%% interval %.4f-%.4f (wrong headers %d; "
+                  "tag blocks wrong %d)" % (esn0, ok, n, ok / n, lo, hi, wrong, tag_wrong)
                   + (", later messages of detected bursts %d/%d" % (later_ok, later_n) if a.messages > 1 else ""),
                   flush=True)
         for esn0 in (-8.0, -5.0, -3.0) if a.below else ():
@@ -127,8 +142,8 @@ def main():
             print("noise only: %d samples, %d triggers, %d header CRC failures, %d false PDUs"
                   % (2 * half, trig, hfail, pdus), flush=True)
     with open(os.path.join(a.out, "detection.csv"), "w", newline="") as fh:
-        keys = ["test", "esn0_db", "trials", "detected", "rate", "wrong_header", "tag_errors", "triggers",
-                "header_failures", "messages", "later_decoded", "later_trials"]
+        keys = ["test", "esn0_db", "trials", "detected", "rate", "ci95_lo", "ci95_hi", "wrong_header", "tag_errors",
+                "triggers", "header_failures", "messages", "later_decoded", "later_trials"]
         w = csv.DictWriter(fh, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
