@@ -9,7 +9,12 @@ a file's utterances are transcribed before the flowgraph takes them: ``Frame.mes
 one utterance, so the same as one burst per utterance. Information
 bits (digital mode, as ``lgmtsc tx`` sends it): header 48 + tag 32 + the text coder's link-format message (no
 header, no CRC: ``TextCoder.encode_link``; no payload CRC32 on air, ``payload_crc=False``) + 1/ASSOC_EVERY of the
-association (header 48 + 136). Verification: each semantic message through the burst receiver (numpy AWGN
+association (header 48 + 136). Conversation context (``textcoder.context``, the default): the demo's utterances are one
+conversation, each coded after the earlier ones (as ``lgmtsc tx`` does with a file: each verified report is back
+before the next message); a GRID clip is a first message with no history (``digital QPSK+cc``), and, as a second,
+hypothetical row (``digital, GRID session``), coded after the GRID clips before it in the file, as if one talker had
+said them in a row (they are 10 talkers'; GRID's talkers each recorded 1,000 such sentences). Verification: each
+semantic message through the burst receiver (numpy AWGN
 channel at ``--esn0`` dB, CFO up to +-0.5 % of fs) and the host's tag search (``auth.verify_semantic``, budget
 4096); each digital message: its tag, then the text decoded (``decode_link``) equal to the transcript.
 Transcripts: samples/demo/transcript.tsv (3 utterances) and
@@ -78,7 +83,7 @@ def main():
     a = ap.parse_args()
     from host_pipeline.codec import CodecConfig, SemanticCodec
     from host_pipeline.config import load_config
-    from host_pipeline.textcoder.coder import TextCoder
+    from host_pipeline.textcoder.coder import LinkContext, TextCoder
 
     os.makedirs(a.out, exist_ok=True)
     f = frame.Frame()
@@ -90,6 +95,7 @@ def main():
     codecs = {c: SemanticCodec.load(CodecConfig(checkpoint=c, unknown_chars="replace"))
               for c in a.checkpoints.split(",")}
     rows, t0, seq = [], time.time(), 0
+    session: dict[int, str] = {}  # the GRID clips' sentences so far, as one hypothetical talker's conversation
     def check(sent, one):
         """Messages verified at --esn0: each in its own burst, and all in one burst (the backlog)."""
         if not a.verify:
@@ -125,30 +131,41 @@ def main():
                              messages=len(msgs), channel_uses_per_s=round(uses / dur, 1),
                              channel_uses_per_s_backlog=round(uses_b / dur, 1), info_bit_per_s="",
                              verified=v1, verified_backlog=vb))
-        sent, sizes, bits = [], [], 0
-        for m in msgs:
-            data = coder.encode_link(m)
-            seq += 1
-            meta = dict(version=H.FORMAT_VERSION, mode="digital", sender_id=1, seq=seq, n_tokens=len(data),
-                        prompt_class=2, modulation="qpsk", fec="cc", payload_crc=False,
-                        text_model=coder.link_model_id)
-            meta["auth_tag"] = compute_tag(key, meta, data)
-            sent.append((meta, np.frombuffer(data, np.uint8), m))
-            sizes.append(f.digital_n_symbols(len(data), "qpsk", "cc", False))
-            bits += H.HEADER_BITS + H.TAG_BITS + 8 * len(data) + assoc_bits
-        uses = sum(f.burst_symbols(n) for n in sizes) + len(msgs) * assoc_uses
-        uses_b = f.messages_symbols(sizes) + len(msgs) * assoc_uses
+        grid = clip != "talking_face_demo.mp4"
+        n_rows = len(codecs)
+        for mode, sid, earlier in [("digital QPSK+cc", 2, {})] + ([("digital, GRID session", 3, session)] if grid
+                                                                   else []):
+            sent, sizes, bits, held = [], [], 0, dict(earlier)
+            dseq = max(held, default=0)  # this sender's sequence numbers: one conversation, consecutive
+            for m in msgs:
+                dseq += 1
+                data = coder.encode_link(m, LinkContext(dseq, dict(held)))
+                meta = dict(version=H.FORMAT_VERSION, mode="digital", sender_id=sid, seq=dseq, n_tokens=len(data),
+                            prompt_class=2, modulation="qpsk", fec="cc", payload_crc=False,
+                            text_model=coder.link_model_id)
+                meta["auth_tag"] = compute_tag(key, meta, data)
+                sent.append((meta, np.frombuffer(data, np.uint8), m, dict(held)))
+                sizes.append(f.digital_n_symbols(len(data), "qpsk", "cc", False))
+                bits += H.HEADER_BITS + H.TAG_BITS + 8 * len(data) + assoc_bits
+                held[dseq] = m  # its verified report is back before the next message is coded
+            if grid and sid == 3:
+                session.update(held)
+            uses = sum(f.burst_symbols(n) for n in sizes) + len(msgs) * assoc_uses
+            uses_b = f.messages_symbols(sizes) + len(msgs) * assoc_uses
 
-        def dig_ok(s, got):
-            if got is None or pf.KEY_CRC_OK in got[0] or not verify_tag(key, got[0], bytes(got[1])):
-                return False
-            return coder.decode_link(bytes(got[1]), got[0][pf.KEY_TEXT_MODEL]).text == s[2]
+            def dig_ok(s, got):
+                if got is None or pf.KEY_CRC_OK in got[0] or not verify_tag(key, got[0], bytes(got[1])):
+                    return False
+                ctx = LinkContext(int(got[0][pf.KEY_SEQ]), s[3])  # the receiver holds the earlier messages
+                return coder.decode_link(bytes(got[1]), got[0][pf.KEY_TEXT_MODEL], ctx).text == s[2]
 
-        v1, vb = check(sent, dig_ok)
-        rows.append(dict(clip=clip, mode="digital QPSK+cc", duration_s=round(dur, 2), messages=len(msgs),
-                         channel_uses_per_s=round(uses / dur, 1), channel_uses_per_s_backlog=round(uses_b / dur, 1),
-                         info_bit_per_s=round(bits / dur, 1), verified=v1, verified_backlog=vb))
-        for r in rows[-len(codecs) - 1:]:
+            v1, vb = check(sent, dig_ok)
+            rows.append(dict(clip=clip, mode=mode, duration_s=round(dur, 2), messages=len(msgs),
+                             channel_uses_per_s=round(uses / dur, 1),
+                             channel_uses_per_s_backlog=round(uses_b / dur, 1), info_bit_per_s=round(bits / dur, 1),
+                             verified=v1, verified_backlog=vb))
+            n_rows += 1
+        for r in rows[-n_rows:]:
             print(f"{r['clip']:<24}{r['mode']:<18}{r['channel_uses_per_s']:>8} uses/s "
                   f"(backlog {r['channel_uses_per_s_backlog']:>6}) {r['info_bit_per_s']:>7} bit/s"
                   f"  verified {r['verified']} (backlog {r['verified_backlog']}) at {a.esn0:g} dB", flush=True)

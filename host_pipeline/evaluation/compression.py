@@ -126,11 +126,13 @@ def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-
         payload = [codec.encode(m).symbols.size for m in messages]
         rows += _burst_rows(frame, f"this system, semantic {name.split('-')[-1]}", payload, "this system",
                             payload_bits=[2 * p for p in payload])
-    from ..textcoder.coder import TextCoder
+    from ..textcoder.coder import LinkContext, TextCoder
 
     coder = TextCoder.load(load_config().textcoder)  # what the live link's digital mode sends
-    # the link format: no framing or CRC of its own (the burst header has the length, the message tag the integrity)
-    data = [len(coder.encode_link(m)) for m in messages]
+    # the link format: no framing or CRC of its own (the burst header has the length, the message tag the integrity);
+    # the clip's utterances are one conversation: each coded after the earlier ones (textcoder.context, as the link
+    # does once their verified reports are back)
+    data = [len(coder.encode_link(m, LinkContext(i, dict(enumerate(messages[:i]))))) for i, m in enumerate(messages)]
     rows += _burst_rows(frame, "this system, digital QPSK+cc",
                         [frame.digital_n_symbols(d, "qpsk", "cc", False) for d in data], "this system",
                         f"text coder {sum(data)} B", payload_bits=[8 * d for d in data])

@@ -47,6 +47,9 @@ class Receiver:
                  + (", TTS and face animator)" if reconstruct else ")"))
         self.codec = SemanticCodec.load(cfg.codec)
         self._text_coder = None
+        from ..textcoder.context import ReceiverConversations
+
+        self.conversations = ReceiverConversations()  # per sender, the texts verified and decoded (text context)
         if cfg.link.mode == "digital":
             progress("receiver: loading the text coder")
             self.text_coder()  # now, not at the first digital burst
@@ -248,7 +251,9 @@ class Receiver:
             text, words = self._decode(meta, payload, sender.key, rec)
         except LgmtscError as e:
             rec.reason = e.message
-            self._feed_back(sender, meta, rec)
+            # a digital message whose text this receiver could not decode is reported unverified: its transmitter
+            # must not code later messages after it (and restarts its conversation context)
+            self._feed_back(sender, meta, rec, held=meta.get("mode") not in ("digital", 1))
             return rec
         rec.latency_s["decode_s"] = round(time.perf_counter() - t, 4)
         rec.received_text = rec.restored_text = text
@@ -275,14 +280,15 @@ class Receiver:
             self.view.message(rec, "decoded")
         return rec
 
-    def _feed_back(self, sender, meta: dict, rec: RxRecord) -> None:
+    def _feed_back(self, sender, meta: dict, rec: RxRecord, held: bool = True) -> None:
         """The SNR of this sender's burst to its transmitter, MAC'd under its key, marked verified or not
-        (``link.feedback``: the transmitter takes only verified ones). A value the PHY cannot produce is not sent."""
+        (``link.feedback``: the transmitter takes only verified ones; ``held=False``: reported unverified although
+        the tag verified, since the text was not decoded). A value the PHY cannot produce is not sent."""
         snr = rec.snr_db
         if snr is None or not (SNR_RANGE_DB[0] <= snr <= SNR_RANGE_DB[1]):
             return
         try:
-            self.feedback.send(make_report(sender.key, sender.sender_id, rec.seq, snr, rec.verified))
+            self.feedback.send(make_report(sender.key, sender.sender_id, rec.seq, snr, rec.verified and held))
         except Exception as e:
             self.note(f"[{rec.seq}] SNR not fed back: {type(e).__name__}: {str(e)[:120]}")
 
@@ -302,8 +308,12 @@ class Receiver:
             rec.verified = verify_tag(key, meta, data)
             if not rec.verified:  # the ciphertext is not the sender's: nothing to decipher, no text to show
                 return "", []
-            # link format (no header, no CRC): the association names the sender's text models (``text_model``)
-            text = self.text_coder().decode_link(decrypt_digital(key, sid, seq, data), meta.get("text_model")).text
+            # link format (no header, no CRC): the association names the sender's text models (``text_model``);
+            # with textcoder.context the message may be coded after this sender's earlier messages held here
+            # (``ContextMissing``, reported undecodable with the reason, if one of them is not)
+            text = self.text_coder().decode_link(decrypt_digital(key, sid, seq, data), meta.get("text_model"),
+                                                 self.conversations.context(sid, seq)).text
+            self.conversations.add(sid, seq, text)
             return text, [1.0] * len(text.split())
         n = int(meta["n_tokens"])
         symbols, noise_var = unscramble_symbols(key, sid, seq, payload, meta["noise_var"])

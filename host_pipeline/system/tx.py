@@ -27,13 +27,17 @@ class FeedbackListener:
     """Collects the receiver's SNR reports (``link.feedback_address``) in a background thread; only authenticated,
     fresh, in-range reports on verified bursts this transmitter sent count (``link.feedback.FeedbackGate``)."""
 
-    def __init__(self, address: str, key, stale_s: float, curve=None):
+    def __init__(self, address: str, key, stale_s: float, curve=None,
+                 on_report: Callable[[int, bool], None] | None = None):
+        """``on_report(seq, verified)``: called for every authentic report on a burst this session sent (the text
+        coder's conversation context learns from it which messages the receiver holds)."""
         import zmq
 
         from ..link.feedback import FeedbackGate
         from ..link.zmq_client import curve_client
 
         self.gate = FeedbackGate(key.key, key.sender_id, stale_s)
+        self.on_report = on_report
         self.sock = zmq.Context.instance().socket(zmq.SUB)
         self.sock.setsockopt(zmq.SUBSCRIBE, b"")
         self.sock.setsockopt(zmq.LINGER, 0)
@@ -49,9 +53,16 @@ class FeedbackListener:
         self._thread.start()
 
     def _run(self) -> None:
+        from ..link.feedback import parse_report
+
         while not self._stop.is_set():
             if self.sock.poll(200):
-                self.gate.offer(self.sock.recv())
+                raw = self.sock.recv()
+                reason = self.gate.offer(raw)
+                if self.on_report is not None and reason not in ("malformed", "other_sender", "unauthenticated",
+                                                                 "unknown", "out_of_range"):
+                    msg = parse_report(raw)  # authentic (its MAC verified in ``offer``), on a burst we sent
+                    self.on_report(msg["seq"], msg["verified"])
 
     def sent(self, seq: int) -> None:
         self.gate.sent(seq)
@@ -133,8 +144,10 @@ class Transmitter:
             self.codec = SemanticCodec.load(cfg.codec)
         else:
             from ..textcoder.coder import TextCoder
+            from ..textcoder.context import SenderConversation
 
             self.text_coder = TextCoder.load(cfg.textcoder)
+            self.conversation = SenderConversation()  # which sent texts the receiver holds (verified reports)
         self.kb = None
         if use_kb:
             from ..kb import PrivateKnowledgeBase
@@ -155,7 +168,7 @@ class Transmitter:
         link = PhyLink(self.cfg.link.tx_address, None, None)
         monitor = LinkMonitor(link.tx, self.note)
         feedback = FeedbackListener(self.cfg.link.feedback_address, self.key, self.cfg.link.feedback_stale_s,
-                                    self.curve)
+                                    self.curve, self.conversation.report if self.mode == "digital" else None)
         sent, warned_feedback, last_seq = 0, False, None
         wait_s = 0.0 if realtime or is_live_source(source) else self.cfg.link.feedback_wait_s
         try:
@@ -280,8 +293,12 @@ class Transmitter:
             uses = int(payload.size)
             bits = uses * QPSK_BITS_PER_USE
         else:
-            # the text coder's link format: its models named once per link (association), no CRC (the tag checks)
-            data = self.text_coder.encode_link(text)
+            # the text coder's link format: its models named once per link (association), no CRC (the tag checks);
+            # with textcoder.context, coded after the earlier messages the receiver holds, named relative to this
+            # message's sequence number (taken now: a message that then fails to go out leaves a gap, no harm)
+            meta["seq"] = self.keys.next_seq(self.key.sender_id)
+            data = self.text_coder.encode_link(text, self.conversation.context(meta["seq"]))
+            self.conversation.sent(meta["seq"], text)
             payload, content, n_items = np.frombuffer(data, dtype=np.uint8), data, len(data)
             meta.update(modulation=self.cfg.link.modulation, fec=self.cfg.link.fec, payload_crc=False,
                         text_model=self.text_coder.link_model_id)
@@ -290,7 +307,7 @@ class Transmitter:
         if n_items > 0xFFFF:
             raise InputError(f"too long for one message ({n_items} tokens or bytes)",
                              hint="lower vad.max_segment_s so utterances are split")
-        seq = meta["seq"] = self.keys.next_seq(self.key.sender_id)
+        seq = meta["seq"] = meta["seq"] if "seq" in meta else self.keys.next_seq(self.key.sender_id)
         meta["n_tokens"] = n_items
         # confidentiality (link.crypto): digital bytes encrypted, tag over the ciphertext; semantic symbols scrambled
         if self.mode == "semantic":

@@ -60,9 +60,19 @@ class ArithmeticEncoder:
         self.pending = 0
 
     def finish(self) -> bytes:
-        """The coded bytes (two more bits pin the final interval)."""
-        self.pending += 1
-        self._emit(0 if self.low < _QUARTER else 1)
+        """The coded bytes: the fewest further bits that, followed by the zeros the decoder reads past the end,
+        land in the final interval (1 to 2 bits, plus the pending ones; the classic ending always spent 2)."""
+        for k in range(1, STATE_BITS + 1):
+            unit = 1 << (STATE_BITS - k)
+            v = -(-self.low // unit) * unit  # the smallest multiple of 2**(32-k) >= low
+            if v <= self.high:
+                break
+        for i in range(k):
+            bit = (v >> (STATE_BITS - 1 - i)) & 1
+            if i == 0:
+                self._emit(bit)  # resolves the pending bits
+            else:
+                self.bits.append(bit)
         return np.packbits(np.asarray(self.bits, dtype=np.uint8)).tobytes()
 
 

@@ -21,6 +21,13 @@ message tag over the (encrypted) bytes. One arithmetic code holds the coder's ch
 static 2/64, utf8 1/64), the symbols and an end symbol (the LM's own end-of-text token, its weight raised to at
 least 1/64; for the static and utf8 coders a 257th symbol of weight 1/64); trailing zero bytes (at most 3) are
 dropped, since the decoder reads zeros past the end.
+
+Conversation context (``TextCoderConfig.context``, LM coder only): the LM codes message ``s`` after the texts of
+earlier messages of the same sender that the receiver is known to hold (``LinkContext``), a run of consecutive
+sequence numbers ``a..e``. After the coder symbol the message names it: ``d = s - e`` (0: no context; 1 has
+probability 32/73) and, when ``a`` is not the start of ``e``'s block of ``context_messages`` sequence numbers, the
+offset of ``a`` in that block. The receiver decodes only if it holds every one of ``a..e`` (``ContextMissing``
+otherwise): sequence numbers never repeat under a sender's key, and it keeps only texts it verified and decoded.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ import binascii
 import hashlib
 import logging
 import zlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,8 +60,32 @@ EOS_SHIFT = 6  # the end symbol's weight: at least 1/64 of the table
 SYMBOLS_PER_BIT = 45
 
 
+# the context descriptor: d = s - e (0 = no context) and the start's offset in its block (0 = the block's start)
+CONTEXT_MAX_D = 16
+_CTX_D_CUM = cumulative(np.array([8, 32, 12, 6, 3] + [1] * (CONTEXT_MAX_D - 4), dtype=np.int64))
+_CTX_OFFSET_CUM = cumulative(np.array([31, 1], dtype=np.int64))
+
+
 class CorruptMessage(InputError):
     """The message is damaged (CRC, header or length check failed)."""
+
+
+class ContextMissing(InputError):
+    """The message was coded after earlier messages this receiver does not hold (``missing``: their seqs)."""
+
+    def __init__(self, message: str, missing: list[int], hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.missing = missing
+
+
+@dataclass
+class LinkContext:
+    """One end's view of a sender's conversation, for the message with sequence number ``seq``: ``held`` maps the
+    earlier messages' seqs to their texts, those the receiver holds (at the transmitter: the messages whose
+    verified SNR report came back; at the receiver: the messages it verified and decoded)."""
+
+    seq: int
+    held: Mapping[int, str] = field(default_factory=dict)
 
 
 class TextCoderMismatch(InputError):
@@ -64,6 +96,7 @@ class TextCoderMismatch(InputError):
 class Decoded:
     text: str
     coder: str  # which coder the sender used
+    context: tuple[int, ...] = ()  # the seqs of the earlier messages it was coded after (link format)
 
 
 def _crc(data: bytes, crc32: bool) -> bytes:
@@ -127,6 +160,11 @@ class TextCoder:
             from ..errors import ConfigError
 
             raise ConfigError(f"textcoder.crc_bits must be 16 or 32, not {cfg.crc_bits}")
+        if cfg.context and not (1 <= cfg.context_messages <= 1024 and 1 <= cfg.context_tokens):
+            from ..errors import ConfigError
+
+            raise ConfigError(f"textcoder.context_messages ({cfg.context_messages}) must be 1-1024 and "
+                              f"textcoder.context_tokens ({cfg.context_tokens}) positive")
         self.cfg = cfg
         self._static = None
         self._lm = None
@@ -271,11 +309,92 @@ class TextCoder:
         """16-bit id of the models this end codes link messages with (the association's ``text_model``)."""
         fps = self.fingerprints()
         ident = f"lgmtsc-textcoder-link/{LINK_FORMAT}|{fps['static']}|{fps.get('lm', '') if self.coder == 'lm' else ''}"
+        if self.uses_context:
+            ident += f"|context/1,{self.cfg.context_messages},{self.cfg.context_tokens},{CONTEXT_MAX_D}"
         return int(hashlib.sha256(ident.encode()).hexdigest()[:4], 16) or 1
 
-    def encode_link(self, text: str) -> bytes:
+    @property
+    def uses_context(self) -> bool:
+        """Whether LM link messages carry a context descriptor and are coded after earlier messages."""
+        return self.coder == "lm" and bool(self.cfg.context)
+
+    def _lm_end(self) -> int:
+        """The LM link message's end symbol: with context, the separator between messages (a newline, which the LM
+        predicts after a sentence far better than its end-of-text token), else the end-of-text token."""
+        lm = self.lm_model()
+        return lm.separator[0] if self.uses_context and len(lm.separator) == 1 else lm.eos
+
+    # -- conversation context
+    def _context_tokens(self, texts: list[str]) -> list[int]:
+        """The LM tokens of earlier messages: each one's tokens (none if its text does not tokenize reversibly)
+        followed by the separator (a newline)."""
+        lm, out = self.lm_model(), []
+        for t in texts:
+            out += (lm.tokenize(t) or []) + lm.separator
+        return out
+
+    def choose_context(self, ctx: LinkContext | None) -> tuple[int, int, list[int]]:
+        """The transmitter's choice for message ``ctx.seq``: (d, offset, seqs). The newest held message ``e`` at
+        most ``CONTEXT_MAX_D`` back, with the run of consecutive held messages before it within ``e``'s block of
+        ``context_messages`` seqs, the oldest left out beyond ``context_tokens`` tokens; (0, 0, []) for none."""
+        if ctx is None or not self.uses_context:
+            return 0, 0, []
+        held, s = ctx.held, int(ctx.seq)
+        e = next((s - d for d in range(1, CONTEXT_MAX_D + 1) if s - d in held), None)
+        if e is None:
+            return 0, 0, []
+        block = e - e % self.cfg.context_messages
+        a = e
+        while a > block and a - 1 in held:
+            a -= 1
+        seqs = list(range(a, e + 1))
+        while seqs and len(self._context_tokens([held[q] for q in seqs])) > self.cfg.context_tokens:
+            seqs.pop(0)
+        if not seqs:
+            return 0, 0, []
+        return s - e, seqs[0] - block, seqs
+
+    def _encode_context(self, enc: ArithmeticEncoder, d: int, offset: int, e: int) -> None:
+        enc.encode(_CTX_D_CUM, d)
+        if d:
+            span = e % self.cfg.context_messages  # offsets 0..span are possible
+            if span:
+                enc.encode(_CTX_OFFSET_CUM, int(offset > 0))
+                if offset:
+                    enc.encode(cumulative(np.ones(span, dtype=np.int64)), offset - 1)
+
+    def _decode_context(self, dec: ArithmeticDecoder, ctx: LinkContext | None) -> list[int]:
+        """The seqs a message names as its context (after its coder symbol); ``ContextMissing`` if they are not
+        all held."""
+        d = dec.decode(_CTX_D_CUM)
+        if not d:
+            return []
+        if ctx is None:
+            raise ContextMissing(f"message was coded after earlier messages of its sender ({d} back), but no "
+                                 "conversation was given to decode it", [], hint="give decode_link a LinkContext")
+        e = int(ctx.seq) - d
+        span = e % self.cfg.context_messages
+        offset = 0
+        if span and dec.decode(_CTX_OFFSET_CUM):
+            offset = 1 + dec.decode(cumulative(np.ones(span, dtype=np.int64)))
+        seqs = list(range(e - span + offset, e + 1))
+        missing = [q for q in seqs if q not in ctx.held]
+        if missing:
+            raise ContextMissing(f"message was coded after messages {seqs[0]}-{seqs[-1]} of its sender; this "
+                                 f"receiver does not hold {len(missing)} of them ({', '.join(map(str, missing[:4]))}"
+                                 f"{', ...' if len(missing) > 4 else ''}): the conversation context was lost",
+                                 missing, hint="the transmitter restarts its context when this message's "
+                                               "(unverified) report reaches it")
+        return seqs
+
+    def encode_link(self, text: str, context: LinkContext | None = None) -> bytes:
         """The link-format message for ``text`` (the shortest of the configured coder, static and utf8 when
-        ``shortest``)."""
+        ``shortest``). ``context``: this message's seq and the earlier messages the receiver holds (used by the
+        LM coder when ``textcoder.context`` is on; see ``choose_context``)."""
+        return self.encode_link_info(text, context)[0]
+
+    def encode_link_info(self, text: str, context: LinkContext | None = None) -> tuple[bytes, tuple[int, ...]]:
+        """(message, the seqs of the earlier messages it is coded after)."""
         if not isinstance(text, str):
             raise InputError(f"text to encode must be a str, not {type(text).__name__}")
         try:
@@ -283,26 +402,37 @@ class TextCoder:
         except UnicodeEncodeError:
             raise InputError("the text is not valid Unicode (undecodable bytes from the command line?)") from None
         candidates = [self.coder] + (["static", "utf8"] if self.cfg.shortest else [])
-        best = None
+        best, used = None, ()
         for c in dict.fromkeys(candidates):
-            msg = self._encode_link_with(c, text, data)
+            msg, seqs = self._encode_link_with(c, text, data, context)
             if msg is not None and (best is None or len(msg) < len(best)):
-                best = msg
-        return best if best is not None else self._encode_link_with("static", text, data)
+                best, used = msg, seqs
+        if best is None:
+            best, used = self._encode_link_with("static", text, data, None)
+        return best, used
 
-    def _encode_link_with(self, coder: str, text: str, data: bytes) -> bytes | None:
+    def _encode_link_with(self, coder: str, text: str, data: bytes,
+                          context: LinkContext | None = None) -> tuple[bytes | None, tuple[int, ...]]:
         enc = ArithmeticEncoder()
         enc.encode(_LINK_CODER_CUM, LINK_CODERS.index(coder))
+        seqs: list[int] = []
         if coder == "lm":
             tokens = self.lm_model().tokenize(text)
             if tokens is None:
-                return None
+                return None, ()
             if len(tokens) > MAX_SYMBOLS:
                 raise InputError(f"text too long for one message ({len(tokens)} tokens)", hint="split it")
             lm = self.lm_model()
-            eos = lm.eos
+            eos = self._lm_end()
+            if eos in tokens:  # the text holds the end symbol itself (a newline, with context): not codable
+                return None, ()
+            ctx_tokens: list[int] = []
+            if self.uses_context:
+                d, offset, seqs = self.choose_context(context)
+                self._encode_context(enc, d, offset, int(context.seq) - d if d else 0)
+                ctx_tokens = self._context_tokens([context.held[q] for q in seqs]) if seqs else []
             with lm.lock:
-                cum = lm.start()
+                cum = lm.start(ctx_tokens)
                 for t in tokens:
                     enc.encode(_with_end(cum, eos), t)
                     cum = lm.after(t)
@@ -322,14 +452,15 @@ class TextCoder:
         n = len(out)
         while n > 1 and len(out) - n < 3 and out[n - 1] == 0:
             n -= 1
-        return out[:n]
+        return out[:n], tuple(seqs)
 
-    def decode_link(self, message: bytes, model_id: int | None = None) -> Decoded:
+    def decode_link(self, message: bytes, model_id: int | None = None, context: LinkContext | None = None) -> Decoded:
         """The text of a link-format message. ``model_id``: the sender's ``link_model_id`` (the association's
         ``text_model``); a different one refuses an lm or static message with ``TextCoderMismatch``. A damaged
         message raises ``CorruptMessage`` when the decoder runs past its end or the bytes are not UTF-8; there is
         no CRC, so a damage that stays inside the message decodes to other text (the link's tag rejects it
-        before this is called)."""
+        before this is called). ``context``: the message's seq and the sender's earlier messages this receiver
+        holds; an LM message coded after messages it does not hold raises ``ContextMissing``."""
         if not isinstance(message, (bytes, bytearray, memoryview)):
             raise InputError(f"message to decode must be bytes, not {type(message).__name__}")
         message = bytes(message)
@@ -346,16 +477,22 @@ class TextCoder:
                                     f"holds {self.link_model_id:04x}: the two ends' models or builds differ",
                                     hint="use the same textcoder settings (coder, lm_model) at both ends, or "
                                          "textcoder.coder=static")
+        seqs: list[int] = []
         if coder == "lm":
             lm = self.lm_model()
             tokens: list[int] = []
+            ctx_tokens: list[int] = []
+            if self.uses_context:
+                seqs = self._decode_context(dec, context)
+                ctx_tokens = self._context_tokens([context.held[q] for q in seqs]) if seqs else []
+            end = self._lm_end()
             with lm.lock:
-                cum = lm.start()
+                cum = lm.start(ctx_tokens)
                 while True:
-                    t = dec.decode(_with_end(cum, lm.eos))
+                    t = dec.decode(_with_end(cum, end))
                     if dec.overrun_bits > MAX_OVERRUN_BITS or len(tokens) > limit:
                         raise CorruptMessage("text-coder message runs past its end (damaged)")
-                    if t == lm.eos:
+                    if t == end:
                         break
                     tokens.append(t)
                     cum = lm.after(t)
@@ -375,7 +512,7 @@ class TextCoder:
                     history = history[1:] + bytes([b])
             data = bytes(out)
         try:
-            return Decoded(data.decode("utf-8"), coder)
+            return Decoded(data.decode("utf-8"), coder, tuple(seqs))
         except UnicodeDecodeError as e:
             raise CorruptMessage(f"text-coder message decodes to invalid UTF-8: {e}") from None
 

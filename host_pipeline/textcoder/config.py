@@ -20,3 +20,9 @@ class TextCoderConfig:
     shortest: bool = True  # also try static and utf8 and send whichever message is shortest
     fallback_static: bool = True  # if the LM cannot load, encode with the static coder instead of failing
     crc_bits: int = 16  # 16 or 32: CRC over header, payload and the decoded text (catches flips and model drift)
+    # conversation conditioning of the link format (LM coder only; docs/textcoder.md "Conversation context"): a
+    # message is coded after the sender's earlier messages that the receiver is known to hold (their verified SNR
+    # reports came back), named in the message by their sequence numbers; both ends must agree (link_model_id)
+    context: bool = True
+    context_messages: int = 16  # the context restarts every this many sequence numbers (bounds the LM's work)
+    context_tokens: int = 384  # at most this many tokens of earlier messages (the oldest are left out)

@@ -5,6 +5,10 @@ Determinism rules (measured by ``benchmarks/textcoder_determinism.py``):
   logits up to 0.6 apart from token-by-token evaluation, so the encoder must not batch what the decoder cannot;
 - a fixed prefix (``<|endoftext|>``) is evaluated the same way before each message, and the context restarts from
   it every ``window`` tokens;
+- a conversation context (the tokens of earlier messages, ``start(context)``) is evaluated token by token after the
+  prefix too; the KV cache is reused only for the longest common prefix of what it holds and the sequence wanted
+  (cells are filled in position order and the tail is dropped, so the cache then holds exactly what a fresh
+  evaluation of that sequence would), and the last position is always evaluated again for its logits;
 - float logits become integers by exact IEEE operations only (float64 multiply, floor, shifts of a table of
   integer powers of 2**(-1/16)), never by exp/log, whose last bits differ between numpy builds and CPUs;
 - the fingerprint covers the GGUF's SHA-256, the llama.cpp build and the CPU features it uses; logits were
@@ -86,6 +90,7 @@ class LmTokenModel:
         self.window = cfg.lm_window or cfg.lm_n_ctx - len(self.prefix) - 1
         if not 1 <= self.window <= cfg.lm_n_ctx - len(self.prefix) - 1:
             raise ModelError(f"textcoder.lm_window {self.window} does not fit lm_n_ctx {cfg.lm_n_ctx}")
+        self.separator = self.llama.tokenize(b"\n", add_bos=False, special=False)  # between context messages
         eos = int(self.llama.token_eos())
         self.eos = eos if 0 <= eos < self.n_vocab else self.prefix[-1]  # the link format's end symbol
         self.lock = llama_lock(self.llama)  # one per llama.cpp context, shared with the KB's LLM if it is the same
@@ -128,10 +133,30 @@ class LmTokenModel:
         self._first_cum = cum
         return cum
 
-    def start(self) -> np.ndarray:
-        """Begin a message: the frequency table of its first token."""
-        self._used = 0
-        return self.restart()
+    def start(self, context: list[int] | None = None) -> np.ndarray:
+        """Begin a message (after the tokens ``context`` of earlier messages): the frequency table of its first
+        token. The context counts towards the window."""
+        if not context:
+            self._used = 0
+            return self.restart()
+        if len(context) >= self.window:
+            raise ModelError(f"text-coder context of {len(context)} tokens does not fit the window {self.window}")
+        self._used = len(context)
+        return self._goto(self.prefix + list(context))
+
+    def _goto(self, seq: list[int]) -> np.ndarray:
+        """Evaluate ``seq`` (token by token, reusing the KV cache for the longest common prefix but never its last
+        position); the frequency table of the token after it."""
+        n = min(self.llama.n_tokens, len(seq) - 1)
+        have = np.asarray(self.llama.input_ids[:n])
+        diff = np.flatnonzero(have != np.asarray(seq[:n], dtype=have.dtype))
+        common = int(diff[0]) if diff.size else n
+        if common == 0:
+            self.llama.reset()
+        self.llama.n_tokens = common  # the next eval drops the KV cells from here on
+        for t in seq[common:]:
+            cum = self._eval(t)
+        return cum
 
     def after(self, token: int) -> np.ndarray:
         """The frequency table of the token following ``token`` (restarting at the window's end)."""
