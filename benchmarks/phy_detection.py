@@ -86,7 +86,7 @@ def fa_worker(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="out/bench/phy_detection")
-    ap.add_argument("--bursts", type=int, default=1000, help="bursts per Es/N0 point")
+    ap.add_argument("--bursts", default="1000", help="bursts per Es/N0 point (one number, or one per --points)")
     ap.add_argument("--noise", type=float, default=1e7, help="noise-only samples")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--stf-reps", type=int, default=None, help="STF periods (default: the frame's)")
@@ -98,6 +98,16 @@ def main():
     ap.add_argument("--below", action=argparse.BooleanOptionalAction, default=True,
                     help="also the points below the working range (-8..-3 dB)")
     a = ap.parse_args()
+    points = [float(v) for v in a.points.split(",")]
+    try:
+        counts = [int(v) for v in a.bursts.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or len(counts) not in (1, len(points)) or min(counts) < 2:
+        print("phy_detection: --bursts must be one count >= 2 or one per --points, not %r" % a.bursts,
+              file=sys.stderr)
+        return 2
+    counts = counts * len(points) if len(counts) == 1 else counts
     pre = {k: v for k, v in (("stf_reps", a.stf_reps), ("sc_window_segs", a.sc_window), ("ltf_n", a.ltf_n))
            if v is not None}
     f0 = frame.Frame(**pre)
@@ -110,11 +120,11 @@ def main():
     rows = []
     t0 = time.time()
     with Pool(max(1, a.workers)) as pool:
-        for esn0 in [float(v) for v in a.points.split(",")]:
-            res = pool.map(det_worker, [(a.seed + 1000 * k + int(esn0 * 10), a.bursts // 2, esn0, pre, a.messages)
+        for esn0, nb in zip(points, counts):
+            res = pool.map(det_worker, [(a.seed + 1000 * k + int(esn0 * 10), nb // 2, esn0, pre, a.messages)
                                         for k in range(2)])
             ok, wrong, tag_wrong, later_ok, later_n = (sum(r[i] for r in res) for i in range(5))
-            n = 2 * (a.bursts // 2)
+            n = 2 * (nb // 2)
             lo, hi = clopper_pearson(ok, n)
             rows.append(dict(test="detection", esn0_db=esn0, trials=n, detected=ok, rate=ok / n, ci95_lo=lo,
                              ci95_hi=hi, wrong_header=wrong, tag_errors=tag_wrong, messages=a.messages,
@@ -124,11 +134,11 @@ def main():
                   + (", later messages of detected bursts %d/%d" % (later_ok, later_n) if a.messages > 1 else ""),
                   flush=True)
         for esn0 in (-8.0, -5.0, -3.0) if a.below else ():
-            res = pool.map(det_worker, [(a.seed + 5000 + 1000 * k + int(-esn0 * 10), a.bursts // 4, esn0, pre,
+            res = pool.map(det_worker, [(a.seed + 5000 + 1000 * k + int(-esn0 * 10), counts[0] // 4, esn0, pre,
                                          a.messages) for k in range(2)])
             ok = sum(r[0] for r in res)
             wrong = sum(r[1] for r in res)
-            n = 2 * (a.bursts // 4)
+            n = 2 * (counts[0] // 4)
             rows.append(dict(test="below_threshold", esn0_db=esn0, trials=n, detected=ok, rate=ok / n,
                              wrong_header=wrong))
             print("below threshold Es/N0 %4.1f dB: decoded %d/%d, wrong headers passed: %d" % (esn0, ok, n, wrong),
