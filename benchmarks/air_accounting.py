@@ -96,7 +96,11 @@ def main():
               for c in a.checkpoints.split(",")}
     rows, t0, seq = [], time.time(), 0
     session: dict[int, str] = {}  # the GRID clips' sentences so far, as one hypothetical talker's conversation
-    def check(sent, one):
+    # the digital rows' own noise, and the GRID-session rows': a change in the text coder's sizes (burst lengths)
+    # does not change the semantic rows' noise
+    digital_rng, session_rng = np.random.default_rng(a.seed + 2), np.random.default_rng(a.seed + 1)
+
+    def check(sent, one, rng=rng):
         """Messages verified at --esn0: each in its own burst, and all in one burst (the backlog)."""
         if not a.verify:
             return "-", "-"
@@ -159,7 +163,7 @@ def main():
                 ctx = LinkContext(int(got[0][pf.KEY_SEQ]), s[3])  # the receiver holds the earlier messages
                 return coder.decode_link(bytes(got[1]), got[0][pf.KEY_TEXT_MODEL], ctx).text == s[2]
 
-            v1, vb = check(sent, dig_ok)
+            v1, vb = check(sent, dig_ok, session_rng if sid == 3 else digital_rng)
             rows.append(dict(clip=clip, mode=mode, duration_s=round(dur, 2), messages=len(msgs),
                              channel_uses_per_s=round(uses / dur, 1),
                              channel_uses_per_s_backlog=round(uses_b / dur, 1), info_bit_per_s=round(bits / dur, 1),

@@ -91,7 +91,9 @@ def main() -> int:
     k = 0
     for _, msgs in convs:
         for text in msgs:
+            t0 = time.perf_counter()
             rows[k]["bytes_no_context"] = len(off.encode_link(text))
+            rows[k]["encode_s_no_context"] = round(time.perf_counter() - t0, 3)
             k += 1
     with open(os.path.join(a.out, f"context_lag{a.lag}.csv"), "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -121,6 +123,8 @@ def main() -> int:
     summary["median_encode_s"] = enc[len(enc) // 2]
     summary["median_decode_s"] = dec[len(dec) // 2] if dec else None
     summary["max_encode_s"], summary["max_decode_s"] = enc[-1], (dec[-1] if dec else None)
+    enc0 = sorted(r["encode_s_no_context"] for r in rows)
+    summary["median_encode_s_no_context"], summary["max_encode_s_no_context"] = enc0[len(enc0) // 2], enc0[-1]
     summary["load_mean"] = round(sum(r["load"] for r in rows) / len(rows), 1)
     with open(os.path.join(a.out, f"context_lag{a.lag}.json"), "w") as fh:
         json.dump(summary, fh, indent=1)
