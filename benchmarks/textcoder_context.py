@@ -59,6 +59,9 @@ def main() -> int:
     ap.add_argument("--model", default=None, help="textcoder.lm_model (default: the configured one)")
     ap.add_argument("--lag", type=int, default=1, help="the receiver holds the messages up to this many back")
     ap.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--prewarm", action="store_true",
+                    help="evaluate each message's context before its timed encoding (as the link hosts do while "
+                         "the speaker talks, ``ContextPrewarmer``); its time is recorded apart")
     a = ap.parse_args()
     from host_pipeline.config import load_config
     from host_pipeline.textcoder.coder import LinkContext, TextCoder
@@ -76,6 +79,10 @@ def main() -> int:
             held = {j: msgs[j - 1] for j in range(1, i - a.lag + 1)}
             load = os.getloadavg()[0]
             t0 = time.perf_counter()
+            if a.prewarm:
+                on.prepare_link(LinkContext(i, held))
+            t_pre = time.perf_counter() - t0
+            t0 = time.perf_counter()
             msg, used = on.encode_link_info(text, LinkContext(i, held))
             t_enc = time.perf_counter() - t0
             t_dec, ok = None, None
@@ -84,7 +91,7 @@ def main() -> int:
                 ok = on.decode_link(msg, on.link_model_id, LinkContext(i, held)).text == text
                 t_dec = time.perf_counter() - t0
             rows.append(dict(conversation=name, index=i, chars=len(text), bytes_context=len(msg),
-                             context_messages=len(used), encode_s=round(t_enc, 3),
+                             context_messages=len(used), prewarm_s=round(t_pre, 3), encode_s=round(t_enc, 3),
                              decode_s=round(t_dec, 3) if t_dec is not None else "", exact=ok, load=round(load, 1)))
             print(f"{name:<22}{i:>3} {len(text):>4} chars {len(msg):>3} B after {len(used):>2} messages "
                   f"enc {t_enc:5.2f} s dec {t_dec or 0:5.2f} s exact {ok} (load {load:.1f})", flush=True)
@@ -95,7 +102,8 @@ def main() -> int:
             rows[k]["bytes_no_context"] = len(off.encode_link(text))
             rows[k]["encode_s_no_context"] = round(time.perf_counter() - t0, 3)
             k += 1
-    with open(os.path.join(a.out, f"context_lag{a.lag}.csv"), "w", newline="") as fh:
+    name = f"context_lag{a.lag}" + ("_prewarm" if a.prewarm else "")
+    with open(os.path.join(a.out, f"{name}.csv"), "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
@@ -103,7 +111,7 @@ def main() -> int:
     def bpc(rs, col):
         return round(8 * sum(r[col] for r in rs) / sum(r["chars"] for r in rs), 3)
 
-    summary = {"model": cfg.lm_model, "lag": a.lag, "context_messages": cfg.context_messages,
+    summary = {"model": cfg.lm_model, "lag": a.lag, "prewarm": a.prewarm, "context_messages": cfg.context_messages,
                "context_tokens": cfg.context_tokens, "conversations": {}}
     groups = {name: [r for r in rows if r["conversation"] == name] for name, _ in convs}
     groups["all speech transcripts (39)"] = [r for r in rows if not r["conversation"].startswith("grid")]
@@ -126,7 +134,9 @@ def main() -> int:
     enc0 = sorted(r["encode_s_no_context"] for r in rows)
     summary["median_encode_s_no_context"], summary["max_encode_s_no_context"] = enc0[len(enc0) // 2], enc0[-1]
     summary["load_mean"] = round(sum(r["load"] for r in rows) / len(rows), 1)
-    with open(os.path.join(a.out, f"context_lag{a.lag}.json"), "w") as fh:
+    pre = sorted(r["prewarm_s"] for r in rows)
+    summary["median_prewarm_s"], summary["max_prewarm_s"] = pre[len(pre) // 2], pre[-1]
+    with open(os.path.join(a.out, f"{name}.json"), "w") as fh:
         json.dump(summary, fh, indent=1)
     print(json.dumps({k: v for k, v in summary.items() if k != "conversations"}))
     return 0

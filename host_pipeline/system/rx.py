@@ -50,6 +50,7 @@ class Receiver:
         from ..textcoder.context import ReceiverConversations
 
         self.conversations = ReceiverConversations()  # per sender, the texts verified and decoded (text context)
+        self._prewarm = None
         if cfg.link.mode == "digital":
             progress("receiver: loading the text coder")
             self.text_coder()  # now, not at the first digital burst
@@ -311,9 +312,11 @@ class Receiver:
             # link format (no header, no CRC): the association names the sender's text models (``text_model``);
             # with textcoder.context the message may be coded after this sender's earlier messages held here
             # (``ContextMissing``, reported undecodable with the reason, if one of them is not)
-            text = self.text_coder().decode_link(decrypt_digital(key, sid, seq, data), meta.get("text_model"),
-                                                 self.conversations.context(sid, seq)).text
+            dec = self.text_coder().decode_link(decrypt_digital(key, sid, seq, data), meta.get("text_model"),
+                                                self.conversations.context(sid, seq))
+            text = dec.text
             self.conversations.add(sid, seq, text)
+            self._prewarm_context(sid, seq, dec.context)
             return text, [1.0] * len(text.split())
         n = int(meta["n_tokens"])
         symbols, noise_var = unscramble_symbols(key, sid, seq, payload, meta["noise_var"])
@@ -324,6 +327,21 @@ class Receiver:
             text = self.codec.encoder.detokenize(verified_ids)
             return text, [1.0] * len(text.split())  # exact: the KB must not edit it
         return self.codec.words_with_confidence(ids, probs)
+
+    def _prewarm_context(self, sid: int, seq: int, used: tuple[int, ...]) -> None:
+        """A message coded ``lag`` >= 2 messages behind (its transmitter heard the reports late): the next one
+        probably is too, so its context (this sender's held messages up to ``seq + 1 - lag``) is evaluated now, on
+        the text coder's own thread, not when it arrives (only time: the text never depends on it)."""
+        lag = seq - used[-1] if used else 0
+        if lag < 2:  # none, or the LM's cache already holds all but the newline the next message adds
+            return
+        from ..textcoder.coder import LinkContext
+        from ..textcoder.context import ContextPrewarmer
+
+        if self._prewarm is None:
+            self._prewarm = ContextPrewarmer(self.text_coder())
+        held = self.conversations.context(sid, seq + 1).held
+        self._prewarm.request(LinkContext(seq + 1, {q: t for q, t in held.items() if q <= seq + 1 - lag}))
 
     def text_coder(self):
         if self._text_coder is None:

@@ -144,15 +144,25 @@ class Transmitter:
             self.codec = SemanticCodec.load(cfg.codec)
         else:
             from ..textcoder.coder import TextCoder
-            from ..textcoder.context import SenderConversation
+            from ..textcoder.context import ContextPrewarmer, SenderConversation
 
             self.text_coder = TextCoder.load(cfg.textcoder)
             self.conversation = SenderConversation()  # which sent texts the receiver holds (verified reports)
+            # the next message's context evaluated while the speaker talks (only time: docs/textcoder.md)
+            self._prewarm = ContextPrewarmer(self.text_coder) if self.text_coder.uses_context else None
+            self._last_seq: int | None = None
         self.kb = None
         if use_kb:
             from ..kb import PrivateKnowledgeBase
 
             self.kb = PrivateKnowledgeBase.load(cfg.kb, cfg.llm)
+
+    def _on_report(self, seq: int, verified: bool) -> None:
+        """An authentic report (feedback thread): the conversation learns what the receiver holds, and the next
+        message's context is evaluated now rather than when it is coded."""
+        self.conversation.report(seq, verified)
+        if verified and self._prewarm is not None and self._last_seq is not None:
+            self._prewarm.request(self.conversation.context(self._last_seq + 1))
 
     def note(self, message: str) -> None:
         self.progress(f"transmitter: {message}")
@@ -168,7 +178,7 @@ class Transmitter:
         link = PhyLink(self.cfg.link.tx_address, None, None)
         monitor = LinkMonitor(link.tx, self.note)
         feedback = FeedbackListener(self.cfg.link.feedback_address, self.key, self.cfg.link.feedback_stale_s,
-                                    self.curve, self.conversation.report if self.mode == "digital" else None)
+                                    self.curve, self._on_report if self.mode == "digital" else None)
         sent, warned_feedback, last_seq = 0, False, None
         wait_s = 0.0 if realtime or is_live_source(source) else self.cfg.link.feedback_wait_s
         try:
@@ -296,7 +306,7 @@ class Transmitter:
             # the text coder's link format: its models named once per link (association), no CRC (the tag checks);
             # with textcoder.context, coded after the earlier messages the receiver holds, named relative to this
             # message's sequence number (taken now: a message that then fails to go out leaves a gap, no harm)
-            meta["seq"] = self.keys.next_seq(self.key.sender_id)
+            meta["seq"] = self._last_seq = self.keys.next_seq(self.key.sender_id)
             data = self.text_coder.encode_link(text, self.conversation.context(meta["seq"]))
             self.conversation.sent(meta["seq"], text)
             payload, content, n_items = np.frombuffer(data, dtype=np.uint8), data, len(data)

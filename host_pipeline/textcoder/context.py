@@ -14,10 +14,13 @@ own).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 
 from .coder import LinkContext
+
+log = logging.getLogger(__name__)
 
 KEEP = 256  # messages remembered per sender: far more than a context names (context_messages, 16 by default)
 
@@ -77,3 +80,33 @@ class ReceiverConversations:
         """The view for decoding message ``seq`` of ``sender_id``."""
         with self._lock:
             return LinkContext(int(seq), dict(self._texts.get(int(sender_id), {})))
+
+
+class ContextPrewarmer:
+    """Evaluates, on a thread of its own, the context the next message will probably be coded after, while the
+    link waits for the next utterance, so that coding it does not pay for it (``TextCoder.prepare_link``). Only the
+    newest request is kept. Time only: the bytes never depend on what the LM's cache holds."""
+
+    def __init__(self, coder):
+        self.coder = coder
+        self._want: LinkContext | None = None
+        self._cv = threading.Condition()
+        self.done = 0
+        threading.Thread(target=self._run, name="text-context", daemon=True).start()
+
+    def request(self, context: LinkContext) -> None:
+        with self._cv:
+            self._want = context
+            self._cv.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while self._want is None:
+                    self._cv.wait()
+                ctx, self._want = self._want, None
+            try:
+                self.coder.prepare_link(ctx)
+                self.done += 1
+            except Exception as e:  # it only saves time: the message is coded all the same
+                log.debug("text context not prepared: %s", e)

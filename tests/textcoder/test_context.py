@@ -5,16 +5,20 @@ undecodable, and a receiver without the named context refuses instead of decodin
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
 
+from host_pipeline.paths import real_data_dir
 from host_pipeline.textcoder.arith import ArithmeticDecoder, ArithmeticEncoder, cumulative
 from host_pipeline.textcoder.coder import ContextMissing, LinkContext, TextCoder, TextCoderMismatch
-from host_pipeline.textcoder.context import ReceiverConversations, SenderConversation
+from host_pipeline.textcoder.context import ContextPrewarmer, ReceiverConversations, SenderConversation
 from host_pipeline.textcoder.corpus import transcripts
 
 LJ = [s.text for s in transcripts() if s.id.startswith("LJ") and len(s.text) < 90]  # 11 consecutive-ish, short
+GRID = [ln.split("\t")[2] for ln in (real_data_dir() / "video" / "grid" / "transcripts.tsv").read_text()
+        .splitlines()[1:] if ln.strip()]  # 10 short sentences of one grammar
 
 
 def _send(coder, tx: SenderConversation, seq: int, text: str) -> tuple[bytes, tuple[int, ...]]:
@@ -51,19 +55,19 @@ def test_lost_message_does_not_break_the_next(small_lm):
     """Message 2 never arrives (no report): message 3 is coded after message 1 only, and decodes; a message whose
     report is late (3's) is simply left out of 4's context, which then starts after the gap."""
     tx, rx = SenderConversation(), ReceiverConversations()
-    m1, _ = _send(small_lm, tx, 1, LJ[4])
-    assert _receive(small_lm, rx, 1, m1) == LJ[4]
+    m1, _ = _send(small_lm, tx, 1, GRID[4])
+    assert _receive(small_lm, rx, 1, m1) == GRID[4]
     tx.report(1, True)
-    _send(small_lm, tx, 2, LJ[5])  # lost on the air
-    m3, used3 = _send(small_lm, tx, 3, LJ[6])
+    _send(small_lm, tx, 2, GRID[5])  # lost on the air
+    m3, used3 = _send(small_lm, tx, 3, GRID[6])
     assert used3 == (1,)
-    assert _receive(small_lm, rx, 3, m3) == LJ[6]
-    m4, used4 = _send(small_lm, tx, 4, LJ[7])  # 3's report not back yet
-    assert used4 == (1,) and _receive(small_lm, rx, 4, m4) == LJ[7]
+    assert _receive(small_lm, rx, 3, m3) == GRID[6]
+    m4, used4 = _send(small_lm, tx, 4, GRID[7])  # 3's report not back yet
+    assert used4 == (1,) and _receive(small_lm, rx, 4, m4) == GRID[7]
     tx.report(3, True)
     tx.report(4, True)
-    m5, used5 = _send(small_lm, tx, 5, LJ[8])
-    assert used5 == (3, 4) and _receive(small_lm, rx, 5, m5) == LJ[8]  # a run after the gap: offset coded
+    m5, used5 = _send(small_lm, tx, 5, GRID[8])
+    assert used5 == (3, 4) and _receive(small_lm, rx, 5, m5) == GRID[8]  # a run after the gap: offset coded
 
 
 def test_receiver_without_context_refuses_and_the_link_recovers(small_lm):
@@ -72,10 +76,10 @@ def test_receiver_without_context_refuses_and_the_link_recovers(small_lm):
     decodes."""
     tx, rx = SenderConversation(), ReceiverConversations()
     for seq in (1, 2):
-        m, _ = _send(small_lm, tx, seq, LJ[seq])
+        m, _ = _send(small_lm, tx, seq, GRID[seq])
         _receive(small_lm, rx, seq, m)
         tx.report(seq, True)
-    m3, used = _send(small_lm, tx, 3, LJ[3])
+    m3, used = _send(small_lm, tx, 3, GRID[3])
     assert used == (1, 2)
     fresh = ReceiverConversations()
     with pytest.raises(ContextMissing) as e:
@@ -85,8 +89,8 @@ def test_receiver_without_context_refuses_and_the_link_recovers(small_lm):
         small_lm.decode_link(m3, small_lm.link_model_id)
     tx.report(3, False)  # the receiver reports it unverified
     assert tx.resets == 1
-    m4, used4 = _send(small_lm, tx, 4, LJ[0])
-    assert used4 == () and _receive(small_lm, fresh, 4, m4) == LJ[0]
+    m4, used4 = _send(small_lm, tx, 4, GRID[0])
+    assert used4 == () and _receive(small_lm, fresh, 4, m4) == GRID[0]
 
 
 def test_block_restart_and_context_setting_in_the_model_id(small_lm):
@@ -113,6 +117,13 @@ def test_kv_cache_history_does_not_change_the_code(small_lm):
     assert small_lm.encode_link(LJ[3], ctx) == ref
     small_lm.encode_link(LJ[5], LinkContext(6, {3: LJ[0], 4: LJ[1], 5: LJ[3]}))  # a longer sequence cached
     assert small_lm.decode_link(ref, None, ctx).text == LJ[3]
+    warm = ContextPrewarmer(small_lm)  # the context evaluated ahead, on another thread
+    warm.request(ctx)
+    deadline = time.monotonic() + 5
+    while warm.done < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert warm.done == 1 and small_lm.encode_link(LJ[3], ctx) == ref
+    assert small_lm.prepare_link(LinkContext(5, {})) == 0
 
 
 def test_arithmetic_ending_is_shortest_and_exact():
