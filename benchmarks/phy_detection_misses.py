@@ -124,7 +124,7 @@ def run(L, seed, n, esn0, pre):
                         sc_max=float(M[reg].max()) if reg.any() else 0.0,
                         near=[e for e in ev if e["lo"] - 8 <= t0 <= e["hi"] + 8 or
                               ("S" in e and abs(e["S"] + e["frac"] - t0) < 40 * f.sps)]))
-    return out, f.sps
+    return out, f.sps, f.n_pre
 
 
 def classify(r, sps):
@@ -161,7 +161,7 @@ def main():
         return 2
     L = load(a.src)
     t = time.time()
-    res, sps = run(L, a.seed, a.bursts, a.esn0, pre)
+    res, sps, n_pre = run(L, a.seed, a.bursts, a.esn0, pre)
     cls = collections.Counter(classify(r, sps) for r in res if not r["ok"])
     acqs = [e for r in res for e in r["near"] if e["acq"]]
     off = sum(abs(e["S"] + e["frac"] - r["t0"]) > 2 for r in res for e in r["near"] if e["acq"])
@@ -182,8 +182,9 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "misses_seed%d_%gdB.csv" % (a.seed, a.esn0)), "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["src", "esn0_db", "seed", "bursts", "found"] + list(CLASSES) + ["acquisitions", "acq_off_2"])
-        w.writerow([a.src or "installed", a.esn0, a.seed, len(res), found] + [cls[c] for c in CLASSES]
+        w.writerow(["receiver", "preamble_symbols", "esn0_db", "seed", "bursts", "found"] + list(CLASSES)
+                   + ["acquisitions", "acq_off_2"])
+        w.writerow([a.src or "installed", n_pre, a.esn0, a.seed, len(res), found] + [cls[c] for c in CLASSES]
                    + [len(acqs), off])
     return 0
 
