@@ -8,8 +8,10 @@ clip. The demo sample (``samples/demo``, a still portrait with speech) is recons
 quantity on real and reconstructed frames alike: the inner-lip opening divided by the mouth width.
 
 - articulation spread: 95th minus 5th percentile of the opening; target: reconstructed / real in 0.7-1.4;
-- closure: the opening at the middle of each bilabial (p, b, m, from the TTS timings) as a fraction of the
-  median opening on open vowels; target <= 0.25;
+- closure: the opening at each bilabial (p, b, m) as a fraction of the median opening on open vowels; target
+  <= 0.25. The moment is the quietest 25 ms of the synthesised speech within 40 ms of the bilabial's timing
+  (``metrics.closure_times``: the lips shut where the sound stops or hums), so it is read from the sound, the
+  timing (Kokoro's own alignment) only says which stretch to look in;
 - lip-sync offset: lag of the highest peak inside +-200 ms of the cross-correlation of the opening with the
   speech envelope (each clip against its own audio; ``metrics.sync_offset_ms``); target: within +-40 ms of the
   real clip's;
@@ -183,7 +185,7 @@ def run_face_eval(out: Path, cfg: ReconstructConfig | None = None, data: Path | 
             op_real = M.mouth_openings(real, mesh)
             off_real = M.sync_offset_ms(op_real, audio, 16000, 25)
         off = M.sync_offset_ms(op, speech.audio, speech.sample_rate, cfg.fps)
-        closure, n_bil = M.closure_ratio(op, speech.phoneme_timings, cfg.fps)
+        closure, n_bil = M.closure_ratio(op, speech.phoneme_timings, cfg.fps, speech.audio, speech.sample_rate)
         ref = ident.descriptor(prof.image)
         dists = np.array([ident.distance(ref, f) for f in frames]) if ref is not None else np.array([np.inf])
         sp_real, sp = M.articulation_spread(op_real), M.articulation_spread(op)

@@ -96,14 +96,40 @@ def articulation_spread(opening: np.ndarray) -> float:
     return float(np.percentile(opening, 95) - np.percentile(opening, 5))
 
 
-def closure_ratio(opening: np.ndarray, timings, fps: int) -> tuple[float, int]:
-    """Opening at the middle of bilabials (p, b, m), as a fraction of the median opening on open vowels; and how
-    many bilabials were measured (nan, 0 when the sentence has none)."""
-    from .visemes import BILABIALS, OPEN_VOWELS
+CLOSURE_SEARCH_S = 0.04  # how far around a bilabial's timing its acoustic closure is looked for
+
+
+def closure_times(timings, audio: np.ndarray | None = None, sr: int = 0) -> list[float]:
+    """The moment of each bilabial (p, b, m) in ``timings``: with the audio, the quietest 25 ms of the speech
+    within ``CLOSURE_SEARCH_S`` of its timing (the lips shut: a stop's silence or voice bar, a nasal's murmur),
+    so the moment comes from the sound, not from the timings the animator followed; without it, the middle of
+    the timing."""
+    from ..publickb.voice import envelope
+    from .visemes import BILABIALS
+
+    bil = [p for p in timings if p.symbol in BILABIALS]
+    if audio is None or not sr or not bil:
+        return [0.5 * (p.start + p.end) for p in bil]
+    hop = 0.005
+    env = envelope(np.asarray(audio, np.float32), sr, hop)
+    te = np.arange(env.size) * hop + 0.0125  # each 25 ms window at its middle
+    out = []
+    for p in bil:
+        w = np.flatnonzero((te >= p.start - CLOSURE_SEARCH_S) & (te <= p.end + CLOSURE_SEARCH_S))
+        out.append(float(te[w[np.argmin(env[w])]]) if w.size else 0.5 * (p.start + p.end))
+    return out
+
+
+def closure_ratio(opening: np.ndarray, timings, fps: int, audio: np.ndarray | None = None,
+                  sr: int = 0) -> tuple[float, int]:
+    """Opening at the bilabials (p, b, m; at ``closure_times``: read from the audio when it is given, else the
+    middle of each timing), as a fraction of the median opening on open vowels; and how many bilabials were
+    measured (nan, 0 when the sentence has none)."""
+    from .visemes import OPEN_VOWELS
 
     n = opening.size
     frame_of = lambda t: min(n - 1, max(0, int(t * fps)))  # noqa: E731
-    closed = [opening[frame_of(0.5 * (p.start + p.end))] for p in timings if p.symbol in BILABIALS]
+    closed = [opening[frame_of(t)] for t in closure_times(timings, audio, sr)]
     vowels = [opening[frame_of(t)] for p in timings if p.symbol in OPEN_VOWELS
               for t in np.arange(p.start, p.end, 1 / fps)]
     if not closed or not vowels:

@@ -7,6 +7,12 @@ kernel (uint8 activations x uint8 weights; no fast path on AVX2-only CPUs). Each
 kernel (integer inputs are exact in float32; sums round only beyond 2^24, a relative error under 1e-7).
 The rest of the graph (bias add in int32, rescale) is untouched, so the output is the same model's output.
 The rewritten model is cached beside the other derived files, keyed by the source file's size and mtime.
+
+Both rewrites (float convolutions or not) also expose the duration predictor's per-token frame counts as a
+second graph output, ``durations`` (int64, (1, tokens)): the tensor the graph itself builds its alignment from
+(``duration_proj`` -> Sigmoid -> ReduceSum -> Div(speed) -> Round -> Clip(min 1) -> Cast), so the phoneme timings
+come from the synthesiser (``KokoroTts``, one frame = ``KOKORO_SAMPLES_PER_FRAME`` samples at 24 kHz). Adding an
+output computes nothing new: the audio is the same bits.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ import numpy as np
 from ..paths import lgmtsc_home
 
 log = logging.getLogger(__name__)
-REWRITE_VERSION = 2
+REWRITE_VERSION = 3
+DURATIONS = "durations"  # the added output: per-token frame counts, pad tokens included
+KOKORO_SAMPLES_PER_FRAME = 600  # measured: sum(durations) x 600 == len(audio) at 24 kHz (tests/reconstruct/test_tts.py)
 
 
 def _float_convs(model, as_2d: bool = True) -> int:
@@ -77,23 +85,76 @@ def _float_convs(model, as_2d: bool = True) -> int:
     return rewritten
 
 
-def fast_kokoro_model(src: Path, cache_dir: Path | None = None) -> Path:
-    """Path of ``src`` with its ``ConvInteger`` nodes in float (built once, cached); ``src`` if ``onnx`` is missing."""
+def _expose_durations(model) -> bool:
+    """Add the predicted per-token durations (after rounding and clamping) as the graph output ``durations``;
+    False when the graph does not have the expected chain after ``duration_proj``."""
+    from onnx import TensorProto, helper
+
+    g = model.graph
+    if any(o.name == DURATIONS for o in g.output):
+        return True
+    cons: dict[str, list] = {}
+    for n in g.node:
+        for i in n.input:
+            cons.setdefault(i, []).append(n)
+
+    def after(name: str, op: str):
+        return next((c for c in cons.get(name, []) if c.op_type == op), None)
+
+    proj = [n for n in g.node if "duration_proj" in n.name and n.op_type == "Add"]
+    chain = None
+    for p in proj:
+        node, ok = p, True
+        for op in ("Sigmoid", "ReduceSum", "Div", "Round", "Clip"):
+            node = after(node.output[0], op)
+            if node is None:
+                ok = False
+                break
+        if ok:
+            chain = node
+            break
+    if chain is None:
+        return False
+    cast = after(chain.output[0], "Cast")
+    to = {a.name: helper.get_attribute_value(a) for a in cast.attribute}.get("to") if cast is not None else None
+    src = cast.output[0] if to == TensorProto.INT64 else chain.output[0]
+    if src == chain.output[0]:  # float frame counts: cast them ourselves
+        g.node.append(helper.make_node("Cast", [src], ["/durations/int64"], to=TensorProto.INT64,
+                                       name="/durations/cast"))
+        src = "/durations/int64"
+    g.node.append(helper.make_node("Identity", [src], [DURATIONS], name="/durations/output"))
+    g.output.append(helper.make_tensor_value_info(DURATIONS, TensorProto.INT64, None))
+    return True
+
+
+def kokoro_model(src: Path, float_conv: bool = True, cache_dir: Path | None = None) -> Path:
+    """Path of ``src`` rewritten (built once, cached): its ``ConvInteger`` nodes in float when ``float_conv``, and
+    the ``durations`` output in every case; ``src`` itself if the ``onnx`` package is missing (then the audio is
+    the same but the synthesiser gives no timings)."""
     try:
         import onnx
     except ImportError:
-        log.warning("the onnx package is missing: Kokoro runs its slow ConvInteger kernels (pip install onnx)")
+        log.warning("the onnx package is missing: Kokoro runs its slow ConvInteger kernels and gives no phoneme "
+                    "timings (pip install onnx)")
         return src
     st = src.stat()
     cache_dir = cache_dir or lgmtsc_home() / "derived" / "kokoro"
-    out = cache_dir / f"model-floatconv-v{REWRITE_VERSION}-{st.st_size}-{st.st_mtime_ns}.onnx"
+    kind = "floatconv" if float_conv else "int8"
+    out = cache_dir / f"model-{kind}-v{REWRITE_VERSION}-{st.st_size}-{st.st_mtime_ns}.onnx"
     if out.exists():
         return out
     model = onnx.load(str(src))
-    n = _float_convs(model)
+    n = _float_convs(model) if float_conv else 0
+    if not _expose_durations(model):
+        log.warning("Kokoro: no duration chain found in %s; phoneme timings will be estimated", src)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".tmp{id(model)}")
     onnx.save(model, str(tmp))
     tmp.replace(out)  # atomic: concurrent processes never see a half-written model
-    log.info("Kokoro: %d ConvInteger nodes rewritten in float -> %s", n, out)
+    log.info("Kokoro: %d ConvInteger nodes rewritten in float, durations exposed -> %s", n, out)
     return out
+
+
+def fast_kokoro_model(src: Path, cache_dir: Path | None = None) -> Path:
+    """Path of ``src`` with its ``ConvInteger`` nodes in float and the ``durations`` output (``kokoro_model``)."""
+    return kokoro_model(src, True, cache_dir)

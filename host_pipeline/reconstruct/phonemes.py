@@ -1,4 +1,5 @@
-"""Text -> phonemes (espeak-ng IPA mapped to Kokoro's symbol set), visemes, and phoneme timing estimates.
+"""Text -> phonemes (espeak-ng IPA mapped to Kokoro's symbol set), visemes, and phoneme timings (from a
+synthesiser's own durations, or estimated from the audio for synthesisers that give none).
 
 Kokoro's English symbols follow misaki (diphthongs as single letters: A=eɪ, I=aɪ, W=aʊ, Y=ɔɪ, O=oʊ;
 ʤ, ʧ, ᵊ). espeak-ng's IPA (``--ipa=1 --tie=^``) is mapped onto them; symbols outside the vocabulary
@@ -235,14 +236,101 @@ def _nominal(symbol: str) -> float:
     return 0.095 if symbol in VOWELS else 0.065
 
 
+STRESS = "ˈˌ"
+
+
+def timings_from_durations(symbols: str | list[str], frames: np.ndarray, frame_s: float,
+                           lead_s: float = 0.0) -> list[PhonemeTiming]:
+    """Phoneme timings from a synthesiser's own per-token durations (Kokoro's duration predictor, the frame counts
+    its decoder was fed): ``symbols`` are the tokens between the two pad tokens, ``frames`` the durations of the
+    pads and the tokens (``len(symbols) + 2``), ``frame_s`` the seconds per frame, and ``lead_s`` how much earlier
+    than its frames the synthesiser's sound comes (its measured decoder lead; the edges are moved by it).
+
+    A stress mark is not a sound: its frames go to the symbol after it (the stressed vowel: espeak puts the mark
+    just before it). A space between two words gives half its frames to each neighbour and stays as a
+    zero-length entry at the boundary; next to punctuation it joins the pause. Symbols are the same as
+    :func:`estimate_timings` gives (stress marks dropped, spaces and punctuation kept)."""
+    syms = list(symbols)
+    f = np.asarray(frames, np.float64).reshape(-1)
+    if f.size != len(syms) + 2:
+        raise ValueError(f"{f.size} durations for {len(syms)} symbols and two pads")
+    total = f.sum() * frame_s
+    edges = np.clip(np.concatenate([[0.0], np.cumsum(f)]) * frame_s - lead_s, 0.0, total)
+    start, end = edges[1:-2].copy(), edges[2:-1].copy()  # token k (0-based in ``syms``) spans start[k]..end[k]
+    out_idx = []
+    carry = None
+    for k, c in enumerate(syms):
+        if c in STRESS:
+            carry = start[k] if carry is None else carry
+            continue
+        if carry is not None:
+            start[k], carry = carry, None
+        out_idx.append(k)
+    keep = out_idx
+    for j, k in enumerate(keep):
+        if syms[k] != " ":
+            continue
+        prev_k, next_k = (keep[j - 1] if j > 0 else None), (keep[j + 1] if j + 1 < len(keep) else None)
+        pause = lambda i: i is not None and syms[i] in PAUSE_S and syms[i] != " "  # noqa: E731
+        if pause(prev_k):
+            end[prev_k], start[k] = end[k], end[k]
+        elif pause(next_k):
+            start[next_k], end[k] = start[k], start[k]
+        else:
+            mid = 0.5 * (start[k] + end[k])
+            if prev_k is not None:
+                end[prev_k] = mid
+            if next_k is not None:
+                start[next_k] = mid
+            start[k] = end[k] = mid
+    return [PhonemeTiming(syms[k], float(start[k]), float(end[k]), *viseme(syms[k])) for k in keep]
+
+
+def end_at_silence(timings: list[PhonemeTiming], audio: np.ndarray, sr: int, rel: float = 0.05,
+                   min_s: float = 0.04) -> list[PhonemeTiming]:
+    """``timings`` with each sound that comes before a pause (punctuation) or at the end ended where the audio
+    falls silent (its 25 ms RMS below ``rel`` x the 95th percentile) if that is earlier, at least ``min_s`` after
+    its start; the pause starts there. Kokoro's last token before a pause holds frames the decoder fades out in:
+    the sound ends a median 0.3 s before the final punctuation's frames (benchmarks/gsr_tts_alignment.py)."""
+    from ..publickb.voice import envelope
+
+    out = [PhonemeTiming(p.symbol, p.start, p.end, p.opening, p.rounding) for p in timings]
+    hop = 0.01
+    env = envelope(np.asarray(audio, np.float32), sr, hop)
+    if not env.size or not out:
+        return out
+    loud = env > rel * np.percentile(env, 95)
+    te = np.arange(env.size) * hop + 0.0125
+    is_pause = [p.symbol in PAUSE_S and p.symbol != " " for p in out]
+    for k, p in enumerate(out):
+        if is_pause[k] or p.symbol == " ":
+            continue
+        nxt = next((j for j in range(k + 1, len(out)) if out[j].symbol != " "), None)
+        if nxt is not None and not is_pause[nxt]:
+            continue
+        w = np.flatnonzero((te >= p.start) & (te <= p.end) & loud)
+        stop = max(float(te[w[-1]]) + 0.0125 if w.size else p.start, p.start + min_s)
+        if stop < p.end:
+            p.end = stop
+            for q in out[k + 1:len(out) if nxt is None else nxt]:  # the spaces in between
+                q.start = q.end = stop
+            if nxt is not None:
+                out[nxt].start = stop
+    return out
+
+
 def estimate_timings(phonemes: str, audio: np.ndarray, sr: int) -> list[PhonemeTiming]:
-    """Phoneme start/end times for audio whose synthesiser gives none.
+    """Phoneme start/end times for audio whose synthesiser gives none: the fallback for the backends without an
+    alignment of their own: BERT-VITS2's HTTP API, and Kokoro when the ``onnx`` package is missing (its duration
+    output cannot be exposed then). Kokoro's timings come from its own duration predictor
+    (:func:`timings_from_durations`); festival reports its segments; SadTalker is driven by the audio and reads
+    no timings. Off by up to ~0.1 s inside a sentence (docs/reconstruct.md).
 
     Nominal durations (vowels longer, pauses at punctuation) are fitted to the voiced stretches of the audio:
     pauses are matched to the longest silences in order, and the phonemes between two pauses fill the
     speech between the matching silences proportionally.
     """
-    syms = [c for c in phonemes if c not in "ˈˌ"]
+    syms = [c for c in phonemes if c not in STRESS]
     if not syms:
         return []
     hop = 0.01

@@ -1,7 +1,8 @@
 """TTS backends behind one interface: ``TtsBackend.synthesize(text, voice) -> Speech`` (audio + phoneme timings).
 
 - ``KokoroTts``: Kokoro-82M int8 ONNX from the verified model cache (embedded default), its ``ConvInteger``
-  nodes rewritten as float convolutions (``onnx_rewrite``). Its 54 v1.0 voices (``kokoro-voices``, from the npm
+  nodes rewritten as float convolutions (``onnx_rewrite``); the phoneme timings are its own duration
+  predictor's (exposed as a second graph output). Its 54 v1.0 voices (``kokoro-voices``, from the npm
   package kokoro-js) are blended: the first 128 style dimensions (decoder: timbre) and the last 128 (predictor:
   prosody) may take different weights, or a voice carries its own (510, 256) style table (a matched, enrolled
   voice). Pitch is shifted by synthesising slower and resampling (no extra dependency).
@@ -29,8 +30,8 @@ import numpy as np
 
 from ..errors import BackendError, ConfigError, InputError, ModelError
 from .config import ReconstructConfig
-from .onnx_rewrite import fast_kokoro_model
-from .phonemes import PhonemeTiming, estimate_timings, phonemize, viseme
+from .onnx_rewrite import DURATIONS, KOKORO_SAMPLES_PER_FRAME, kokoro_model
+from .phonemes import PhonemeTiming, end_at_silence, estimate_timings, phonemize, timings_from_durations, viseme
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +184,16 @@ def _scale_timings(t: list[PhonemeTiming], k: float) -> list[PhonemeTiming]:
     return [PhonemeTiming(p.symbol, p.start * k, p.end * k, p.opening, p.rounding) for p in t]
 
 
+KOKORO_LEAD_S = 0.05  # Kokoro's sound comes this much before its frames (benchmarks/gsr_tts_alignment.py)
+
+
 class KokoroTts(TtsBackend):
-    """Kokoro-82M ONNX. Inputs: tokens (1, n+2) int64 padded with 0, style (1, 256), speed (1,); 24 kHz out."""
+    """Kokoro-82M ONNX. Inputs: tokens (1, n+2) int64 padded with 0, style (1, 256), speed (1,); 24 kHz out.
+
+    Outputs: the audio and (the rewritten graph, ``onnx_rewrite.kokoro_model``) ``durations``, the duration
+    predictor's frame counts per token (pads included; one frame = ``KOKORO_SAMPLES_PER_FRAME`` samples), from
+    which the phoneme timings are made (``phonemes.timings_from_durations``, moved ``KOKORO_LEAD_S`` earlier).
+    Without the ``onnx`` package the shipped graph runs and the timings are estimated from the audio."""
 
     name = "kokoro"
     SAMPLE_RATE = 24000
@@ -201,7 +210,7 @@ class KokoroTts(TtsBackend):
         self._voices_dir = Path(voices_dir) if voices_dir else None
         self._all: dict[str, np.ndarray] | None = None
         try:
-            model = fast_kokoro_model(d / "model.onnx") if self.cfg.tts_float_conv else d / "model.onnx"
+            model = kokoro_model(d / "model.onnx", float_conv=self.cfg.tts_float_conv)
             threads = self.cfg.tts_threads or os.cpu_count() or 1
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = threads
@@ -210,6 +219,7 @@ class KokoroTts(TtsBackend):
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting on a shared CPU
             self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+            self._outputs = ["audio"] + [o.name for o in self.session.get_outputs() if o.name == DURATIONS]
             self.vocab: dict[str, int] = json.loads((d / "vocab.json").read_text())["vocab"]
             z = np.load(d / "voices_ja.npz")
             self._ja = {k: z[k].astype(np.float32).reshape(-1, 256) for k in z.files}
@@ -289,15 +299,24 @@ class KokoroTts(TtsBackend):
         audio_parts, timings, offset = [], [], 0.0
         table = self.style_table(voice)
         for chunk in self._chunks(phonemes):
-            ids = [self.vocab[c] for c in chunk if c in self.vocab]
+            syms = [c for c in chunk if c in self.vocab]
+            ids = [self.vocab[c] for c in syms]
             if not ids:
                 continue
-            out = self.session.run(None, {"tokens": np.array([[0, *ids, 0]], np.int64),
-                                          "style": table[min(len(ids), len(table) - 1)].reshape(1, 256),
-                                          "speed": np.array([speed], np.float32)})[0].reshape(-1)
+            res = self.session.run(self._outputs, {"tokens": np.array([[0, *ids, 0]], np.int64),
+                                                   "style": table[min(len(ids), len(table) - 1)].reshape(1, 256),
+                                                   "speed": np.array([speed], np.float32)})
+            out = res[0].reshape(-1)
             a = _resample(out.astype(np.float32), 1.0 / voice.pitch)
+            if len(res) > 1:  # the model's own alignment: frames per token, scaled with the pitch resampling
+                frame_s = KOKORO_SAMPLES_PER_FRAME / self.SAMPLE_RATE * a.size / max(out.size, 1)
+                chunk_t = end_at_silence(timings_from_durations(syms, res[1], frame_s,
+                                                                KOKORO_LEAD_S * a.size / max(out.size, 1)),
+                                         a, self.SAMPLE_RATE)
+            else:  # no onnx package: the shipped graph has no duration output
+                chunk_t = estimate_timings("".join(syms), a, self.SAMPLE_RATE)
             timings += [PhonemeTiming(p.symbol, p.start + offset, p.end + offset, p.opening, p.rounding)
-                        for p in estimate_timings(chunk, a, self.SAMPLE_RATE)]
+                        for p in chunk_t]
             audio_parts.append(a)
             offset += a.size / self.SAMPLE_RATE
         if not audio_parts:

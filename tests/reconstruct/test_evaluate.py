@@ -28,6 +28,23 @@ def test_closure_ratio_reads_the_middle_of_bilabials():
     assert np.isnan(M.closure_ratio(op, tim[:1], 25)[0])  # no bilabial: nothing to judge
 
 
+def test_closure_is_read_where_the_sound_stops_not_at_the_timing():
+    """With the audio, the bilabial's moment is its silence (within 40 ms of the timing), not the timing's middle."""
+    sr = 16000
+    rng = np.random.default_rng(1)
+    audio = (0.3 * rng.standard_normal(int(0.5 * sr))).astype(np.float32)
+    audio[int(0.285 * sr):int(0.325 * sr)] *= 0.01  # the lips shut at 0.285-0.325 s, later than the timing says
+    tim = [PhonemeTiming("a", 0.0, 0.2, *viseme("a")), PhonemeTiming("m", 0.2, 0.28, *viseme("m")),
+           PhonemeTiming("a", 0.28, 0.48, *viseme("a"))]
+    (t,) = M.closure_times(tim, audio, sr)
+    assert 0.295 <= t <= 0.32
+    assert M.closure_times(tim) == [pytest.approx(0.24)]  # no audio: the middle of the timing
+    op = np.full(13, 0.4)
+    op[6] = 0.02  # shut at 0.24-0.28 s only: open again when the sound is silent
+    assert M.closure_ratio(op, tim, 25)[0] == pytest.approx(0.05)
+    assert M.closure_ratio(op, tim, 25, audio, sr)[0] == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("lag_ms", [-80, 0, 40, 120])
 def test_sync_offset_finds_a_known_lag(lag_ms):
     sr, fps = 16000, 25

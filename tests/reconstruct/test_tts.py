@@ -156,3 +156,61 @@ def test_phoneme_runs_without_spaces_are_cut_to_the_model_limit(kokoro):
     run = "hˈɛloʊ-wˈɜːld-ɐɡˈɛn-" * 60  # one clause, no space to cut at
     chunks = kokoro._chunks(run)
     assert all(len(c) <= kokoro.MAX_TOKENS for c in chunks) and "".join(chunks) == run.strip()
+
+
+def test_durations_output_leaves_the_audio_bit_identical(kokoro, tmp_path):
+    """The rewrite of the shipped graph (no float convolutions) only adds the ``durations`` output: same audio
+    bits, and the frame counts account for every sample (600 samples a frame at 24 kHz)."""
+    import onnxruntime as ort
+
+    from host_pipeline.models import ModelCache
+    from host_pipeline.reconstruct.onnx_rewrite import DURATIONS, KOKORO_SAMPLES_PER_FRAME, kokoro_model
+
+    src = ModelCache().path("kokoro-82m") / "model.onnx"
+    dur = kokoro_model(src, float_conv=False, cache_dir=tmp_path)
+    ids = [kokoro.vocab[c] for c in "bˈɪn nˈW." if c in kokoro.vocab]
+    feeds = {"tokens": np.array([[0, *ids, 0]], np.int64), "style": kokoro._style(kokoro.default_voice(), len(ids)),
+             "speed": np.array([1.0], np.float32)}
+    a0 = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, feeds)
+    sess = ort.InferenceSession(str(dur), providers=["CPUExecutionProvider"])
+    a1, d = sess.run(["audio", DURATIONS], feeds)
+    assert len(a0) == 1 and np.array_equal(a0[0], a1)
+    assert d.shape == (1, len(ids) + 2) and (d >= 1).all()
+    assert d.sum() * KOKORO_SAMPLES_PER_FRAME == a1.size
+
+
+def test_kokoro_timings_come_from_its_own_durations(kokoro, speech):
+    """The timings of ``KokoroTts.synthesize`` are the model's frame counts (lead removed, sounds before a pause
+    ended at the silence): rebuilt here from the duration output, monotonic, one per symbol, inside the audio."""
+    from host_pipeline.reconstruct.onnx_rewrite import KOKORO_SAMPLES_PER_FRAME
+    from host_pipeline.reconstruct.phonemes import STRESS, end_at_silence, timings_from_durations
+    from host_pipeline.reconstruct.tts import KOKORO_LEAD_S
+
+    syms = [c for c in phonemize(speech.text) if c in kokoro.vocab]
+    a, d = kokoro.session.run(["audio", "durations"], {
+        "tokens": np.array([[0, *[kokoro.vocab[c] for c in syms], 0]], np.int64),
+        "style": kokoro._style(Voice({"jm_kumo": 1.0}), len(syms)), "speed": np.array([1.0], np.float32)})
+    assert abs(int(d.sum()) * KOKORO_SAMPLES_PER_FRAME - speech.audio.size) < KOKORO_SAMPLES_PER_FRAME
+    frame_s = KOKORO_SAMPLES_PER_FRAME / kokoro.SAMPLE_RATE
+    want = end_at_silence(timings_from_durations(syms, d, frame_s, KOKORO_LEAD_S), a.reshape(-1), 24000)
+    got = speech.phoneme_timings
+    assert [(p.symbol, round(p.start, 6), round(p.end, 6)) for p in got] == \
+        [(p.symbol, round(p.start, 6), round(p.end, 6)) for p in want]
+    assert [p.symbol for p in got] == [c for c in syms if c not in STRESS]  # every phoneme, spaces, punctuation
+    s, e = np.array([p.start for p in got]), np.array([p.end for p in got])
+    assert (np.diff(s) >= 0).all() and (e >= s).all() and np.allclose(s[1:], e[:-1])  # contiguous, in order
+    assert 0 < s[0] < 0.6 and e[-1] <= speech.duration_s
+
+
+def test_timings_from_durations_hand_stress_and_spaces_to_neighbours():
+    from host_pipeline.reconstruct.phonemes import timings_from_durations
+
+    # pad 4 | b 2 | ˈ 2 | ɪ 2 | n 2 | ' ' 2 | b 2 | ˈ 1 | u 3 | . 4 | pad 1   (frames of 0.025 s)
+    t = timings_from_durations("bˈɪn bˈu.", [4, 2, 2, 2, 2, 2, 2, 1, 3, 4, 1], 0.025)
+    got = [(p.symbol, round(p.start / 0.025, 3), round(p.end / 0.025, 3)) for p in t]
+    assert got == [("b", 4, 6), ("ɪ", 6, 10), ("n", 10, 13), (" ", 13, 13), ("b", 13, 16), ("u", 16, 20),
+                   (".", 20, 24)]
+    shifted = timings_from_durations("bˈɪn bˈu.", [4, 2, 2, 2, 2, 2, 2, 1, 3, 4, 1], 0.025, lead_s=0.05)
+    assert shifted[0].start == pytest.approx(0.05) and shifted[-1].end == pytest.approx(0.55)
+    with pytest.raises(ValueError):
+        timings_from_durations("ab", [1, 2, 3], 0.025)
