@@ -39,7 +39,7 @@ def clopper_pearson(k, n, conf=0.95):
 
 
 def det_worker(args):
-    seed, n, esn0, pre, k_msgs = args
+    seed, n, esn0, pre, k_msgs, thr = args
     rng = np.random.default_rng(seed)
     f = frame.Frame(**pre)
     ok = wrong = tag_wrong = later_ok = later_n = 0
@@ -57,7 +57,7 @@ def det_worker(args):
                         lead=int(rng.integers(0, 4000)))
         y = np.concatenate([sim.awgn(np.zeros(int(rng.integers(0, 3000))), esn0, 4, rng).astype(np.complex64), y,
                             sim.awgn(np.zeros(2000), esn0, 4, rng).astype(np.complex64)])
-        out = frame.Receiver(f, association=assoc).feed(y)   # the association arrived earlier
+        out = frame.Receiver(f, threshold=thr, association=assoc).feed(y)   # the association arrived earlier
         for m, _ in out:
             j = (m[pf.KEY_SEQ] - seq0) % (1 << 32)
             same = j < k_msgs and all(m[k] == metas[j][k] for k in (pf.KEY_SEQ, pf.KEY_SENDER_ID, pf.KEY_N_TOKENS))
@@ -70,9 +70,9 @@ def det_worker(args):
 
 
 def fa_worker(args):
-    seed, nsamp, chunk, pre = args
+    seed, nsamp, chunk, pre, thr = args
     rng = np.random.default_rng(seed)
-    rx = frame.Receiver(frame.Frame(**pre))
+    rx = frame.Receiver(frame.Frame(**pre), threshold=thr)
     pdus = 0
     done = 0
     while done < nsamp:
@@ -94,6 +94,7 @@ def main():
     ap.add_argument("--ltf-n", type=int, default=None, help="Zadoff-Chu length of each LTF half")
     ap.add_argument("--points", default="0,2,5", help="Es/N0 points (dB) of the detection test")
     ap.add_argument("--messages", type=int, default=1, help="messages per burst (a backlog)")
+    ap.add_argument("--threshold", type=float, default=0.25, help="Schmidl-Cox trigger threshold (burst_rx's)")
     ap.add_argument("--workers", type=int, default=2, help="processes (the machine's other load: 1)")
     ap.add_argument("--below", action=argparse.BooleanOptionalAction, default=True,
                     help="also the points below the working range (-8..-3 dB)")
@@ -112,8 +113,9 @@ def main():
            if v is not None}
     f0 = frame.Frame(**pre)
     print("preamble: STF %d x %d symbols, Schmidl-Cox window %d periods, LTF 2 x %d: %d symbols; "
-          "guard %d symbols (300-symbol payload)"
-          % (f0.stf_reps, f0.seg, f0.sc_window_segs, f0.ltf_n, f0.n_pre, f0.guard_symbols(f0.n_hdr + 32 + 300)),
+          "guard %d symbols (300-symbol payload); trigger threshold %.2f"
+          % (f0.stf_reps, f0.seg, f0.sc_window_segs, f0.ltf_n, f0.n_pre, f0.guard_symbols(f0.n_hdr + 32 + 300),
+             a.threshold),
           flush=True)
     os.makedirs(a.out, exist_ok=True)
     from multiprocessing import Pool
@@ -121,7 +123,8 @@ def main():
     t0 = time.time()
     with Pool(max(1, a.workers)) as pool:
         for esn0, nb in zip(points, counts):
-            res = pool.map(det_worker, [(a.seed + 1000 * k + int(esn0 * 10), nb // 2, esn0, pre, a.messages)
+            res = pool.map(det_worker, [(a.seed + 1000 * k + int(esn0 * 10), nb // 2, esn0, pre, a.messages,
+                                         a.threshold)
                                         for k in range(2)])
             ok, wrong, tag_wrong, later_ok, later_n = (sum(r[i] for r in res) for i in range(5))
             n = 2 * (nb // 2)
@@ -135,7 +138,7 @@ def main():
                   flush=True)
         for esn0 in (-8.0, -5.0, -3.0) if a.below else ():
             res = pool.map(det_worker, [(a.seed + 5000 + 1000 * k + int(-esn0 * 10), counts[0] // 4, esn0, pre,
-                                         a.messages) for k in range(2)])
+                                         a.messages, a.threshold) for k in range(2)])
             ok = sum(r[0] for r in res)
             wrong = sum(r[1] for r in res)
             n = 2 * (counts[0] // 4)
@@ -145,7 +148,7 @@ def main():
                   flush=True)
         half = int(a.noise // 2)
         if half:
-            res = pool.map(fa_worker, [(a.seed + 77 + k, half, 65536, pre) for k in range(2)])
+            res = pool.map(fa_worker, [(a.seed + 77 + k, half, 65536, pre, a.threshold) for k in range(2)])
             pdus, trig, hfail = (sum(r[i] for r in res) for i in range(3))
             rows.append(dict(test="noise_only", esn0_db="", trials=2 * half, detected=pdus, rate=pdus / (2 * half),
                              wrong_header=pdus, triggers=trig, header_failures=hfail))
