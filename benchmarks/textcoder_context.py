@@ -102,8 +102,8 @@ def main() -> int:
             rows[k]["bytes_no_context"] = len(off.encode_link(text))
             rows[k]["encode_s_no_context"] = round(time.perf_counter() - t0, 3)
             k += 1
-    name = f"context_lag{a.lag}" + ("_prewarm" if a.prewarm else "")
-    with open(os.path.join(a.out, f"{name}.csv"), "w", newline="") as fh:
+    stem = f"context_lag{a.lag}" + ("_prewarm" if a.prewarm else "")
+    with open(os.path.join(a.out, f"{stem}.csv"), "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
@@ -136,7 +136,7 @@ def main() -> int:
     summary["load_mean"] = round(sum(r["load"] for r in rows) / len(rows), 1)
     pre = sorted(r["prewarm_s"] for r in rows)
     summary["median_prewarm_s"], summary["max_prewarm_s"] = pre[len(pre) // 2], pre[-1]
-    with open(os.path.join(a.out, f"{name}.json"), "w") as fh:
+    with open(os.path.join(a.out, f"{stem}.json"), "w") as fh:
         json.dump(summary, fh, indent=1)
     print(json.dumps({k: v for k, v in summary.items() if k != "conversations"}))
     return 0

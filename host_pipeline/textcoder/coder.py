@@ -348,7 +348,8 @@ class TextCoder:
         while a > block and a - 1 in held:
             a -= 1
         seqs = list(range(a, e + 1))
-        while seqs and len(self._context_tokens([held[q] for q in seqs])) > self.cfg.context_tokens:
+        budget = min(self.cfg.context_tokens, self.lm_model().window // 2)  # room for the message itself
+        while seqs and len(self._context_tokens([held[q] for q in seqs])) > budget:
             seqs.pop(0)
         if not seqs:
             return 0, 0, []
