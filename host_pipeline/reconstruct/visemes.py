@@ -56,8 +56,12 @@ OPEN_VOWELS = set("aɑæɐAIWɛʌɜɔɒY")
 BILABIALS = set("pbm")
 _DEFAULT = ((0.3, 0.3, 0.1, 0.1, 0.0, 0.0, 0.0), 0.4)
 REST_DOMINANCE = 0.8  # silence pulls the mouth shut
-ANTICIPATION_S = 0.05  # dominance decay constant before a segment
-CARRYOVER_S = 0.035  # ... and after it
+# dominance decay constants before a segment (anticipation) and after it (carry-over). 50/35 ms made up for the
+# estimated timings' short vowels; with Kokoro's own timings (long vowels, short consonants) the vowels overshot
+# the real talkers' articulation spread (brbk7n 1.36, lbax4n and pwij3p as below), and the 70/45 ms chosen first
+# are back (brbk7n 1.36 -> 1.16, lbax4n 0.92 -> 0.80, pwij3p 0.89 -> 0.73; lip-sync 4-5 ms nearer the real clips)
+ANTICIPATION_S = 0.07
+CARRYOVER_S = 0.045
 LEAD_S = 0.04  # the articulators reach a sound's target this much before it is heard
 HOP = 0.01
 

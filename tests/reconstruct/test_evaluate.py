@@ -29,20 +29,23 @@ def test_closure_ratio_reads_the_middle_of_bilabials():
 
 
 def test_closure_is_read_where_the_sound_stops_not_at_the_timing():
-    """With the audio, the bilabial's moment is its silence (within 40 ms of the timing), not the timing's middle."""
+    """With the audio, the bilabial's moment is its dip (within 20 ms of the timing), not the timing's middle."""
     sr = 16000
     rng = np.random.default_rng(1)
     audio = (0.3 * rng.standard_normal(int(0.5 * sr))).astype(np.float32)
-    audio[int(0.285 * sr):int(0.325 * sr)] *= 0.01  # the lips shut at 0.285-0.325 s, later than the timing says
-    tim = [PhonemeTiming("a", 0.0, 0.2, *viseme("a")), PhonemeTiming("m", 0.2, 0.28, *viseme("m")),
+    audio[int(0.25 * sr):int(0.29 * sr)] *= 0.01  # the lips shut at 0.25-0.29 s, later than the timing's middle
+    tim = [PhonemeTiming("a", 0.0, 0.16, *viseme("a")), PhonemeTiming("m", 0.16, 0.28, *viseme("m")),
            PhonemeTiming("a", 0.28, 0.48, *viseme("a"))]
     (t,) = M.closure_times(tim, audio, sr)
-    assert 0.295 <= t <= 0.32
-    assert M.closure_times(tim) == [pytest.approx(0.24)]  # no audio: the middle of the timing
+    assert 0.26 <= t <= 0.28
+    assert M.closure_times(tim) == [pytest.approx(0.22)]  # no audio: the middle of the timing
     op = np.full(13, 0.4)
-    op[6] = 0.02  # shut at 0.24-0.28 s only: open again when the sound is silent
+    op[5] = 0.02  # shut at 0.20-0.24 s only: open again when the sound is silent
     assert M.closure_ratio(op, tim, 25)[0] == pytest.approx(0.05)
     assert M.closure_ratio(op, tim, 25, audio, sr)[0] == pytest.approx(1.0)
+    t = np.arange(int(0.5 * sr)) / sr
+    fading = (np.sin(2 * np.pi * 1000 * t) * np.exp(-4 * t)).astype(np.float32)  # falls on through the window
+    assert M.closure_times(tim, fading, sr)[0] == pytest.approx(0.22)  # no dip: the middle
 
 
 @pytest.mark.parametrize("lag_ms", [-80, 0, 40, 120])
