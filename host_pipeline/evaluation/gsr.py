@@ -9,9 +9,9 @@ quantity on real and reconstructed frames alike: the inner-lip opening divided b
 
 - articulation spread: 95th minus 5th percentile of the opening; target: reconstructed / real in 0.7-1.4;
 - closure: the opening at each bilabial (p, b, m) as a fraction of the median opening on open vowels; target
-  <= 0.25. The moment is the quietest 25 ms of the synthesised speech within 40 ms of the bilabial's timing
-  (``metrics.closure_times``: the lips shut where the sound stops or hums), so it is read from the sound, the
-  timing (Kokoro's own alignment) only says which stretch to look in;
+  <= 0.25. The moment is the dip of the synthesised speech's 0.5-4 kHz power within 20 ms of the bilabial's
+  timing (``metrics.closure_times``: the lips shut where the sound stops or only hums), so it is read from the
+  sound; the timing (Kokoro's own alignment) only says which stretch to look in (no dip: its middle);
 - lip-sync offset: lag of the highest peak inside +-200 ms of the cross-correlation of the opening with the
   speech envelope (each clip against its own audio; ``metrics.sync_offset_ms``); target: within +-40 ms of the
   real clip's;
