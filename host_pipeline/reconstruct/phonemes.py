@@ -290,8 +290,8 @@ def end_at_silence(timings: list[PhonemeTiming], audio: np.ndarray, sr: int, rel
                    min_s: float = 0.04) -> list[PhonemeTiming]:
     """``timings`` with each sound that comes before a pause (punctuation) or at the end ended where the audio
     falls silent (its 25 ms RMS below ``rel`` x the 95th percentile) if that is earlier, at least ``min_s`` after
-    its start; the pause starts there. Kokoro's last token before a pause holds frames the decoder fades out in:
-    the sound ends a median 0.3 s before the final punctuation's frames (benchmarks/gsr_tts_alignment.py)."""
+    its start; the pause starts there. Kokoro's last token before a pause holds frames the decoder fades out in
+    (the sound ends well before the final punctuation's frames, about 0.3 s in an exploratory look)."""
     from ..publickb.voice import envelope
 
     out = [PhonemeTiming(p.symbol, p.start, p.end, p.opening, p.rounding) for p in timings]
