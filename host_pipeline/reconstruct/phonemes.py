@@ -237,6 +237,7 @@ def _nominal(symbol: str) -> float:
 
 
 STRESS = "ˈˌ"
+TONES = "→↗↓↘"  # Kokoro's Mandarin tone marks, written after the syllable's nucleus
 
 
 def timings_from_durations(symbols: str | list[str], frames: np.ndarray, frame_s: float,
@@ -247,9 +248,10 @@ def timings_from_durations(symbols: str | list[str], frames: np.ndarray, frame_s
     than its frames the synthesiser's sound comes (its measured decoder lead; the edges are moved by it).
 
     A stress mark is not a sound: its frames go to the symbol after it (the stressed vowel: espeak puts the mark
-    just before it). A space between two words gives half its frames to each neighbour and stays as a
-    zero-length entry at the boundary; next to punctuation it joins the pause. Symbols are the same as
-    :func:`estimate_timings` gives (stress marks dropped, spaces and punctuation kept)."""
+    just before it); a Mandarin tone mark's go to the nucleus before it. A space between two words gives half its
+    frames to each neighbour and stays as a zero-length entry at the boundary; next to punctuation it joins the
+    pause. Symbols are those :func:`estimate_timings` gives (stress marks dropped, spaces and punctuation kept;
+    tone marks dropped here)."""
     syms = list(symbols)
     f = np.asarray(frames, np.float64).reshape(-1)
     if f.size != len(syms) + 2:
@@ -257,11 +259,14 @@ def timings_from_durations(symbols: str | list[str], frames: np.ndarray, frame_s
     total = f.sum() * frame_s
     edges = np.clip(np.concatenate([[0.0], np.cumsum(f)]) * frame_s - lead_s, 0.0, total)
     start, end = edges[1:-2].copy(), edges[2:-1].copy()  # token k (0-based in ``syms``) spans start[k]..end[k]
-    out_idx = []
+    out_idx: list[int] = []
     carry = None
     for k, c in enumerate(syms):
         if c in STRESS:
             carry = start[k] if carry is None else carry
+            continue
+        if c in TONES and out_idx and syms[out_idx[-1]] not in PAUSE_S:  # Mandarin: the tone is its nucleus's
+            end[out_idx[-1]] = end[k]
             continue
         if carry is not None:
             start[k], carry = carry, None

@@ -214,3 +214,5 @@ def test_timings_from_durations_hand_stress_and_spaces_to_neighbours():
     assert shifted[0].start == pytest.approx(0.05) and shifted[-1].end == pytest.approx(0.55)
     with pytest.raises(ValueError):
         timings_from_durations("ab", [1, 2, 3], 0.025)
+    zh = timings_from_durations("ni↓", [2, 1, 3, 2, 1], 0.025)  # the tone mark's frames go to its nucleus
+    assert [(p.symbol, round(p.start / 0.025, 3), round(p.end / 0.025, 3)) for p in zh] == [("n", 2, 3), ("i", 3, 8)]
