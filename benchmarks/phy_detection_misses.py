@@ -4,7 +4,8 @@ fs, random timing, leading noise, 100-800 payload symbols), with the receiver's 
 put in one class, checked in this order:
 
 * no_trigger: no trigger whose LTF search window holds the burst's start (``sc_max``: the Schmidl-Cox metric's
-  largest value around the STF, at the first sampling phase, for comparison with the threshold);
+  largest value around the STF, as ``sc_metric`` gives it on the whole stream, for comparison with the threshold;
+  the receiver's scan restarts after each trigger and may sample other phases);
 * ltf_rejected: a trigger covered it, but the LTF correlation stayed under its threshold;
 * wrong_timing: every acquisition of it is more than 2 samples off;
 * cfo_wrong: timing right, the CFO after the LTF more than 6e-4 cycles/sample off (beyond the header decoder's
@@ -52,7 +53,7 @@ def semantic_meta(pf, n_sym, **kw):
                 uses_per_token=upt, **kw)
 
 
-def run(L, seed, n, esn0, pre):
+def run(L, seed, n, esn0, pre, threshold=0.25):
     """The bursts of phy_detection.det_worker (one message each), every receiver step recorded."""
     frame, sim, pf = L.frame, L.sim, L.pdu_format
     H = frame.header
@@ -72,7 +73,7 @@ def run(L, seed, n, esn0, pre):
         y = np.concatenate([sim.awgn(np.zeros(n0), esn0, 4, rng).astype(np.complex64), y,
                             sim.awgn(np.zeros(2000), esn0, 4, rng).astype(np.complex64)])
         t0 = n0 + lead + dl                      # sample of the burst's start (as the receiver's S + frac)
-        rx = frame.Receiver(f, association=assoc)
+        rx = frame.Receiver(f, threshold=threshold, association=assoc)
         ev, st = [], {}
         orig_seg = rx._seg
 
@@ -124,7 +125,7 @@ def run(L, seed, n, esn0, pre):
                         sc_max=float(M[reg].max()) if reg.any() else 0.0,
                         near=[e for e in ev if e["lo"] - 8 <= t0 <= e["hi"] + 8 or
                               ("S" in e and abs(e["S"] + e["frac"] - t0) < 40 * f.sps)]))
-    return out, f.sps, f.n_pre
+    return out, f.sps, f.n_pre, f.sc_window_segs
 
 
 def classify(r, sps):
@@ -152,6 +153,7 @@ def main():
     ap.add_argument("--seed", type=int, default=101)
     ap.add_argument("--src", default=None, help="import lgmtsc from this directory (a source tree)")
     ap.add_argument("--preamble", default="{}", help='Frame preamble options as JSON, e.g. {"stf_reps": 10}')
+    ap.add_argument("--threshold", type=float, default=0.25, help="Schmidl-Cox trigger threshold")
     ap.add_argument("--out", default="out/bench/phy_detection_misses")
     a = ap.parse_args()
     try:
@@ -161,7 +163,7 @@ def main():
         return 2
     L = load(a.src)
     t = time.time()
-    res, sps, n_pre = run(L, a.seed, a.bursts, a.esn0, pre)
+    res, sps, n_pre, win = run(L, a.seed, a.bursts, a.esn0, pre, a.threshold)
     cls = collections.Counter(classify(r, sps) for r in res if not r["ok"])
     acqs = [e for r in res for e in r["near"] if e["acq"]]
     off = sum(abs(e["S"] + e["frac"] - r["t0"]) > 2 for r in res for e in r["near"] if e["acq"])
@@ -182,10 +184,10 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "misses_seed%d_%gdB.csv" % (a.seed, a.esn0)), "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["receiver", "preamble_symbols", "esn0_db", "seed", "bursts", "found"] + list(CLASSES)
-                   + ["acquisitions", "acq_off_2"])
-        w.writerow([a.src or "installed", n_pre, a.esn0, a.seed, len(res), found] + [cls[c] for c in CLASSES]
-                   + [len(acqs), off])
+        w.writerow(["receiver", "preamble_symbols", "sc_window", "threshold", "esn0_db", "seed", "bursts", "found"]
+                   + list(CLASSES) + ["acquisitions", "acq_off_2"])
+        w.writerow([a.src or "installed", n_pre, win, a.threshold, a.esn0, a.seed, len(res), found]
+                   + [cls[c] for c in CLASSES] + [len(acqs), off])
     return 0
 
 
