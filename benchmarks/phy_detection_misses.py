@@ -17,7 +17,7 @@ put in one class, checked in this order:
 Also counted over all acquisitions of the bursts (found or not): those more than 2 samples off (the receiver
 may still find the burst on a later trigger of the same STF) and triggers per burst.
 
-    python benchmarks/phy_detection_misses.py --bursts 3000 --esn0 0 --seed 101 [--src DIR]
+    python benchmarks/phy_detection_misses.py --bursts 3000 --esn0 0 --seed 101 [--src DIR] [--messages 3]
 
 ``--src DIR``: import the receiver from DIR/lgmtsc (a source tree, e.g. an older commit exported with
 ``git archive <commit> gr-lgmtsc/python/lgmtsc | tar -x -C /tmp/old``, then ``--src /tmp/old/gr-lgmtsc/python``)
@@ -53,7 +53,7 @@ def semantic_meta(pf, n_sym, **kw):
                 uses_per_token=upt, **kw)
 
 
-def run(L, seed, n, esn0, pre, threshold=0.25):
+def run(L, seed, n, esn0, pre, threshold=0.25, k_msgs=1):
     """The bursts of phy_detection.det_worker (one message each), every receiver step recorded."""
     frame, sim, pf = L.frame, L.sim, L.pdu_format
     H = frame.header
@@ -62,11 +62,14 @@ def run(L, seed, n, esn0, pre, threshold=0.25):
     orig_acq, orig_rt, orig_dem, orig_dec = f.acquire, f.refine_timing, f.demodulate, H.Header.decode
     out = []
     for _ in range(n):
-        seq0, sender = int(rng.integers(0, 2 ** 32 - 1)), int(rng.integers(0, 2 ** 16))
-        n_sym = int(rng.integers(100, 800))
-        meta = semantic_meta(pf, n_sym, seq=seq0, sender_id=sender, auth_tag=int(rng.integers(0, 2 ** 32)))
-        assoc, hdr, tag, sym = f.parse_tx(meta, np.exp(2j * np.pi * rng.random(n_sym)))
-        x = f.messages_burst([(hdr, tag, sym)])
+        seq0, sender = int(rng.integers(0, 2 ** 32 - k_msgs)), int(rng.integers(0, 2 ** 16))
+        msgs = []
+        for j in range(k_msgs):               # a backlog burst as phy_detection --messages K builds it
+            n_sym = int(rng.integers(100, 800)) if k_msgs == 1 else int(rng.integers(30, 300))
+            meta = semantic_meta(pf, n_sym, seq=seq0 + j, sender_id=sender, auth_tag=int(rng.integers(0, 2 ** 32)))
+            assoc, hdr, tag, sym = f.parse_tx(meta, np.exp(2j * np.pi * rng.random(n_sym)))
+            msgs.append((hdr, tag, sym))
+        x = f.messages_burst(msgs)
         cfo, dl, lead = rng.uniform(-0.01, 0.01), rng.uniform(0, 4), int(rng.integers(0, 4000))
         y = sim.channel(x, rng, esn0, cfo_=cfo, delay_=dl, lead=lead)
         n0 = int(rng.integers(0, 3000))
@@ -154,6 +157,7 @@ def main():
     ap.add_argument("--src", default=None, help="import lgmtsc from this directory (a source tree)")
     ap.add_argument("--preamble", default="{}", help='Frame preamble options as JSON, e.g. {"stf_reps": 10}')
     ap.add_argument("--threshold", type=float, default=0.25, help="Schmidl-Cox trigger threshold")
+    ap.add_argument("--messages", type=int, default=1, help="messages per burst (a backlog; the first one counts)")
     ap.add_argument("--out", default="out/bench/phy_detection_misses")
     a = ap.parse_args()
     try:
@@ -163,7 +167,7 @@ def main():
         return 2
     L = load(a.src)
     t = time.time()
-    res, sps, n_pre, win = run(L, a.seed, a.bursts, a.esn0, pre, a.threshold)
+    res, sps, n_pre, win = run(L, a.seed, a.bursts, a.esn0, pre, a.threshold, a.messages)
     cls = collections.Counter(classify(r, sps) for r in res if not r["ok"])
     acqs = [e for r in res for e in r["near"] if e["acq"]]
     off = sum(abs(e["S"] + e["frac"] - r["t0"]) > 2 for r in res for e in r["near"] if e["acq"])
@@ -185,9 +189,9 @@ def main():
     with open(os.path.join(a.out, "misses_seed%d_%gdB.csv" % (a.seed, a.esn0)), "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["receiver", "preamble_symbols", "sc_window", "threshold", "esn0_db", "seed", "bursts", "found"]
-                   + list(CLASSES) + ["acquisitions", "acq_off_2"])
+                   + list(CLASSES) + ["acquisitions", "acq_off_2", "messages"])
         w.writerow([a.src or "installed", n_pre, win, a.threshold, a.esn0, a.seed, len(res), found]
-                   + [cls[c] for c in CLASSES] + [len(acqs), off])
+                   + [cls[c] for c in CLASSES] + [len(acqs), off, a.messages])
     return 0
 
 
