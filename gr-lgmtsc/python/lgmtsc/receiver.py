@@ -133,7 +133,10 @@ class Receiver:
         reg = slice(i0, i0 + (f.W + 4 * f.L) // f.sps)
         ib = i0 + int(np.argmax(M[reg]))
         eps1 = float(np.angle(P[ib]) / (2 * np.pi * f.L))
-        s_lo, s_hi = dc - 3 * f.L, dc + f.W + 2 * f.L
+        # the LTF search: from a crossing on the rising edge (the STF starts up to W later) to one on the falling
+        # edge (a weak STF whose plateau stayed under the threshold: it starts up to (stf_reps - SC window) periods
+        # earlier, 6 L for the default frame; 3 L missed such a burst at 0 dB)
+        s_lo, s_hi = dc - max(3 * f.L, f.n_stf * f.sps - f.W + 2 * f.L), dc + f.W + 2 * f.L
         a = s_lo - 2 * f.rrc.size
         b = dc + self.pre_need
         seg = self._seg(a, b).astype(np.complex128)
