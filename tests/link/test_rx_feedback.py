@@ -4,32 +4,17 @@ those only. Scrambled semantic payloads decode for the key holder only."""
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
-from host_pipeline.link.auth import KeyStore
 from host_pipeline.link.feedback import FeedbackGate, parse_report
 
-from ..system.test_link_hosts import _cfg, _message
+from ..system.test_link_hosts import _message
 
 
 @pytest.fixture
-def receiver(tmp_path):
-    import zmq
-
-    from host_pipeline.system.rx import Receiver
-
-    cfg = _cfg(tmp_path)
-    alice = KeyStore(cfg.link.keystore).provision("alice")
-    rx = Receiver(cfg, tmp_path / "out", use_kb=False, reconstruct=False, progress=lambda m: None)
-    sub = zmq.Context.instance().socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")
-    sub.connect(cfg.link.feedback_address)
-    time.sleep(0.3)
-    yield rx, alice, sub
-    sub.close(0)
-    rx.close_feedback()
+def receiver(make_receiver):
+    return make_receiver()
 
 
 def _reports(sub) -> list[bytes]:

@@ -5,17 +5,14 @@ unverified, so the transmitter restarts its context and the next message decodes
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 import pytest
 
-from host_pipeline.link.auth import KeyStore, compute_tag, contract
+from host_pipeline.link.auth import compute_tag, contract
 from host_pipeline.link.crypto import encrypt_digital
 from host_pipeline.link.feedback import parse_report
 from host_pipeline.textcoder.context import ReceiverConversations, SenderConversation
-
-from ..system.test_link_hosts import _cfg
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 TEXTS = ["Lord, but I'm glad to see you again, Phil.", "Will we ever forget it.",
@@ -23,21 +20,8 @@ TEXTS = ["Lord, but I'm glad to see you again, Phil.", "Will we ever forget it."
 
 
 @pytest.fixture
-def receiver(tmp_path):
-    import zmq
-
-    from host_pipeline.system.rx import Receiver
-
-    cfg = _cfg(tmp_path, "link.mode=digital", "textcoder.lm_model=smollm2-135m", "textcoder.fallback_static=false")
-    alice = KeyStore(cfg.link.keystore).provision("alice")
-    rx = Receiver(cfg, tmp_path / "out", use_kb=False, reconstruct=False, progress=lambda m: None)
-    sub = zmq.Context.instance().socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")
-    sub.connect(cfg.link.feedback_address)
-    time.sleep(0.3)
-    yield rx, alice, sub
-    sub.close(0)
-    rx.close_feedback()
+def receiver(make_receiver):
+    return make_receiver("link.mode=digital", "textcoder.lm_model=smollm2-135m", "textcoder.fallback_static=false")
 
 
 def _digital(coder, conv: SenderConversation, key, seq: int, text: str):
