@@ -26,5 +26,7 @@ class LinkConfig:
     rx_queue_max: int = 128  # messages waiting to be decoded at the receiver; beyond it they are dropped and reported
     # lost ("receiver overloaded"): a flood cannot grow the receiver's memory, a backlog this long is already late
     feedback_stale_s: float = 30.0  # the transmitter ignores SNR feedback older than this (then sends class high)
+    reassociate_after_s: float = 2.0  # no report on a message this long after it was sent: the next one carries the
+    # link association again (a receiver that missed it, or restarted, drops every message until it has one)
     feedback_wait_s: float = 5.0  # a file sent as fast as it is transcribed: wait up to this long for the report on
     # the previous message before the next (a speaker in real time leaves that time); 0: never wait

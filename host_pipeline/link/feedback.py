@@ -149,6 +149,13 @@ class FeedbackGate:
             self.latest = msg
         return reason
 
+    def unconfirmed(self, after_s: float, now: float | None = None) -> bool:
+        """Whether a burst sent at least ``after_s`` ago has had no authentic report, nor has any later one: the
+        receiver may have missed the link association (its PHY then drops every message until it gets one), so the
+        next message carries it again (``associate`` in the PDU)."""
+        now = time.monotonic() if now is None else now
+        return any(seq > self.heard and now - t >= after_s for seq, t in reversed(self._sent.items()))
+
     def snr_db(self, now: float | None = None) -> float | None:
         """The SNR of the newest accepted report, if it is younger than ``stale_s`` (this host's clock)."""
         m = self.latest

@@ -24,7 +24,9 @@ LOG_VERSION = 1
 # Rate accounting, as in Fig. 8 (docs/eval/compression.md): channel bits = channel uses x bits per use of the part's
 # modulation. Per message the burst carries a 48-bit header (96 QPSK uses) and the 32-bit tag block (32 QPSK uses);
 # ``burst_channel_uses`` counts everything on air (gr-lgmtsc ``Frame.burst_symbols``: preamble, header, tag, pilots,
-# payload, pulse tail, guard); the link association (``header.LinkAssociation``) adds one burst per 32 messages.
+# payload, pulse tail, guard) and, when the transmitter asked for one (``reassociated``), the association burst
+# before it; the flowgraph's own association bursts (``header.LinkAssociation``: at the start and every 32 messages)
+# are not counted.
 QPSK_BITS_PER_USE = 2  # a semantic channel use is counted as the QPSK symbol it occupies
 
 
@@ -45,6 +47,7 @@ class TxRecord:
     payload_bits: int  # channel bits: uses x bits per use (semantic: 2, the QPSK equivalent; digital: modulation)
     header_bits: int  # the header's channel uses (gr-lgmtsc Frame.n_hdr: 96 QPSK uses for 48 information bits)
     tag_bits: int = TAG_BITS
+    reassociated: bool = False  # the link association went first: no report had come on an earlier message
     t_speech_end: float = 0.0  # wall clock: the end of speech (live or --realtime) or the ASR's result
     t_sent: float = 0.0  # wall clock: the PDU handed to the flowgraph
     latency_s: dict = field(default_factory=dict)

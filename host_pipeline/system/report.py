@@ -54,6 +54,7 @@ def merge_logs(tx_log: Path, rx_log: Path, run: dict, events: list[dict] | None 
         u = {k: s[k] for k in ("seq", "sender_id", "mode", "start_s", "end_s", "transcript", "sent_text",
                                 "prompt_class", "feedback_snr_db", "n_tokens", "channel_uses", "burst_channel_uses",
                                 "payload_bits", "header_bits", "tag_bits")}
+        u["reassociated"] = bool(s.get("reassociated", False))  # logs of earlier versions lack it
         lat = dict(s.get("latency_s", {}))
         if r is None:
             reason = (lost_reasons or {}).get(key) or ("arrived, but the receiver stopped before finishing it"

@@ -67,6 +67,9 @@ class FeedbackListener:
     def sent(self, seq: int) -> None:
         self.gate.sent(seq)
 
+    def unconfirmed(self, after_s: float) -> bool:
+        return self.gate.unconfirmed(after_s)
+
     def snr_db(self) -> float | None:
         """The latest SNR the receiver measured on this sender's verified bursts, if fresh."""
         return self.gate.snr_db()
@@ -133,7 +136,7 @@ class Transmitter:
         self.curve = self.keys.curve_peer(cfg.link.feedback_address)  # CurveZMQ beyond this machine (docs/link.md)
         from gnuradio.lgmtsc import frame, pdu_format
 
-        self.frame_mod, self.format_version = frame, pdu_format.FORMAT_VERSION
+        self.frame_mod, self.pdu_format, self.format_version = frame, pdu_format, pdu_format.FORMAT_VERSION
         self.frame = self.frame_mod.Frame()
         progress("transmitter: loading models (ASR, " + ("semantic codec" if self.mode == "semantic" else "text coder")
                  + (", private KB LLM)" if use_kb else ")"))
@@ -201,6 +204,9 @@ class Transmitter:
                     self.note(f"utterance at {seg.start:.2f}-{seg.end:.2f} s not sent: {e.message}")
                     continue
                 rec.latency_s = {**lat, **rec.latency_s}
+                if feedback.unconfirmed(self.cfg.link.reassociate_after_s):  # the receiver may lack the association
+                    meta[self.pdu_format.KEY_ASSOCIATE] = rec.reassociated = True
+                    rec.burst_channel_uses += int(self.frame.association_symbols())
                 if self.log:  # logged before it leaves: a crash in between is a lost message, never an unknown one
                     self.log.write("sent", rec)
                 link.send(meta, payload)

@@ -58,6 +58,22 @@ def test_the_gate_remembers_which_bursts_were_reported_but_not_forged_reports():
     assert g.offer(make_report(KEY, 5, 10, 4.0, True), now=101.0) == "replay" and g.heard == 11
 
 
+def test_a_burst_never_reported_makes_the_next_message_carry_the_association():
+    """No authentic report on a burst sent ``after_s`` ago, nor on a later one: the receiver may have missed the link
+    association (its PHY drops every message until it has one), so the next message asks for it again. A forged
+    report does not silence that; a report on a later burst does."""
+    g = FeedbackGate(KEY, 5, stale_s=30.0)
+    assert not g.unconfirmed(2.0, now=100.0)  # nothing sent yet: the flowgraph sends one before the first message
+    g.sent(10, t=100.0)
+    assert not g.unconfirmed(2.0, now=101.0)  # too early to tell
+    assert g.unconfirmed(2.0, now=102.5)
+    g.offer(make_report(OTHER, 5, 10, 3.0, True), now=102.5)
+    assert g.unconfirmed(2.0, now=102.5)
+    g.sent(11, t=103.0)
+    g.offer(make_report(KEY, 5, 11, -1.0, False), now=103.5)  # an unverified burst: its header got through
+    assert not g.unconfirmed(2.0, now=106.0)
+
+
 def test_a_changed_field_breaks_the_mac():
     g = _gate()
     msg = json.loads(make_report(KEY, 5, 12, 3.0, True))

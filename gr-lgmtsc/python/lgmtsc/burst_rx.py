@@ -40,6 +40,7 @@ class burst_rx(gr.sync_block):
 
     def work(self, input_items, output_items):
         x = input_items[0]
+        no_assoc = self.rx.n_no_association
         try:
             results = self.rx.feed(x)
         except Exception as e:  # never let a corrupt stream kill the flowgraph
@@ -47,6 +48,9 @@ class burst_rx(gr.sync_block):
             self.rx.pending = None
             self.rx.search = self.rx.base + self.rx.buf.size
             results = []
+        if self.rx.n_no_association > no_assoc and (no_assoc == 0 or self.rx.n_no_association // 100 > no_assoc // 100):
+            gr.log.warn("lgmtsc burst_rx: message dropped: no link association yet (its burst was missed; "
+                        "the transmitter repeats it); %d header(s) without one so far" % self.rx.n_no_association)
         for meta, payload in results:
             self.message_port_pub(pmt.intern(pf.PORT_PDUS), pf.make_pdu(meta, payload))
             rep = {pf.KEY_SENDER_ID: meta[pf.KEY_SENDER_ID], pf.KEY_SEQ: meta[pf.KEY_SEQ],

@@ -22,8 +22,10 @@ class burst_tx(gr.basic_block):
     Semantic mode: payload c32vector (n_tokens x uses_per_token unit-energy symbols). Digital mode: payload
     u8vector; CRC32, FEC (``fec``: none/cc/ldpc) and ``modulation`` (bpsk/qpsk/16qam) apply unless the PDU
     metadata names others. Before the first message, whenever the link's association (sender, version,
-    modulation, FEC, uses per token, checkpoint) changes, after ``header.ASSOC_EVERY`` messages, or when the
-    sequence number jumps out of the receiver's 9-bit extension range, an association burst goes first.
+    modulation, FEC, uses per token, checkpoint) changes, after ``header.ASSOC_EVERY`` messages, when the
+    sequence number jumps out of the receiver's 9-bit extension range, or when the PDU sets ``associate`` (the
+    host has heard nothing back on an earlier message: a receiver that missed the association, or restarted,
+    drops every message until it has one), an association burst goes first.
     Each burst is tagged tx_sob / tx_eob (and followed by a zero guard). ``idle_fill``: emit zeros between
     bursts (continuous stream for simulation; needs a throttle); otherwise the block only produces samples
     when a burst is queued (USRP burst mode). Malformed PDUs are dropped with a logged warning.
@@ -73,10 +75,14 @@ class burst_tx(gr.basic_block):
         elif not np.iscomplexobj(payload):
             raise ValueError("semantic mode needs a c32vector payload")
         assoc, hdr, tag, sym = self.frame.parse_tx(meta, payload, self.modulation, self.fec)
+        associate = meta.get(pf.KEY_ASSOCIATE, False)
+        if not isinstance(associate, (bool, np.bool_, int, np.integer)) or int(associate) not in (0, 1):
+            raise ValueError("associate must be a bool, not %r" % (associate,))
         out = []
         jump = abs((hdr.seq - self.last_seq + (1 << 31)) % (1 << 32) - (1 << 31))
         if not assoc.same_link(self.assoc) or self.since_assoc >= H.ASSOC_EVERY \
-                or jump >= (1 << (H.SEQ_BITS - 1)) - 2:   # outside the receiver's 9-bit extension range
+                or jump >= (1 << (H.SEQ_BITS - 1)) - 2 \
+                or associate:   # the jump: outside the receiver's 9-bit extension range
             out.append(self.frame.association_burst(assoc))
             self.assoc, self.since_assoc = assoc, 0
             self.n_associations += 1

@@ -8,9 +8,10 @@
 Defined once here; the blocks, the tests and the host side (host_pipeline/link) import these names. The air
 format behind the keys (bit layouts, enumerations, ranges, the MAC input) is ``header.py``: a message header
 per burst (seq, length, prompt class, kind) and a link association (version, sender, modulation, FEC, codec
-uses per token and checkpoint) that burst_tx sends before the first message, when it changes and every
-``header.ASSOC_EVERY`` messages. This file imports nothing from GNU Radio (nor the package) at module level so
-a host can load it by path; the pmt helpers import ``pmt`` lazily.
+uses per token and checkpoint) that burst_tx sends before the first message, when it changes, every
+``header.ASSOC_EVERY`` messages and before a message whose metadata sets ``associate``. This file imports
+nothing from GNU Radio (nor the package) at module level so a host can load it by path; the pmt helpers import
+``pmt`` lazily.
 """
 
 import numpy as np
@@ -32,6 +33,8 @@ KEY_USES_PER_TOKEN = "uses_per_token"  # semantic payload symbols per token (1..
 KEY_CHECKPOINT = "checkpoint"      # u16 id of the semantic codec checkpoint (header.checkpoint_id)
 KEY_TEXT_MODEL = "text_model"      # u16 id of the text coder's models (digital payload; 0 unspecified)
 KEY_PAYLOAD_CRC = "payload_crc"    # bool, default True: the digital payload carries a CRC32
+KEY_ASSOCIATE = "associate"        # bool, default False: send the link association before this message (the
+# transmitter host asks when the receiver has not reported on an earlier message: its association may be lost)
 # RX-out only
 KEY_PAYLOAD_LEN = "payload_len"    # symbols (semantic) or bytes (digital)
 KEY_SNR_DB = "snr_db"              # float, Es/N0 estimate in dB (calibrated)

@@ -72,9 +72,29 @@ class qa_burst_tx(gr_unittest.TestCase):
         pdus = [pf.make_pdu(dict(META, seq=i), one) for i in range(H.ASSOC_EVERY + 1)]   # 2 associations
         pdus.append(pf.make_pdu(dict(META, seq=H.ASSOC_EVERY + 1, sender_id=4), one))       # new sender: 3
         pdus.append(pf.make_pdu(dict(META, seq=H.ASSOC_EVERY + 400, sender_id=4), one))     # seq jump: 4
+        pdus.append(pf.make_pdu(dict(META, seq=H.ASSOC_EVERY + 401, sender_id=4, associate=True), one))  # asked: 5
+        pdus.append(pf.make_pdu(dict(META, seq=H.ASSOC_EVERY + 402, sender_id=4, associate=False), one))
+        pdus.append(pf.make_pdu(dict(META, seq=H.ASSOC_EVERY + 403, sender_id=4, associate="yes"), one))  # dropped
         tx, x, tags = self.run_tx(pdus, max_messages=1)
-        self.assertEqual(tx.n_associations, 4)
-        self.assertEqual(tx.n_sent, len(pdus) + 4)
+        self.assertEqual(tx.n_associations, 5)
+        self.assertEqual(tx.n_dropped, 1)
+        self.assertEqual(tx.n_sent, len(pdus) - 1 + 5)
+
+    def test_006_missed_association_recovered_by_associate(self):
+        """A receiver that missed the association drops messages (n_no_association) until one comes with
+        ``associate``: then that message and the next are decoded."""
+        rng = np.random.default_rng(6)
+        pays = [np.exp(2j * np.pi * rng.random(40)).astype(np.complex64) for _ in range(4)]
+        pdus = [pf.make_pdu(dict(META, seq=i, n_tokens=10, associate=(i == 2)), p) for i, p in enumerate(pays)]
+        tx, x, tags = self.run_tx(pdus, max_messages=1)
+        self.assertEqual(tx.n_associations, 2)
+        f = frame.Frame()
+        first = f.association_burst(f.build_burst(dict(META, seq=0, n_tokens=10), pays[0])[1]).size
+        rx = frame.Receiver(f)   # joins after the first association burst
+        out = rx.feed(np.concatenate([np.zeros(500, np.complex64), x[first:], np.zeros(4000, np.complex64)]))
+        self.assertEqual([m[pf.KEY_SEQ] for m, _ in out], [2, 3])
+        self.assertEqual(rx.n_associations, 1)
+        self.assertGreaterEqual(rx.n_no_association, 2)   # headers seen without one (re-searches count again)
 
     def test_005_backlog_shares_a_burst(self):
         """Messages queued together share bursts (max_messages each), one preamble and guard per burst."""
