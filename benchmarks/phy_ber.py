@@ -16,6 +16,7 @@ import csv
 import os
 import sys
 import time
+import zlib
 
 import numpy as np
 from scipy.optimize import brentq
@@ -143,7 +144,8 @@ def main():
             f = frame.Frame()
             esn0 = eb + 10 * np.log10(digital_rate(f, 200, mod, fec))
             n = int(max(10, q * 100))
-            jobs = [(a.seed * 31 + int(eb * 10) + w * 7 + hash((mod, fec)) % 1000, n // 2, 200, mod, fec, esn0, False)
+            salt = zlib.crc32(f'{mod}/{fec}'.encode()) % 1000  # stable across runs (hash() of a str is not)
+            jobs = [(a.seed * 31 + int(eb * 10) + w * 7 + salt, n // 2, 200, mod, fec, esn0, False)
                     for w in range(2)]
             r = pool_run(jobs)
             ber = r["errors_all"] / r["bits_all"]

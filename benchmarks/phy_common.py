@@ -59,14 +59,14 @@ def run_digital_bursts(args):
                frame_err=0, lost=0)
     for i in range(n):
         data = rng.integers(0, 256, nbytes, dtype=np.uint8)
-        x, _ = f.build_burst(dict(META, mode="digital", seq=i, modulation=mod, fec=fec), data)
+        x, assoc = f.build_burst(digital_meta(nbytes, seq=i, modulation=mod, fec=fec), data)
         h = None
         if fading:
             h = [(rng.standard_normal() + 1j * rng.standard_normal()) / np.sqrt(2)]
         y = sim.channel(x, rng, esn0_db, cfo_=rng.uniform(-0.002, 0.002), delay_=rng.uniform(0, 8),
                         h=h, lead=int(rng.integers(200, 600)))
         y = np.concatenate([y, sim.awgn(np.zeros(400), esn0_db, 4, rng).astype(np.complex64)])
-        res = [r for r in frame.Receiver(f).feed(y) if r[0][pf.KEY_SEQ] == i]
+        res = [r for r in frame.Receiver(f, association=assoc).feed(y) if r[0][pf.KEY_SEQ] == i]  # known link
         out["frames"] += 1
         out["bits_all"] += 8 * nbytes
         if not res:
