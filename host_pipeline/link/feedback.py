@@ -139,6 +139,10 @@ class FeedbackGate:
 
     def offer(self, raw: bytes, now: float | None = None) -> str:
         """Take a report if it passes ``check``; the reason either way (counted in ``counts``)."""
+        return self.offer_report(raw, now)[0]
+
+    def offer_report(self, raw: bytes, now: float | None = None) -> tuple[str, dict | None]:
+        """``offer``, also returning the parsed report (None if it did not parse)."""
         reason, msg = self.check(raw, now)
         self.counts[reason] += 1
         if reason not in ("malformed", "other_sender", "unauthenticated"):
@@ -147,7 +151,7 @@ class FeedbackGate:
             self.high = msg["seq"]
             msg["t_received"] = time.monotonic() if now is None else now
             self.latest = msg
-        return reason
+        return reason, msg
 
     def unconfirmed(self, after_s: float, now: float | None = None) -> bool:
         """Whether a burst sent at least ``after_s`` ago has had no authentic report, nor has any later one: the

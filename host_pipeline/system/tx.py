@@ -52,16 +52,14 @@ class FeedbackListener:
         self._thread = threading.Thread(target=self._run, name="feedback", daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
-        from ..link.feedback import parse_report
+    # reports that say nothing about what the receiver holds: not authentic, or not on a burst of this session
+    NOT_ON_OUR_BURSTS = ("malformed", "other_sender", "unauthenticated", "unknown", "out_of_range")
 
+    def _run(self) -> None:
         while not self._stop.is_set():
             if self.sock.poll(200):
-                raw = self.sock.recv()
-                reason = self.gate.offer(raw)
-                if self.on_report is not None and reason not in ("malformed", "other_sender", "unauthenticated",
-                                                                 "unknown", "out_of_range"):
-                    msg = parse_report(raw)  # authentic (its MAC verified in ``offer``), on a burst we sent
+                reason, msg = self.gate.offer_report(self.sock.recv())
+                if self.on_report is not None and reason not in self.NOT_ON_OUR_BURSTS:
                     self.on_report(msg["seq"], msg["verified"])
 
     def sent(self, seq: int) -> None:
