@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import enum
 import struct
+import threading
 import zlib
 from dataclasses import dataclass
 
@@ -172,56 +173,140 @@ class TailBitingCode:
         # out[reg, j]: parity of register (input bit at bit m, then the m previous inputs) and polynomial j
         self.out_bits = np.array([[bin(r & p).count("1") & 1 for p in self.polys] for r in reg], np.uint8)
         self.out = (2.0 * self.out_bits - 1).astype(np.float32)
+        # decoder tables: the signs of the 2^n output patterns, and each register's pattern in the order the
+        # add-compare-select reads them, [d, u, s']: register (u s' d) goes to next state (u s') from state (s' d)
+        half = ns_count >> 1
+        self._signs = (2.0 * ((np.arange(1 << self.n)[:, None] >> np.arange(self.n)) & 1) - 1).astype(np.float32)
+        pattern = self.out_bits.astype(np.int64) @ (1 << np.arange(self.n))
+        d, u, s = np.meshgrid(np.arange(2), np.arange(2), np.arange(half), indexing="ij")
+        self._acs_pattern = pattern[(((u * half + s) << 1) | d)].ravel()
+        self._out_even, self._out_odd = self.out[0::2].T.copy(), self.out[1::2].T.copy()    # [n, 2^m]
+        self._local = threading.local()
+        self._reg_weights = 1 << np.arange(self.m + 1, dtype=np.int64)             # oldest input first
+
+    def registers(self, bits) -> np.ndarray:
+        """[B, k] bits -> [B, k] encoder registers (tail-biting: the first ones hold the last inputs)."""
+        b = np.asarray(bits, np.int64)
+        k = b.shape[-1]
+        ext = b[:, np.arange(-self.m, k) % k]                                     # the last m inputs, then all
+        return np.lib.stride_tricks.sliding_window_view(ext, self.m + 1, axis=1) @ self._reg_weights
 
     def encode(self, bits) -> np.ndarray:
         b = np.asarray(bits, np.uint8)
         k = b.shape[-1]
-        lead = b.shape[:-1]
-        b2 = b.reshape(-1, k).astype(np.int64)
-        s = np.zeros(b2.shape[0], np.int64)
-        for i in range(self.m):                  # start state = the last m inputs (tail-biting)
-            s |= b2[:, (k - 1 - i) % k] << (self.m - 1 - i)
-        out = np.empty((b2.shape[0], k, self.n), np.uint8)
-        for t in range(k):
-            reg = (b2[:, t] << self.m) | s
-            out[:, t] = self.out_bits[reg]
-            s = reg >> 1
-        return out.reshape(*lead, k * self.n)
+        return self.out_bits[self.registers(b.reshape(-1, k))].reshape(*b.shape[:-1], k * self.n)
 
-    def decode(self, llr):
+    def decode(self, llr, chunk=1024):
         L = np.asarray(llr, np.float32)
         lead = L.shape[:-1]
         k = L.shape[-1] // self.n
         L = L.reshape(-1, k, self.n)
         B = L.shape[0]
+        u = np.empty((B, k), np.uint8)
+        for a in range(0, B, chunk):                  # codewords are independent: chunks bound the memory
+            u[a:a + chunk] = self._viterbi(L[a:a + chunk])
+        c = self.encode(u).astype(np.float32).reshape(B, k * self.n)
+        Lf = L.reshape(B, k * self.n)
+        metric = np.sum((2 * c - 1) * Lf, axis=1) / np.maximum(np.sum(np.abs(Lf), axis=1), 1e-30)
+        return u.reshape(*lead, k), metric.reshape(lead)
+
+    def _workspace(self, B: int, k: int) -> dict:
+        """This thread's work arrays for B codewords of k bits, and their per-step views (allocating them on
+        every call page-faults more than the decoding costs). Threads decode concurrently: one set each."""
+        cache = getattr(self._local, "ws", None)
+        if cache is None:
+            cache = self._local.ws = {}
+        ws = cache.get((B, k))
+        if ws is None:
+            if len(cache) >= 8:
+                cache.clear()
+            S, half = 1 << self.m, 1 << (self.m - 1)
+            w = min(self.wrap, 2 * k)
+            T = k + 2 * w
+            bm = np.empty((k, B, 2 * S), np.float32)
+            C = np.empty((T, B, 2, 2, half), np.float32)
+            Ms = np.empty((T + 1, B, S), np.float32)
+            bm5 = bm.reshape(k, B, 2, 2, half)
+            ws = cache[(B, k)] = dict(
+                bm=bm, C=C, Ms=Ms, dec=np.empty((T, B, 2, half), bool),
+                bms=[bm5[i] for i in (np.arange(-w, k + w) % k).tolist()],
+                Cs=list(C), C0=list(C[:, :, 0]), C1=list(C[:, :, 1]),
+                Mv=list(Ms.reshape(T + 1, B, half, 2).transpose(0, 1, 3, 2)[:, :, :, None, :]),   # [B, d, 1, s']
+                Mn=list(Ms.reshape(T + 1, B, 2, half)))                                           # [B, u, s']
+        return ws
+
+    def _viterbi(self, L, small=8) -> np.ndarray:
+        """L [B, k, n] float32 -> the decided bits [B, k] (the middle of the wrap-around trellis).
+
+        Two implementations of the same arithmetic (the same float32 sums in the same order, so the same
+        decisions): up to ``small`` codewords (the receiver decodes one header, or four CFO hypotheses, at a
+        time) the per-call overhead dominates, so everything that does not depend on the path metrics is done
+        before or after the time loop; larger batches keep the per-step products, which stay in cache."""
+        B, k, n = L.shape
+        m = self.m
+        S, half = 1 << m, 1 << (m - 1)
         w = min(self.wrap, 2 * k)
         idx = np.arange(-w, k + w) % k
         T = idx.size
-        half = 1 << (self.m - 1)
-        M = np.zeros((B, 1 << self.m), np.float32)
-        dec = np.empty((T, B, 1 << self.m), bool)
-        out_even, out_odd = self.out[0::2].T.copy(), self.out[1::2].T.copy()    # [n, 2^m]
-        for t in range(T):
-            # next state ns = (u, s') has predecessors 2 s' + {0, 1}: the even / odd registers; no copies
-            Lt = L[:, idx[t]]
-            c0 = (Lt @ out_even).reshape(B, 2, half) + M[:, None, 0::2]
-            c1 = (Lt @ out_odd).reshape(B, 2, half) + M[:, None, 1::2]
-            d = c1 > c0
-            dec[t] = d.reshape(B, -1)
-            M = np.maximum(c0, c1).reshape(B, -1)
-            if t % 16 == 15:
-                M -= M.max(axis=1, keepdims=True)
-        state = np.argmax(M, axis=1)
-        bits = np.empty((B, T), np.uint8)
-        rows = np.arange(B)
-        for t in range(T - 1, -1, -1):
-            bits[:, t] = state >> (self.m - 1)
-            state = ((state & (half - 1)) << 1) | dec[t, rows, state]
-        u = np.ascontiguousarray(bits[:, w:w + k])
-        c = self.encode(u).astype(np.float32).reshape(B, -1)
-        Lf = L.reshape(B, -1)
-        metric = np.sum((2 * c - 1) * Lf, axis=1) / np.maximum(np.sum(np.abs(Lf), axis=1), 1e-30)
-        return u.reshape(*lead, k), metric.reshape(lead)
+        add, maximum = np.add, np.maximum
+        if B <= small:
+            ws = self._workspace(B, k)
+            # branch metrics: each output pattern's correlation with the LLRs of each position, summed LLR by LLR
+            # in order (the rounding of the product with the +-1 outputs), then per register: [k, B, d, u, s']
+            Lk = np.ascontiguousarray(L.transpose(1, 0, 2))
+            G = Lk[..., 0, None] * self._signs[:, 0]
+            for j in range(1, n):
+                G = G + Lk[..., j, None] * self._signs[:, j]
+            np.take(G, self._acs_pattern, axis=2, out=ws["bm"], mode="wrap")   # (indices valid: no checks)
+            # add-compare-select in two numpy calls a step: C[t] = the candidates (branch metric + the metric of
+            # the predecessor (s' d) = state 2 s' + d), the next states' (u s') metrics their maximum over d
+            # (renormalised every 16 steps); the decisions come from all the C[t] at once after the loop
+            Ms, C, bms, Cs, C0, C1, Mv, Mn = (ws[x] for x in ("Ms", "C", "bms", "Cs", "C0", "C1", "Mv", "Mn"))
+            Ms[0] = 0
+            for t in range(T):
+                add(bms[t], Mv[t], out=Cs[t])
+                maximum(C0[t], C1[t], out=Mn[t + 1])
+                if t % 16 == 15:
+                    Mt = Ms[t + 1]
+                    Mt -= Mt.max(axis=1, keepdims=True)
+            dec = np.greater(C[:, :, 1], C[:, :, 0], out=ws["dec"])   # [T, B, u s']: the odd predecessor won
+        else:
+            M = np.zeros((B, S), np.float32)             # the path metrics
+            dec = np.empty((T, B, 2, half), bool)
+            Ls = [L[:, i] for i in idx.tolist()]
+            for t in range(T):
+                c0 = (Ls[t] @ self._out_even).reshape(B, 2, half) + M[:, None, 0::2]
+                c1 = (Ls[t] @ self._out_odd).reshape(B, 2, half) + M[:, None, 1::2]
+                np.greater(c1, c0, out=dec[t])
+                M = maximum(c0, c1).reshape(B, S)
+                if t % 16 == 15:
+                    M -= M.max(axis=1, keepdims=True)
+            Ms = [M] * (T + 1)
+        # traceback from the best final state; the bits are those of the middle k steps
+        state = np.argmax(Ms[T], axis=1)
+        u = np.empty((B, k), np.uint8)
+        mask, top, lo = half - 1, m - 1, w + k
+        if B <= 8:                                        # a few codewords: in Python over the decisions' bytes
+            db, step = memoryview(dec.reshape(-1).view(np.uint8)), B * S
+            for b in range(B):
+                s, pos = int(state[b]), (T - 1) * step + b * S
+                for _ in range(T - lo):
+                    s = ((s & mask) << 1) | db[pos + s]
+                    pos -= step
+                path = [0] * k
+                for i in range(k - 1, -1, -1):
+                    path[i] = s
+                    s = ((s & mask) << 1) | db[pos + s]
+                    pos -= step
+                u[b] = np.array(path) >> top
+            return u
+        flat = dec.reshape(T, B * S).view(np.uint8)
+        base = np.arange(B) * S
+        for t in range(T - 1, w - 1, -1):
+            if t < lo:
+                u[:, t - w] = state >> top
+            state = ((state & mask) << 1) | flat[t][base + state]
+        return u
 
 
 HEADER_CODE = TailBitingCode((0o463, 0o535, 0o733, 0o745), K=9)   # rate 1/4, d_free 24

@@ -12,6 +12,59 @@ from gnuradio.lgmtsc import header as H
 from gnuradio.lgmtsc import pdu_format as pf
 
 
+def reference_encode(code, bits):
+    """The tail-biting encoder step by step (the original implementation): the test's oracle."""
+    b = np.asarray(bits, np.uint8)
+    k = b.shape[-1]
+    b2 = b.reshape(-1, k).astype(np.int64)
+    s = np.zeros(b2.shape[0], np.int64)
+    for i in range(code.m):                  # start state = the last m inputs (tail-biting)
+        s |= b2[:, (k - 1 - i) % k] << (code.m - 1 - i)
+    out = np.empty((b2.shape[0], k, code.n), np.uint8)
+    for t in range(k):
+        reg = (b2[:, t] << code.m) | s
+        out[:, t] = code.out_bits[reg]
+        s = reg >> 1
+    return out.reshape(*b.shape[:-1], k * code.n)
+
+
+def reference_decode(code, llr):
+    """Wrap-around Viterbi written plainly, one matrix product per step (the original implementation of
+    ``TailBitingCode.decode``): the oracle the vectorised decoder must match bit for bit."""
+    L = np.asarray(llr, np.float32)
+    lead = L.shape[:-1]
+    k = L.shape[-1] // code.n
+    L = L.reshape(-1, k, code.n)
+    B = L.shape[0]
+    w = min(code.wrap, 2 * k)
+    idx = np.arange(-w, k + w) % k
+    T = idx.size
+    half = 1 << (code.m - 1)
+    M = np.zeros((B, 1 << code.m), np.float32)
+    dec = np.empty((T, B, 1 << code.m), bool)
+    out_even, out_odd = code.out[0::2].T.copy(), code.out[1::2].T.copy()    # [n, 2^m]
+    for t in range(T):
+        Lt = L[:, idx[t]]
+        c0 = (Lt @ out_even).reshape(B, 2, half) + M[:, None, 0::2]
+        c1 = (Lt @ out_odd).reshape(B, 2, half) + M[:, None, 1::2]
+        d = c1 > c0
+        dec[t] = d.reshape(B, -1)
+        M = np.maximum(c0, c1).reshape(B, -1)
+        if t % 16 == 15:
+            M -= M.max(axis=1, keepdims=True)
+    state = np.argmax(M, axis=1)
+    bits = np.empty((B, T), np.uint8)
+    rows = np.arange(B)
+    for t in range(T - 1, -1, -1):
+        bits[:, t] = state >> (code.m - 1)
+        state = ((state & (half - 1)) << 1) | dec[t, rows, state]
+    u = np.ascontiguousarray(bits[:, w:w + k])
+    c = reference_encode(code, u).astype(np.float32).reshape(B, -1)
+    Lf = L.reshape(B, -1)
+    metric = np.sum((2 * c - 1) * Lf, axis=1) / np.maximum(np.sum(np.abs(Lf), axis=1), 1e-30)
+    return u.reshape(*lead, k), metric.reshape(lead)
+
+
 class qa_header(gr_unittest.TestCase):
 
     def test_001_sizes(self):
@@ -113,6 +166,40 @@ class qa_header(gr_unittest.TestCase):
         _, metric = H.HEADER_CODE.decode(H.qpsk_llr(noise, 1.0))
         self.assertLess(float(np.mean(metric >= H.HEADER_MIN_METRIC)), 0.04)
 
+
+    def test_010_decoder_matches_reference(self):
+        """The vectorised wrap-around Viterbi against the plain one (reference_decode): the same bits and the same
+        float32 metric, for both codes, batch sizes 1..100 (the Python and the vectorised traceback), lengths
+        from 3 to the association's 136 bits, LLR scales from noise to saturated, zeroed spans (ties), and
+        NaN / inf / denormal LLRs; and the encoder against the step-by-step one."""
+        rng = np.random.default_rng(10)
+        cases = [(H.HEADER_CODE, k) for k in (48, 136, 5)] + [(H.TAG_CODE, k) for k in (32, 3)]
+        for code, k in cases:
+            for B in (1, 2, 7, 9, 33, 100):
+                for scale in (0.3, 3.0, 40.0):
+                    llr = rng.standard_normal((B, k * code.n)) * scale
+                    if B > 2:
+                        llr[1] = 0                                   # all-zero LLRs: every path ties
+                        llr[2, ::3] = 0
+                    got, metric = code.decode(llr)
+                    want, want_metric = reference_decode(code, llr)
+                    self.assertEqual((got.dtype, metric.dtype), (want.dtype, want_metric.dtype))
+                    np.testing.assert_array_equal(got, want, err_msg="k=%d B=%d scale=%g" % (k, B, scale))
+                    np.testing.assert_array_equal(metric, want_metric)
+                bits = rng.integers(0, 2, (B, k)).astype(np.uint8)
+                np.testing.assert_array_equal(code.encode(bits), reference_encode(code, bits))
+        llr = rng.standard_normal((2, 3, 192)).astype(np.float32)           # leading dimensions, float32 input
+        for a, b in zip(H.HEADER_CODE.decode(llr), reference_decode(H.HEADER_CODE, llr)):
+            np.testing.assert_array_equal(a, b)
+        one = H.HEADER_CODE.decode(llr[0, 0])                                  # a single codeword, no batch axis
+        self.assertEqual((one[0].shape, one[1].shape), ((48,), ()))
+        llr = rng.standard_normal((12, 192))
+        llr[0, 5], llr[1, 7], llr[2, 3], llr[3], llr[4, :10] = np.nan, np.inf, -np.inf, 1e38, 1e-42
+        with np.errstate(all="ignore"):
+            got, want = H.HEADER_CODE.decode(llr), reference_decode(H.HEADER_CODE, llr)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])                          # NaN where the reference has NaN
+        self.assertEqual(H.HEADER_CODE.decode(np.zeros((0, 192)))[0].shape, (0, 48))
 
 if __name__ == '__main__':
     gr_unittest.run(qa_header)
