@@ -21,13 +21,28 @@ Checks, per emitted PDU (mapped to the case it came from by its sample offset):
 - *wrong_header* (counted, not an error): a PDU claiming another sender or number than its case (a corrupted
   association or header that passed its CRC, or a stale association): the host refuses it by its tag.
 - *from_noise*: PDUs out of noise/garbage cases (each one checked for a verifying tag under both keys).
-- memory: the process's RSS and the receiver's buffer, sampled every ``--every`` cases: flat means the last
-  sample within 16 MiB of the one after warm-up.
+- memory: the process's RSS and the receiver's buffer, sampled every ``--every`` cases: flat means the highest
+  RSS of the second half of the samples within 16 MiB of the highest of the first half (after the first sample).
 
-    nice -n 19 python benchmarks/fuzz_burst_rx.py [--cases 1000000] [--seed 0] [--out out/bench/fuzz_burst_rx]
+    nice -n 19 python benchmarks/fuzz_burst_rx.py [--cases 1000000] [--seed 0] [--max-seconds S] [--out DIR]
 
-Writes OUT/fuzz_burst_rx.json (counts per case kind, memory samples, rate). ``tests/security`` runs a small seeded
-version.
+Writes OUT/fuzz_burst_rx.json (counts per case kind, memory samples, rate in cases per wall and per CPU second),
+and OUT/fuzz_burst_rx.partial.json every ``--every`` cases (replaced atomically: a run killed at any point leaves
+a usable partial result). ``--max-seconds`` or SIGTERM stop it after the current block with the final JSON
+(``partial`` true). ``tests/security`` runs a small seeded version.
+
+Accumulating runs: a seed fixes the whole case stream (the pool of genuine bursts, their keys, every case and chunk
+size: ``numpy.random.default_rng(seed)``), distinct seeds give independent streams. Runs with different seeds
+(on different sessions or machines) add up with
+
+    python benchmarks/fuzz_burst_rx.py --merge RUN1.json RUN2.json ... [--out out/bench/fuzz_burst_rx_merged]
+
+which sums their counts (final or partial JSONs, including those written before this option existed) into
+OUT/fuzz_burst_rx_merged.json, keeps each run's memory summary, and refuses two runs of the same seed (the same
+cases counted twice).
+
+When run as a script it sets OPENBLAS_NUM_THREADS=1 (unless set): the equaliser's small linear solves take ~100
+times longer with OpenBLAS's threads on a loaded machine, with the same results.
 """
 
 from __future__ import annotations
@@ -35,10 +50,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+
+if __name__ == "__main__":
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # before numpy loads OpenBLAS
 
 import numpy as np
 
@@ -56,6 +75,14 @@ WEIGHTS = (0.2, 0.1, 0.15, 0.2, 0.3, 0.05)
 def rss_mib() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def rss_trend(memory) -> tuple[float, float]:
+    """(highest RSS of the first half of the samples after the first one, highest of the second half): the RSS
+    swings by ~25 MiB with the allocator's state, a leak shows as a second half above the first."""
+    rss = [x["rss_mib"] for x in memory][1:] or [x["rss_mib"] for x in memory]
+    h = max(1, len(rss) // 2)
+    return max(rss[:h]), max(rss[h:] or rss[:h])
 
 
 class Pool:
@@ -147,7 +174,9 @@ def make_case(kind, rng, pool, last_sender):
     return x.astype(np.complex64), [msg]
 
 
-def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=print, checkpoint=None) -> dict:
+def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=print, checkpoint=None,
+        stop=lambda: False) -> dict:
+    """``stop()``: checked after every block; true ends the run early (the result says ``partial``)."""
     rng = np.random.default_rng(seed)
     f = frame.Frame()
     pool = Pool(f, rng)
@@ -157,13 +186,17 @@ def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=
     guard = int(f.guard_samples(f.n_hdr)) + 64
     counts = Counter()
     per_kind = {k: Counter() for k in KINDS}
-    memory, t0 = [], time.time()
+    memory, t0, c0 = [], time.time(), time.process_time()
     pos = 0  # absolute sample index of the next case
     last_sender = [0]
     done = 0
     prev = ([], [], [])
     max_buf = 0
+    stopped = False
     while done < n_cases:
+        if stop():
+            stopped = True
+            break
         m = min(block, n_cases - done)
         kinds = rng.choice(len(KINDS), m, p=WEIGHTS)
         starts, msgs, parts, kind_of = [], [], [], []
@@ -197,23 +230,27 @@ def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=
                 check(meta, payload, starts, msgs, kind_of, pool, counts, per_kind)
         done += m
         max_buf = max(max_buf, rx.buf.size)
-        if done % every < block or done == n_cases:
+        if done % every < block or done == n_cases or stop():
             memory.append({"cases": done, "rss_mib": round(rss_mib(), 1), "rx_buf": int(rx.buf.size),
                            "t_s": round(time.time() - t0, 1)})
             progress(json.dumps({**memory[-1], **{k: counts[k] for k in ("pdus", "misattributed", "wrong_header",
                                                                           "from_noise", "displaced", "resyncs")}}))
             if checkpoint:
-                checkpoint({"cases": done, "seconds": round(time.time() - t0, 1), "counts": dict(counts),
+                checkpoint({"cases": done, "seconds": round(time.time() - t0, 1),
+                            "cpu_s": round(time.process_time() - c0, 1), "counts": dict(counts),
                             "per_kind": {k: dict(v) for k, v in per_kind.items()}, "memory": memory,
                             "partial": done < n_cases})
-    warm = memory[min(1, len(memory) - 1)]["rss_mib"]
-    return {"cases": done, "seed": seed, "seconds": round(time.time() - t0, 1),
-            "cases_per_s": round(done / max(1e-9, time.time() - t0), 1), "samples": int(pos),
+    first, second = rss_trend(memory)
+    cpu = time.process_time() - c0
+    return {"cases": done, "seed": seed, "seconds": round(time.time() - t0, 1), "cpu_s": round(cpu, 1),
+            "cases_per_s": round(done / max(1e-9, time.time() - t0), 1),
+            "cases_per_cpu_s": round(done / max(1e-9, cpu), 1), "partial": stopped, "samples": int(pos),
             "counts": dict(counts), "per_kind": {k: dict(v) for k, v in per_kind.items()},
             "rx_counters": {k: getattr(rx, k) for k in ("n_triggers", "n_header_fail", "n_bursts", "n_associations",
                                                         "n_no_association")},
             "max_rx_buf": int(max_buf), "memory": memory,
-            "memory_flat": bool(memory[-1]["rss_mib"] - warm <= 16), "crashed": False}
+            "rss_max_first_half": first, "rss_max_second_half": second,
+            "memory_flat": bool(second - first <= 16), "crashed": False}
 
 
 def check(meta, payload, starts, msgs, kind_of, pool, counts, per_kind) -> None:
@@ -247,22 +284,98 @@ def check(meta, payload, starts, msgs, kind_of, pool, counts, per_kind) -> None:
             counts["displaced"] += 1  # a genuine message reported at another case's position (counted, not wrong)
 
 
+def _load_run(path: Path) -> dict:
+    from host_pipeline.errors import InputError
+
+    try:
+        d = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise InputError("cannot read fuzz result %s: %s" % (path, e)) from None
+    if not isinstance(d, dict) or not all(k in d for k in ("cases", "seed", "counts", "per_kind")):
+        raise InputError("%s is not a fuzz_burst_rx result (needs cases, seed, counts, per_kind)" % path)
+    return d
+
+
+def merge(paths) -> dict:
+    """Sum the counts of runs with distinct seeds (final or partial results)."""
+    from host_pipeline.errors import InputError
+
+    runs = [_load_run(p) for p in paths]
+    seeds = [int(r["seed"]) for r in runs]
+    dup = sorted({x for x in seeds if seeds.count(x) > 1})
+    if dup:
+        raise InputError("seed(s) %s appear in more than one run: their cases would be counted twice" % dup,
+                         "merge runs of distinct seeds only (each seed fixes its whole case stream)")
+    counts, per_kind = Counter(), {k: Counter() for k in KINDS}
+    for r in runs:
+        counts.update(r["counts"])
+        for k, v in r["per_kind"].items():
+            per_kind.setdefault(k, Counter()).update(v)
+    summary = []
+    for p, r in zip(paths, runs):
+        mem = r.get("memory") or []
+        rss = [x["rss_mib"] for x in mem]
+        first, second = rss_trend(mem) if mem else (None, None)
+        summary.append({"file": str(p), "seed": int(r["seed"]), "cases": int(r["cases"]),
+                        "seconds": r.get("seconds"), "cpu_s": r.get("cpu_s"), "partial": bool(r.get("partial")),
+                        "load": r.get("load"), "counts": r["counts"],
+                        "rss_mib_min": min(rss) if rss else None, "rss_mib_max": max(rss) if rss else None,
+                        "rss_max_first_half": first, "rss_max_second_half": second,
+                        "memory_flat": bool(rss and second - first <= 16),
+                        "max_rx_buf": max([x.get("rx_buf", 0) for x in mem] + [r.get("max_rx_buf", 0)])})
+    timed = [s for s in summary if s["cpu_s"]]
+    return {"runs": summary, "seeds": seeds, "cases": sum(s["cases"] for s in summary),
+            "counts": dict(counts), "per_kind": {k: dict(v) for k, v in per_kind.items()},
+            "crashed": any(r.get("crashed") for r in runs),
+            "memory_flat": all(s["memory_flat"] for s in summary),
+            "max_rx_buf": max(s["max_rx_buf"] for s in summary),
+            "cases_per_cpu_s_timed_runs": round(sum(s["cases"] for s in timed) / sum(s["cpu_s"] for s in timed), 1)
+            if timed else None}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--every", type=int, default=10000, help="memory sample period (cases)")
-    ap.add_argument("--out", type=Path, default=Path("out/bench/fuzz_burst_rx"))
+    ap.add_argument("--every", type=int, default=10000, help="memory sample and checkpoint period (cases)")
+    ap.add_argument("--max-seconds", type=float, default=None, help="stop (with a partial result) after this")
+    ap.add_argument("--merge", type=Path, nargs="+", metavar="RUN.json",
+                    help="instead of fuzzing: sum these runs' results (distinct seeds) into OUT")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default out/bench/fuzz_burst_rx (out/bench/fuzz_burst_rx_merged with --merge)")
     a = ap.parse_args()
-    a.out.mkdir(parents=True, exist_ok=True)
-    def checkpoint(d):
-        (a.out / "fuzz_burst_rx.partial.json").write_text(json.dumps({**d, "seed": a.seed,
-                                                                      "load": os.getloadavg()}, indent=1))
+    if a.merge:
+        from host_pipeline.errors import LgmtscError
 
-    res = run(a.cases, a.seed, a.every, checkpoint=checkpoint)
+        out = a.out or Path("out/bench/fuzz_burst_rx_merged")
+        try:
+            res = merge(a.merge)
+        except LgmtscError as e:
+            print("error: %s" % e, file=sys.stderr)
+            return e.exit_code
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "fuzz_burst_rx_merged.json").write_text(json.dumps(res, indent=1))
+        print(json.dumps({k: res[k] for k in ("seeds", "cases", "counts", "crashed", "memory_flat", "max_rx_buf",
+                                              "cases_per_cpu_s_timed_runs")}))
+        return 0 if res["counts"].get("misattributed", 0) == 0 and not res["crashed"] else 1
+    out = a.out or Path("out/bench/fuzz_burst_rx")
+    out.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint(d):
+        tmp = out / "fuzz_burst_rx.partial.json.tmp"
+        tmp.write_text(json.dumps({**d, "seed": a.seed, "load": os.getloadavg()}, indent=1))
+        os.replace(tmp, out / "fuzz_burst_rx.partial.json")   # atomic: a kill never leaves half a file
+
+    stop_flag = []
+    signal.signal(signal.SIGTERM, lambda *_: stop_flag.append(1))
+    deadline = None if a.max_seconds is None else time.time() + a.max_seconds
+    res = run(a.cases, a.seed, a.every, checkpoint=checkpoint,
+              stop=lambda: bool(stop_flag) or (deadline is not None and time.time() > deadline))
     res["load"] = os.getloadavg()
-    (a.out / "fuzz_burst_rx.json").write_text(json.dumps(res, indent=1))
-    print(json.dumps({k: res[k] for k in ("cases", "seconds", "cases_per_s", "counts", "memory_flat")}))
+    res["blas_threads"] = os.environ.get("OPENBLAS_NUM_THREADS")
+    (out / "fuzz_burst_rx.json").write_text(json.dumps(res, indent=1))
+    print(json.dumps({k: res[k] for k in ("cases", "seconds", "cpu_s", "cases_per_cpu_s", "partial", "counts",
+                                          "memory_flat")}))
     return 0 if res["counts"].get("misattributed", 0) == 0 and res["memory_flat"] else 1
 
 
