@@ -212,7 +212,7 @@ class Receiver:
             n_pay = H.TAG_USES + hdr.length * assoc.uses_per_token
         return n_pay if n_pay <= MAX_PAYLOAD_SYMBOLS else None
 
-    def _demodulate(self, S_abs, eps, frac, n_data, final, known):
+    def _demodulate(self, S_abs, eps, frac, n_data, final, known, smooth=None):
         """The burst at S_abs with ``n_data`` body data symbols (timing refined on the known headers)."""
         f = self.f
         a = S_abs - f.rrc.size
@@ -220,7 +220,7 @@ class Receiver:
         seg *= np.exp(-2j * np.pi * eps * np.arange(seg.size))
         frac = f.refine_timing(seg, f.rrc.size, frac, ls=f.known_ls(known))
         mfa = f.matched_filter(seg, frac)
-        return f.demodulate(mfa, f.rrc.size, n_data, final=final, known=known), frac
+        return f.demodulate(mfa, f.rrc.size, n_data, final=final, known=known, smooth=smooth), frac
 
     def _finish(self, out, end):
         f = self.f
@@ -237,6 +237,14 @@ class Receiver:
         if hdr.kind == H.Kind.ASSOCIATION:
             z, nv = r["z"][f.n_hdr:n_data], r["noise_var"][f.n_hdr:n_data]
             new = H.LinkAssociation.decode(z, nv)
+            if new is None:  # once more with one gain for the burst (the tracked gains are noise at low SNR)
+                r = self._demodulate(S_abs, eps, frac, n_data, True, known, smooth=1 << 20)[0]
+                z, nv = r["z"][f.n_hdr:n_data], r["noise_var"][f.n_hdr:n_data]
+                pos = np.arange(z.size) - z.size / 2.0
+                for slope in H.SLOPE_HYPOTHESES:   # and the residual CFO's phase slope, as for headers
+                    new = H.LinkAssociation.decode(z * np.exp(-1j * slope * pos), nv)
+                    if new is not None:
+                        break
             if new is None:
                 self.n_header_fail += 1
             else:
