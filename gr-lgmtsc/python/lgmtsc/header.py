@@ -182,14 +182,17 @@ class TailBitingCode:
         self._acs_pattern = pattern[(((u * half + s) << 1) | d)].ravel()
         self._out_even, self._out_odd = self.out[0::2].T.copy(), self.out[1::2].T.copy()    # [n, 2^m]
         self._local = threading.local()
+        self._windows = {}
         self._reg_weights = 1 << np.arange(self.m + 1, dtype=np.int64)             # oldest input first
 
     def registers(self, bits) -> np.ndarray:
         """[B, k] bits -> [B, k] encoder registers (tail-biting: the first ones hold the last inputs)."""
         b = np.asarray(bits, np.int64)
         k = b.shape[-1]
-        ext = b[:, np.arange(-self.m, k) % k]                                     # the last m inputs, then all
-        return np.lib.stride_tricks.sliding_window_view(ext, self.m + 1, axis=1) @ self._reg_weights
+        window = self._windows.get(k)
+        if window is None:       # [k, m + 1]: the inputs in register t, oldest first (wrapping around)
+            window = self._windows[k] = (np.arange(k)[:, None] + np.arange(-self.m, 1)) % k
+        return b[:, window] @ self._reg_weights
 
     def encode(self, bits) -> np.ndarray:
         b = np.asarray(bits, np.uint8)
