@@ -199,7 +199,7 @@ class TailBitingCode:
         k = b.shape[-1]
         return self.out_bits[self.registers(b.reshape(-1, k))].reshape(*b.shape[:-1], k * self.n)
 
-    def decode(self, llr, chunk=1024):
+    def decode(self, llr, chunk=512):
         L = np.asarray(llr, np.float32)
         lead = L.shape[:-1]
         k = L.shape[-1] // self.n

@@ -201,5 +201,26 @@ class qa_header(gr_unittest.TestCase):
         np.testing.assert_array_equal(got[1], want[1])                          # NaN where the reference has NaN
         self.assertEqual(H.HEADER_CODE.decode(np.zeros((0, 192)))[0].shape, (0, 48))
 
+    def test_011_decoder_threads(self):
+        """Threads decoding at once (each has its own work arrays) get what one thread alone gets."""
+        import threading
+        rng = np.random.default_rng(11)
+        sets = [rng.standard_normal((B, 192)) * 2 for B in (1, 4, 1, 4, 2, 8)]
+        want = [H.HEADER_CODE.decode(x) for x in sets]
+        bad = []
+
+        def work(i):
+            for _ in range(15):
+                got = H.HEADER_CODE.decode(sets[i])
+                if not (np.array_equal(got[0], want[i][0]) and np.array_equal(got[1], want[i][1])):
+                    bad.append(i)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(sets))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(bad, [])
+
 if __name__ == '__main__':
     gr_unittest.run(qa_header)
