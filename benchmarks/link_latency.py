@@ -47,8 +47,7 @@ def table(mode: str, report: dict) -> str:
     lines = [f"### {mode} mode, AWGN {report['run']['esn0_db']:g} dB\n",
              f"{s['verified']}/{s['utterances']} utterances verified and rendered; mean similarity "
              f"{s['mean_similarity']}; **{s['bitrate_bps']} bit/s** of video ({s['bits_sent']} bits for "
-             f"{s['input_duration_s']:.1f} s: channel bits of payload and the 888-use BPSK header, "
-             "which holds the 64-bit tag); "
+             f"{s['input_duration_s']:.1f} s: channel bits of payload, 96-use header and 32-use tag block); "
              f"{s['channel_uses_per_s']} channel uses/s incl. preamble, header and pilots; median end-to-end "
              f"latency **{s['median_e2e_first_frame_s']} s**.\n",
              "| seq | class | payload bits | " + " | ".join(STAGES) + " | speech end -> first frame (s) |",

@@ -100,7 +100,7 @@ def _similarities(utts: list[dict]) -> None:
 def summarize(utts: list[dict], duration_s: float | None) -> dict:
     ok = [u for u in utts if u["status"] == "ok"]
     got = [u for u in utts if u["received_text"] is not None]
-    bits = sum(u["payload_bits"] + u["header_bits"] for u in utts)
+    bits = sum(u["payload_bits"] + u["header_bits"] + u["tag_bits"] for u in utts)
     uses = sum(u["burst_channel_uses"] for u in utts)
     e2e = [u["latency_s"]["e2e_first_frame_s"] for u in utts if "e2e_first_frame_s" in u["latency_s"]]
     rate = (lambda x: round(x / duration_s, 1)) if duration_s else (lambda x: None)
@@ -113,7 +113,7 @@ def summarize(utts: list[dict], duration_s: float | None) -> dict:
         "mean_snr_db": round(float(np.mean([u["snr_db"] for u in got if u["snr_db"] is not None])), 2)
         if any(u["snr_db"] is not None for u in got) else None,
         "input_duration_s": duration_s,
-        "bits_sent": bits, "bitrate_bps": rate(bits),  # channel bits of payload and header (tag inside), Fig. 8's way
+        "bits_sent": bits, "bitrate_bps": rate(bits),  # channel bits of payload, header and tag block, Fig. 8's way
         "payload_channel_uses": sum(u["channel_uses"] for u in utts),
         "burst_channel_uses": uses, "channel_uses_per_s": rate(uses),
         "median_e2e_first_frame_s": round(float(np.median(e2e)), 3) if e2e else None,

@@ -332,6 +332,6 @@ class Transmitter:
         meta["auth_tag"] = compute_tag(self.key.key, meta, content)
         lat["encode_s"] = round(time.perf_counter() - t, 4)
         rec = TxRecord(seq, self.key.sender_id, self.mode, seg.start, seg.end, seg.text, text, cls, snr, n_items,
-                       uses, int(self.frame.burst_symbols(uses)), bits, int(self.frame.n_hdr),
+                       uses, int(self.frame.burst_symbols(uses)), bits, int(self.frame.n_hdr) * QPSK_BITS_PER_USE,
                        t_speech_end=round(t_speech_end, 4), t_sent=round(time.time(), 4), latency_s=lat, kb=kb_info)
         return rec, meta, payload

@@ -189,6 +189,7 @@ def test_digital_mode_through_the_loopback(tmp_path, demo_video):
     assert len(utts) == 3 and all(u["mode"] == "digital" and u["status"] == "ok" for u in utts)
     assert [u["received_text"] for u in utts] == [u["sent_text"] for u in utts]  # lossless, case and all
     s = report["summary"]
-    assert s["bits_sent"] == sum(u["payload_bits"] + u["header_bits"] for u in utts)
+    assert s["bits_sent"] == sum(u["payload_bits"] + u["header_bits"] + u["tag_bits"] for u in utts)
+    assert all((u["header_bits"], u["tag_bits"]) == (192, 64) for u in utts)  # 96 and 32 QPSK uses
     assert all(u["n_tokens"] < len(u["sent_text"].encode()) for u in utts)  # the text coder's bytes beat UTF-8
     assert (out / "report.html").is_file()

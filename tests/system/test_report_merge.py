@@ -11,7 +11,7 @@ from host_pipeline.system.report import merge_logs
 def _sent(seq, text):
     return {"seq": seq, "sender_id": 1, "mode": "semantic", "start_s": seq, "end_s": seq + 1.0, "transcript": text,
             "sent_text": text, "prompt_class": "high", "feedback_snr_db": None, "n_tokens": 4, "channel_uses": 64,
-            "burst_channel_uses": 1200, "payload_bits": 128, "header_bits": 888, "tag_bits": 64,
+            "burst_channel_uses": 1200, "payload_bits": 128, "header_bits": 192, "tag_bits": 64,
             "t_sent": 100.0 + seq, "t_speech_end": 99.0 + seq}
 
 
