@@ -152,38 +152,96 @@ def closure_ratio(opening: np.ndarray, timings, fps: int, audio: np.ndarray | No
     return float(np.max(closed) / max(np.median(vowels), 1e-6)), len(closed)
 
 
-def sync_offset_ms(opening: np.ndarray, audio: np.ndarray, sr: int, fps: int, max_ms: float = 200.0) -> float:
-    """Lag (ms) of the best cross-correlation of the mouth opening with the speech envelope (positive = mouth
-    after sound), refined between frames by a parabola through the peak."""
+SYNC_MAX_MS = 120.0  # plausible offsets: half a syllable period (GRID ~4 syllables/s: neighbours at 250-350 ms)
+SYNC_BAND_HZ = (800.0, 2200.0)  # the second formant's region: its envelope follows the lip area (Grant & Seitz
+# 2000), while a wideband RMS is loud through shut lips too (the murmur of m/n, the voice bar of b/d/g)
+SYNC_WIDE_MS = 400.0  # where a rival alignment (a syllable with its neighbour's sound) is looked for
+SYNC_MARGIN_S = 0.0  # silence read around the speech: none; a mouth moving in silence (a breath, lips parting
+# before the first word, an open rest) has no sound to be in step with
+
+
+@dataclass
+class SyncOffset:
+    """The lip-sync offset of a clip (``sync_offset``): nan when undetermined, with why."""
+
+    offset_ms: float  # positive = mouth after sound; nan when undetermined
+    peak: float  # correlation at the chosen lag (inside +-SYNC_MAX_MS)
+    rival: float  # the highest peak outside +-SYNC_MAX_MS within +-SYNC_WIDE_MS (nan when none)
+    reason: str = ""  # empty when determined
+
+    @property
+    def determined(self) -> bool:
+        return not self.reason
+
+    @property
+    def peak_ratio(self) -> float:
+        """Peak over rival (inf when there is no rival): below 1 another syllable alignment fits better."""
+        return float(self.peak / self.rival) if self.rival > 0 else float("inf")
+
+
+def sync_correlation(opening: np.ndarray, audio: np.ndarray, sr: int, fps: int, max_ms: float = SYNC_WIDE_MS,
+                     margin_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(lags in ms, Pearson correlation) of the speech envelope (``SYNC_BAND_HZ``) with the mouth opening
+    ``lag`` later (5 ms steps). The envelope is read over the speech and ``margin_s`` (``SYNC_MARGIN_S``)
+    around it (from the first to the last 25 ms window above 10 % of the wideband envelope's 95th percentile;
+    long silences would only flatten the correlation) and stays fixed while the opening is read ``lag`` after
+    it."""
     from ..publickb.voice import envelope
 
     hop = 0.005
-    env = envelope(audio, sr, hop)
+    n = int(max_ms / 1000 / hop)
+    lags = np.arange(-n, n + 1)
+    te, env = band_envelope(audio, sr, *SYNC_BAND_HZ, hop)
+    if env.size < 3 or opening.size < 2:
+        return lags * hop * 1000, np.zeros(lags.size)
     t = (np.arange(opening.size) + 0.5) / fps
-    te = np.arange(env.size) * hop + 0.0125  # envelope frame k: the 25 ms window starting at k x hop
-    op = np.interp(te, t, opening)  # mouth opening resampled at the envelope's rate
-    active = np.flatnonzero(env > 0.1 * np.percentile(env, 95)) if env.size else np.zeros(0, int)
-    if active.size:  # the speech and 0.3 s around it: long silences only flatten the correlation
-        lo, hi = max(0, active[0] - int(0.3 / hop)), min(env.size, active[-1] + int(0.3 / hop))
-        op, env = op[lo:hi], env[lo:hi]
-    a = (op - op.mean()) / (op.std() + 1e-9)
-    b = (env - env.mean()) / (env.std() + 1e-9)
-    lags = np.arange(-int(max_ms / 1000 / hop), int(max_ms / 1000 / hop) + 1)
-    cs = np.array([np.mean(a[k:] * b[:b.size - k]) if k >= 0 else np.mean(a[:k] * b[-k:]) for k in lags])
-    i = _peak_index(cs)
-    frac = 0.0
-    if 0 < i < cs.size - 1:
-        den = cs[i - 1] - 2 * cs[i] + cs[i + 1]
-        frac = 0.5 * (cs[i - 1] - cs[i + 1]) / den if den < 0 else 0.0
-    return float((lags[i] + frac) * hop * 1000)
+    op = np.interp(te, t, opening)  # the opening at the envelope's rate (held flat beyond the clip's frames)
+    wide = envelope(audio, sr, hop)[:env.size]  # the same 25 ms windows, all frequencies: where the speech is
+    active = np.flatnonzero(wide > 0.1 * np.percentile(wide, 95))
+    m = int((SYNC_MARGIN_S if margin_s is None else margin_s) / hop)
+    lo, hi = (max(0, active[0] - m), min(env.size, active[-1] + 1 + m)) if active.size else (0, env.size)
+    cs = np.zeros(lags.size)
+    for j, k in enumerate(lags):
+        a0, a1 = max(lo, -k), min(hi, env.size - k)  # samples of the stretch whose shifted opening exists
+        if a1 - a0 < 3:
+            continue
+        a, b = op[a0 + k:a1 + k], env[a0:a1]
+        if a.std() > 1e-9 and b.std() > 1e-9:
+            cs[j] = np.corrcoef(a, b)[0, 1]
+    return lags * hop * 1000, cs
 
 
-def _peak_index(cs: np.ndarray) -> int:
-    """Index of the highest local maximum inside ``cs`` (the argmax when there is none): a maximum at the
-    window's edge is the slope towards the neighbouring syllable's peak (speech repeats every ~0.2-0.25 s),
-    not a lag."""
-    peak = np.flatnonzero((cs[1:-1] >= cs[:-2]) & (cs[1:-1] >= cs[2:])) + 1
-    return int(peak[np.argmax(cs[peak])]) if peak.size else int(np.argmax(cs))
+def sync_offset(opening: np.ndarray, audio: np.ndarray, sr: int, fps: int, max_ms: float = SYNC_MAX_MS,
+                wide_ms: float = SYNC_WIDE_MS) -> SyncOffset:
+    """The lag (ms, positive = mouth after sound) of the highest peak of ``sync_correlation`` within
+    +-``max_ms``, refined between steps by a parabola; undetermined (nan, with the reason) when there is no
+    peak inside (only a slope towards the edge), when the peak is not positive, or when a peak outside
+    +-``max_ms`` (within +-``wide_ms``) is higher: speech repeats its syllables every 0.2-0.35 s, so the
+    correlation has side peaks one syllable away, and when one of them wins the measure cannot tell which
+    alignment is the true one. One rule for every clip, real and reconstructed."""
+    lags, cs = sync_correlation(opening, audio, sr, fps, wide_ms)
+    peak = np.flatnonzero((cs[1:-1] > cs[:-2]) & (cs[1:-1] >= cs[2:])) + 1
+    inside = peak[np.abs(lags[peak]) <= max_ms]
+    outside = peak[np.abs(lags[peak]) > max_ms]
+    rival = float(cs[outside].max()) if outside.size else float("nan")
+    if not inside.size:
+        return SyncOffset(float("nan"), float(cs[np.abs(lags) <= max_ms].max()), rival,
+                          f"no correlation peak within +-{max_ms:.0f} ms")
+    i = int(inside[np.argmax(cs[inside])])
+    if cs[i] <= 0:
+        return SyncOffset(float("nan"), float(cs[i]), rival, "no positive correlation")
+    if outside.size and rival > cs[i]:
+        return SyncOffset(float("nan"), float(cs[i]), rival,
+                          f"a higher peak at {lags[outside[np.argmax(cs[outside])]]:+.0f} ms (another syllable)")
+    den = cs[i - 1] - 2 * cs[i] + cs[i + 1]
+    frac = 0.5 * (cs[i - 1] - cs[i + 1]) / den if den < 0 else 0.0
+    step = lags[1] - lags[0]
+    return SyncOffset(float(lags[i] + frac * step), float(cs[i]), rival)
+
+
+def sync_offset_ms(opening: np.ndarray, audio: np.ndarray, sr: int, fps: int) -> float:
+    """``sync_offset(...).offset_ms``: nan when undetermined."""
+    return sync_offset(opening, audio, sr, fps).offset_ms
 
 
 def border_streaks(frame: np.ndarray, tol: float = 0.25, texture: float = 3.0, min_run: int = 3) -> int:

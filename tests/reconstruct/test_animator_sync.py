@@ -1,7 +1,7 @@
 """Timing and shape details of the embedded animator and its lip-sync measure: the audio envelope drives the
-mouth at the time it is heard, the offset measure recovers a known lag and never reports the edge of its
-search window, and lip rounding moves the lips without narrowing the jaw line (which cost the demo portrait's
-identity)."""
+mouth at the time it is heard, the offset measure recovers a known lag and says "undetermined" rather than
+report a syllable's neighbour or the edge of its search window, and lip rounding moves the lips without
+narrowing the jaw line (which cost the demo portrait's identity)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import numpy as np
 
 from host_pipeline.reconstruct.animator import EmbeddedAnimator
 from host_pipeline.reconstruct.config import ReconstructConfig
-from host_pipeline.reconstruct.metrics import _peak_index, sync_offset_ms
+from host_pipeline.reconstruct.metrics import sync_offset, sync_offset_ms
 from host_pipeline.reconstruct.tts import Speech
 
 SR = 16000
 
 
 def _syllables(seed: int, dur: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
-    """Audio of irregular voiced bursts (120-220 ms, 60-200 ms apart) and the loudness contour behind it
-    (per sample, 0..1, 15 ms ramps)."""
+    """Audio of irregular voiced bursts (120-220 ms, 60-200 ms apart; a 150 Hz pulse train, so with formant-region
+    energy like a voice) and the loudness contour behind it (per sample, 0..1, 15 ms ramps)."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(dur * SR)) / SR
     amp = np.zeros_like(t)
@@ -27,7 +27,8 @@ def _syllables(seed: int, dur: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
         amp = np.maximum(amp, np.interp(t, [s, s + 0.015, s + d - 0.015, s + d], [0, 1, 1, 0], 0, 0)
                          * rng.uniform(0.5, 1.0))
         s += d + rng.uniform(0.06, 0.2)
-    audio = amp * np.sin(2 * np.pi * 150 * t) * 0.3
+    voice = sum(np.sin(2 * np.pi * 150 * h * t) / h for h in range(1, 30))
+    audio = amp * voice * 0.15
     return audio.astype(np.float32), amp
 
 
@@ -43,19 +44,25 @@ def test_sync_offset_recovers_a_known_lag():
     offset came out 10 ms too late."""
     err = []
     for seed in range(1, 5):
-        for lag in (0.0, 0.04, -0.03):
+        for lag in (0.0, 0.04, -0.03, 0.09):
             audio, amp = _syllables(seed)
             err.append(sync_offset_ms(_opening(amp, lag), audio, SR, 25) - 1000 * lag)
     assert abs(np.mean(err)) <= 3 and np.abs(err).max() <= 8, err
 
 
-def test_sync_offset_is_a_peak_not_the_window_edge():
-    """A correlation that peaks at +30 ms and climbs again towards the window's edge (the neighbouring
-    syllable's peak beyond it): the lag is the peak inside, never the edge; without an inner peak, the best."""
-    lags = np.arange(-40, 41)  # 5 ms steps: +-200 ms
-    cs = 0.3 * np.exp(-((lags - 6) / 8.0) ** 2) + 0.5 * np.exp(-((lags - 52) / 8.0) ** 2)
-    assert _peak_index(cs) == 46  # +30 ms
-    assert _peak_index(np.linspace(0, 1, 81)) == 80
+def test_sync_offset_is_undetermined_when_another_syllable_fits_better():
+    """GRID bbaf2n's real clip: lips parted in the silence before the first word and a weak link of opening and
+    loudness gave a peak one syllable away (+167 ms) that the old estimator reported as the offset. A mouth
+    that follows its sound 0.3 s late (a syllable later) is not reported as a plausible lag inside +-120 ms:
+    the offset is undetermined, with the rival peak named; the same mouth 30 ms late is determined."""
+    audio, amp = _syllables(3)
+    late = sync_offset(_opening(amp, 0.3), audio, SR, 25)
+    assert not late.determined and np.isnan(late.offset_ms)
+    assert late.rival > late.peak
+    ok = sync_offset(_opening(amp, 0.03), audio, SR, 25)
+    assert ok.determined and abs(ok.offset_ms - 30) <= 8 and ok.peak_ratio > 1
+    flat = sync_offset(np.zeros(75), audio, SR, 25)  # a mouth that never moves: nothing to measure
+    assert not flat.determined
 
 
 def test_envelope_opens_the_mouth_when_the_sound_starts():

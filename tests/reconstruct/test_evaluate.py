@@ -48,7 +48,7 @@ def test_closure_is_read_where_the_sound_stops_not_at_the_timing():
     assert M.closure_times(tim, fading, sr)[0] == pytest.approx(0.22)  # no dip: the middle
 
 
-@pytest.mark.parametrize("lag_ms", [-80, 0, 40, 120])
+@pytest.mark.parametrize("lag_ms", [-80, 0, 40, 100])
 def test_sync_offset_finds_a_known_lag(lag_ms):
     sr, fps = 16000, 25
     rng = np.random.default_rng(0)
@@ -84,3 +84,16 @@ def test_strip_puts_real_over_reconstructed():
     s = strip(real, rec, n=4, height=96)
     assert s.shape == (96 * 2 + 4, 4 * 120, 3)
     assert s[:96].max() == 10 and s[100:, :4 * 96].min() == 200
+
+
+def test_face_row_offset_undetermined_is_not_met():
+    """A clip whose real (or reconstructed) lip-sync offset is undetermined is not counted as met or missed."""
+    from host_pipeline.evaluation.gsr import FaceRow
+
+    nan = float("nan")
+    row = FaceRow("x", "t", 75, 65, 0.2, 0.22, 1.1, 0.05, 1, nan, 5.0, nan, 0.2, 0.1, 0, 200.0, 50.0, "")
+    assert row.offset_status == "undetermined" and not row.passes()["offset"]
+    row.offset_real_ms, row.offset_diff_ms = 20.0, -15.0
+    assert row.offset_status == "met" and row.passes()["offset"]
+    row.offset_diff_ms = -45.0
+    assert row.offset_status == "missed"
