@@ -341,13 +341,13 @@ def main() -> int:
     ap.add_argument("--max-seconds", type=float, default=None, help="stop (with a partial result) after this")
     ap.add_argument("--merge", type=Path, nargs="+", metavar="RUN.json",
                     help="instead of fuzzing: sum these runs' results (distinct seeds) into OUT")
-    ap.add_argument("--out", type=Path, default=None,
+    ap.add_argument("--out", type=Path, default=Path("out/bench/fuzz_burst_rx"),
                     help="default out/bench/fuzz_burst_rx (out/bench/fuzz_burst_rx_merged with --merge)")
     a = ap.parse_args()
     if a.merge:
         from host_pipeline.errors import LgmtscError
 
-        out = a.out or Path("out/bench/fuzz_burst_rx_merged")
+        out = Path("out/bench/fuzz_burst_rx_merged") if a.out == ap.get_default("out") else a.out
         try:
             res = merge(a.merge)
         except LgmtscError as e:
@@ -358,7 +358,7 @@ def main() -> int:
         print(json.dumps({k: res[k] for k in ("seeds", "cases", "counts", "crashed", "memory_flat", "max_rx_buf",
                                               "cases_per_cpu_s_timed_runs")}))
         return 0 if res["counts"].get("misattributed", 0) == 0 and not res["crashed"] else 1
-    out = a.out or Path("out/bench/fuzz_burst_rx")
+    out = a.out
     out.mkdir(parents=True, exist_ok=True)
 
     def checkpoint(d):

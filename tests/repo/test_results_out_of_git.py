@@ -26,6 +26,8 @@ def test_every_benchmark_writes_to_an_ignored_folder_by_default():
     defaults = {p.name: _out_default(p) for p in sorted((REPO / "benchmarks").glob("*.py"))}
     defaults = {k: v for k, v in defaults.items() if v is not None}
     assert len(defaults) >= 20
+    unreadable = [k for k, v in defaults.items() if not v]
+    assert not unreadable, f"--out defaults that are not a literal path: {unreadable}"
     probe = [f"{v}/probe.json" for v in defaults.values()]
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *probe], cwd=REPO, capture_output=True,
                              text=True).stdout.split()
