@@ -25,7 +25,8 @@ from host_pipeline.ports import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "demo" / "talking_face_demo.mp4"
-STAGES = ["asr_s", "kb_tx_s", "encode_s", "link_s", "decode_s", "kb_rx_s", "render_s"]
+STAGES = ["endpoint_s", "asr_s", "wait_tx_s", "kb_tx_s", "encode_s", "link_s", "queue_s", "decode_s", "kb_rx_s",
+          "tts_first_s", "first_frame_s"]  # the record's latency keys, in order (host_pipeline/system/rx.py, tx.py)
 
 
 def run(mode: str, snr: float, out: Path, data: Path) -> dict:
@@ -70,10 +71,10 @@ def main() -> int:
     data = Path(tempfile.mkdtemp(prefix="lgmtsc-link-bench-"))  # keys and profiles of the run: never in the repo
     parts = [f"# Link benchmark ({time.strftime('%Y-%m-%d')}, `python benchmarks/link_latency.py`)\n",
              f"Machine: {os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.1f}. "
-             "Stages: ASR (end of speech -> transcript: VAD end silence and chunking, then Whisper), "
-             "transmitter KB, encoding, link "
-             "(PDU handed to the flowgraph -> burst received), decoding incl. tag search, receiver KB, rendering "
-             "(TTS + face, whole clip).\n"]
+             "Timings on a shared machine are not idle figures (those are `benchmarks/live_latency.py`'s, in "
+             "the README). Stages: VAD end point, ASR, wait for the previous report, transmitter KB, encoding, link "
+             "(PDU handed to the flowgraph -> burst received), queue, decoding incl. tag search, receiver KB, "
+             "first phrase's speech, its first frame.\n"]
     for mode in args.modes:
         report = run(mode, args.snr, out / mode, data)
         parts.append(table(mode, report))
