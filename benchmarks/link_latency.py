@@ -4,7 +4,8 @@
 (private KB, face and voice). Latency per utterance runs from the end of speech to the first reconstructed frame.
 
     python benchmarks/link_latency.py [--snr 12] [--modes semantic digital] [--out out/bench/link_latency]
-    python benchmarks/link_latency.py --out benchmarks/link_results   # refresh the tables the README cites
+    python benchmarks/link_latency.py --out benchmarks/link_results --screenshot docs/images/report_html.png
+        # refresh the committed results and the picture docs/link.md shows (headless Chromium)
 
 Writes OUT/<mode>/report.json (+ html, video) and OUT/summary.md with the tables quoted in the README.
 """
@@ -66,7 +67,13 @@ def main() -> int:
     ap.add_argument("--snr", type=float, default=12.0)
     ap.add_argument("--modes", nargs="+", default=["semantic", "digital"], choices=["semantic", "digital"])
     ap.add_argument("--out", default=str(REPO / "out" / "bench" / "link_latency"))
+    ap.add_argument("--screenshot", metavar="PNG", help="also picture the first two utterances of the first mode's "
+                    "report.html (Debian's chromium through playwright)")
+    ap.add_argument("--screenshot-only", action="store_true", help="only the picture, from the reports in --out")
     args = ap.parse_args()
+    if args.screenshot_only:
+        screenshot(Path(args.out) / args.modes[0] / "report.html", Path(args.screenshot))
+        return 0
     out = Path(args.out)
     data = Path(tempfile.mkdtemp(prefix="lgmtsc-link-bench-"))  # keys and profiles of the run: never in the repo
     parts = [f"# Link benchmark ({time.strftime('%Y-%m-%d')}, `python benchmarks/link_latency.py`)\n",
@@ -83,7 +90,25 @@ def main() -> int:
         shutil.rmtree(out / mode / "logs", ignore_errors=True)
     (out / "summary.md").write_text("\n".join(parts))
     print("\n".join(parts))
+    if args.screenshot:
+        screenshot(out / args.modes[0] / "report.html", Path(args.screenshot))
     return 0
+
+
+def screenshot(html: Path, png: Path, width: int = 1100, height: int = 790) -> None:
+    """The top of the first utterance of ``html`` (its frames, texts, figures and latency bar) as ``png``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(html.resolve().as_uri())
+        box = page.locator("section.utt").first.bounding_box()
+        page.screenshot(path=str(png), clip={"x": 0, "y": max(0.0, box["y"] - 72), "width": width, "height": height},
+                        full_page=True)
+        browser.close()
+    print(f"wrote {png}")
 
 
 if __name__ == "__main__":
