@@ -8,6 +8,8 @@ About 3,000 tokens keep the statistical spread of the difference near 0.7 points
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -48,19 +50,25 @@ def test_torch_channel_and_gnuradio_loopback_agree(tmp_path):
         link = PhyLink(cfg.link.tx_address, cfg.link.rx_address, cfg.link.snr_address)
         link.wait_ready()
         try:
+            # One message at a time, as a speaker's transmitter sends them: sent all at once they would share bursts
+            # (burst_tx packs a backlog up to 8 to a burst), and one lost burst then loses 8 messages (CI saw
+            # 142/150). As the transmitter host does, a message after one that did not come back carries the
+            # link association again (a missed association would otherwise lose the next 32).
             for seq, e in enumerate(encoded, start=1):
                 link.send({"version": contract.FORMAT_VERSION, "mode": "semantic", "sender_id": 9, "seq": seq,
-                           "n_tokens": e.n_tokens, "prompt_class": 2, "auth_tag": 0}, e.symbols)
-                while (got := link.recv(timeout=0.01)) is not None:
-                    received[got[0]["seq"]] = got
-            while len(received) < len(encoded) and (got := link.recv(timeout=10)) is not None:
-                received[got[0]["seq"]] = got
+                           "n_tokens": e.n_tokens, "prompt_class": 2, "auth_tag": 0,
+                           "associate": seq > 1 and seq - 1 not in received}, e.symbols)
+                deadline = time.monotonic() + 3.0
+                while seq not in received and (left := deadline - time.monotonic()) > 0:
+                    if (got := link.recv(timeout=left)) is not None:
+                        received[got[0]["seq"]] = got
         finally:
             link.close()
         assert fg.alive()
-    # Detection and header decoding at 0 dB lose about 2-3 bursts in 1,000 (docs/phy.md; benchmarks/phy_detection.py
-    # measures it): in 150 bursts two or more are lost in 1 run in 15-25 (CI saw 148/150), five or more in about 1
-    # in 10,000. This test is about the SNR convention, so it allows four losses and compares the bursts that came.
+    # Detection and header decoding at 0 dB lose about 3 lone bursts in 10,000 (docs/phy.md;
+    # benchmarks/phy_detection.py), a missed association the message after it (benchmarks/phy_association_loss.py:
+    # 1 in 300 sessions at 0 dB). This test is about the SNR convention, so it allows four losses and compares the
+    # bursts that came.
     assert len(received) >= len(encoded) - 4, f"only {len(received)} of {len(encoded)} bursts came back"
 
     via_gr, sent_gr, snr_error_db = [], [], []
