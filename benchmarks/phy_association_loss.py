@@ -16,7 +16,9 @@ through AWGN at Es/N0, random CFO (+-0.2 % of the sample rate), delay and gaps, 
         [--out out/bench/phy_association_loss]
 
 Writes OUT/association_loss.csv: per policy and Es/N0, messages delivered, sessions that lost every message, and
-messages lost in sessions whose first association was missed.
+messages lost in sessions whose first association was missed. ``--parts ideal`` (OUT/association_ideal.csv): the
+association block and a message header decoded from their own symbols with AWGN only, no synchronisation (the
+code's share of the loss).
 """
 
 from __future__ import annotations
@@ -64,6 +66,24 @@ def session(seed: int, esn0_db: float, n_messages: int, policy: str) -> dict:
     return {"delivered": delivered, "first_assoc_ok": first_assoc_ok}
 
 
+def ideal(esn0_db: float, n: int, seed: int) -> dict:
+    """The association block and an association header through AWGN on their symbols (perfect synchronisation)."""
+    from gnuradio.lgmtsc import header as H
+
+    f = frame.Frame()
+    _, assoc = f.build_burst(dict(META, n_tokens=N_TOKENS, uses_per_token=USES_PER_TOKEN),
+                             np.ones(N_TOKENS * USES_PER_TOKEN, np.complex64))
+    block, hdr = assoc.symbols(), H.Header(H.Kind.ASSOCIATION, assoc.seq_base, 0).symbols()
+    rng, nv = np.random.default_rng([seed, int(round(10 * esn0_db)) + 1000]), 10 ** (-esn0_db / 10)
+
+    def noisy(x):
+        return x + np.sqrt(nv / 2) * (rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size))
+
+    ok_block = sum(H.LinkAssociation.decode(noisy(block), np.full(block.size, nv)) is not None for _ in range(n))
+    ok_hdr = sum(H.Header.decode(noisy(hdr), np.full(hdr.size, nv)) is not None for _ in range(n))
+    return dict(esn0_db=esn0_db, trials=n, association_block_decoded=ok_block, header_decoded=ok_hdr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, default=300)
@@ -71,8 +91,21 @@ def main():
     ap.add_argument("--snr", type=float, nargs="+", default=[-2.0, -1.0, 0.0])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="out/bench/phy_association_loss")
+    ap.add_argument("--parts", default="sessions,ideal", help="sessions, ideal, or both")
+    ap.add_argument("--ideal-trials", type=int, default=2000)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    if "ideal" in a.parts:
+        rows = [ideal(esn0, a.ideal_trials, a.seed) for esn0 in a.snr]
+        for r in rows:
+            print(f"ideal Es/N0 {r['esn0_db']:+.1f} dB: association block {r['association_block_decoded']}/"
+                  f"{r['trials']}, header {r['header_decoded']}/{r['trials']}", flush=True)
+        with open(os.path.join(a.out, "association_ideal.csv"), "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    if "sessions" not in a.parts:
+        return
     rows, t0 = [], time.time()
     for esn0 in a.snr:
         for policy in POLICIES:
