@@ -21,20 +21,36 @@ LATER_POS = np.arange(H.HEADER_USES, dtype=float)
 LATER_SMOOTH = None
 
 
+def _blas_libraries():
+    """The OpenBLAS builds this process may use: numpy's own copy (wheels bundle it in ``numpy.libs`` with 64-bit
+    symbols), then the system's."""
+    import glob
+    import os
+
+    import numpy
+    bundled = sorted(glob.glob(os.path.join(os.path.dirname(numpy.__file__) + ".libs", "libopenblas*.so*")))
+    return bundled + ["libopenblas.so.0", "libblas.so.3"]
+
+
 def limit_blas_threads(n=1):
     """OpenBLAS threads spin-wait on the tiny matrices of the receiver (a 25x25 solve took
-    45 ms instead of 12 us on a loaded 2-core machine): limit them. Process-wide."""
+    4-45 ms instead of 0.05 ms on a loaded 2-core machine): limit them in every OpenBLAS this process
+    may use (numpy's bundled copy is the one numpy calls; the system's alone was not). Process-wide.
+    Returns the number of libraries limited."""
     import ctypes
-    for name in ("libopenblas.so.0", "libblas.so.3"):
+    done = 0
+    for name in _blas_libraries():
         try:
             lib = ctypes.CDLL(name)
         except OSError:
             continue
-        fn = getattr(lib, "openblas_set_num_threads", None)
-        if fn is not None:
-            fn(ctypes.c_int(n))
-            return True
-    return False
+        for symbol in ("openblas_set_num_threads64_", "openblas_set_num_threads"):
+            fn = getattr(lib, symbol, None)
+            if fn is not None:
+                fn(ctypes.c_int(n))
+                done += 1
+                break
+    return done
 
 
 class Receiver:
