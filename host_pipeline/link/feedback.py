@@ -47,6 +47,8 @@ SNR_RANGE_DB = (-30.0, 60.0)  # what the burst receiver's calibrated estimator c
 MAX_REPORT_BYTES = 512
 REASONS = ("accepted", "malformed", "other_sender", "unauthenticated", "out_of_range", "unverified", "unknown",
            "replay", "stale")
+NOT_AUTHENTIC = ("malformed", "other_sender", "unauthenticated")  # says nothing about this sender's bursts
+NOT_ON_SENT_BURSTS = NOT_AUTHENTIC + ("out_of_range", "unknown")  # nor about a burst this session sent
 
 
 def report_mac_input(sender_id: int, seq: int, snr_db: float, verified: bool, t: float) -> bytes:
@@ -145,7 +147,7 @@ class FeedbackGate:
         """``offer``, also returning the parsed report (None if it did not parse)."""
         reason, msg = self.check(raw, now)
         self.counts[reason] += 1
-        if reason not in ("malformed", "other_sender", "unauthenticated"):
+        if reason not in NOT_AUTHENTIC:
             self.heard = max(self.heard, msg["seq"])
         if reason == "accepted":
             self.high = msg["seq"]

@@ -52,14 +52,13 @@ class FeedbackListener:
         self._thread = threading.Thread(target=self._run, name="feedback", daemon=True)
         self._thread.start()
 
-    # reports that say nothing about what the receiver holds: not authentic, or not on a burst of this session
-    NOT_ON_OUR_BURSTS = ("malformed", "other_sender", "unauthenticated", "unknown", "out_of_range")
-
     def _run(self) -> None:
+        from ..link.feedback import NOT_ON_SENT_BURSTS
+
         while not self._stop.is_set():
             if self.sock.poll(200):
                 reason, msg = self.gate.offer_report(self.sock.recv())
-                if self.on_report is not None and reason not in self.NOT_ON_OUR_BURSTS:
+                if self.on_report is not None and reason not in NOT_ON_SENT_BURSTS:  # it says what the receiver holds
                     self.on_report(msg["seq"], msg["verified"])
 
     def sent(self, seq: int) -> None:

@@ -14,6 +14,7 @@ from gnuradio import gr
 from . import header as H
 from . import pdu_format as pf
 from .frame import Frame
+from .waveform import bool_field
 
 
 class burst_tx(gr.basic_block):
@@ -75,14 +76,11 @@ class burst_tx(gr.basic_block):
         elif not np.iscomplexobj(payload):
             raise ValueError("semantic mode needs a c32vector payload")
         assoc, hdr, tag, sym = self.frame.parse_tx(meta, payload, self.modulation, self.fec)
-        associate = meta.get(pf.KEY_ASSOCIATE, False)
-        if not isinstance(associate, (bool, np.bool_, int, np.integer)) or int(associate) not in (0, 1):
-            raise ValueError("associate must be a bool, not %r" % (associate,))
+        asked = bool_field(meta, pf.KEY_ASSOCIATE, False)
         out = []
         jump = abs((hdr.seq - self.last_seq + (1 << 31)) % (1 << 32) - (1 << 31))
-        if not assoc.same_link(self.assoc) or self.since_assoc >= H.ASSOC_EVERY \
-                or jump >= (1 << (H.SEQ_BITS - 1)) - 2 \
-                or associate:   # the jump: outside the receiver's 9-bit extension range
+        out_of_range = jump >= (1 << (H.SEQ_BITS - 1)) - 2   # outside the receiver's 9-bit extension range
+        if not assoc.same_link(self.assoc) or self.since_assoc >= H.ASSOC_EVERY or out_of_range or asked:
             out.append(self.frame.association_burst(assoc))
             self.assoc, self.since_assoc = assoc, 0
             self.n_associations += 1

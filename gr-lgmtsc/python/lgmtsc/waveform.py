@@ -102,6 +102,14 @@ def _int_field(meta, key, hi):
     return int(v)
 
 
+def bool_field(meta, key, default):
+    """A PDU flag: a bool (or 0/1); ValueError naming the key otherwise."""
+    v = meta.get(key, default)
+    if not isinstance(v, (bool, np.bool_, int, np.integer)) or int(v) not in (0, 1):
+        raise ValueError("%s must be a bool, not %r" % (key, v))
+    return bool(v)
+
+
 class Waveform:
     """Burst parameters, sizes and TX construction."""
 
@@ -183,10 +191,7 @@ class Waveform:
         pcls = H.PromptClass.parse(meta[pf.KEY_PROMPT_CLASS])
         ckpt = _int_field(meta, pf.KEY_CHECKPOINT, 1 << 16) if pf.KEY_CHECKPOINT in meta else 0
         tmodel = _int_field(meta, pf.KEY_TEXT_MODEL, 1 << 16) if pf.KEY_TEXT_MODEL in meta else 0
-        pcrc = meta.get(pf.KEY_PAYLOAD_CRC, True)
-        if not isinstance(pcrc, (bool, np.bool_, int, np.integer)) or int(pcrc) not in (0, 1):
-            raise ValueError("payload_crc must be a bool, not %r" % (pcrc,))
-        link = dict(text_model=tmodel, payload_crc=bool(pcrc))
+        link = dict(text_model=tmodel, payload_crc=bool_field(meta, pf.KEY_PAYLOAD_CRC, True))
         mod = meta.get(pf.KEY_MODULATION, modulation)
         fec = meta.get(pf.KEY_FEC, fec)
         mod = H.MODULATIONS[mod] if isinstance(mod, (int, np.integer)) and 0 <= mod < 3 else mod
