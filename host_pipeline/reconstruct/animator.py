@@ -152,7 +152,7 @@ class EmbeddedAnimator(FaceAnimator):
         else:
             e = np.zeros(n)
         if speech.phoneme_timings:
-            tr = tracks(speech.phoneme_timings, speech.duration_s, t, start)
+            tr = tracks(speech.phoneme_timings, speech.duration_s, t, start, self.cfg.articulation_lead_s)
             gain = 0.4 + 0.6 * e
         else:  # no timings: the envelope alone opens the jaw and lips
             tr = {k: np.zeros(n) for k in ("round", "spread", "closure", "labiodental", "tongue")}

@@ -55,6 +55,9 @@ class ReconstructConfig:
     sadtalker_device: str = "auto"  # auto (CUDA when torch sees it), cpu, cuda, cuda:1
     sadtalker_batch_size: int = 2  # frames per renderer batch
     fps: int = 25
+    # the articulators reach a sound's target this long before it is heard (visemes.tracks); 40 ms until
+    # 2026-12-06, then chosen on the GRID clips and cross-validated (benchmarks/gsr_articulation_lead.py)
+    articulation_lead_s: float = 0.01
     size: int = 512  # output frames are size x size (the enrolled picture's framing, scaled)
     head_motion: float = 1.0  # 0 = still head
     blink_rate_hz: float = 0.25

@@ -4,7 +4,7 @@ Each phoneme has a target per articulation parameter and a dominance (how strong
 its neighbours). The track of a parameter is the dominance-weighted mean of the targets (Cohen & Massaro's
 coarticulation model): a segment's dominance is full inside it and decays exponentially outside, faster after
 it (carry-over) than before it (anticipation), so the lips start moving towards a sound before it is heard,
-and every target is reached ``LEAD_S`` (40 ms) before its sound.
+and every target is reached ``ReconstructConfig.articulation_lead_s`` before its sound.
 Bilabials (p, b, m) are then forced shut at their centre, whatever their neighbours want. Tracks are computed
 at 100 Hz on the absolute time of the utterance and sampled at the frame times; a chunk of a longer message
 continues from the articulation state at the end of the previous chunk (``start``).
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .config import ReconstructConfig
 from .phonemes import PAUSE_S, PhonemeTiming
 
 PARAMS = ("jaw", "gap", "round", "spread", "closure", "labiodental", "tongue")
@@ -62,7 +63,7 @@ REST_DOMINANCE = 0.8  # silence pulls the mouth shut
 # are back (brbk7n 1.36 -> 1.16, lbax4n 0.92 -> 0.80, pwij3p 0.89 -> 0.73; lip-sync 4-5 ms nearer the real clips)
 ANTICIPATION_S = 0.07
 CARRYOVER_S = 0.045
-LEAD_S = 0.04  # the articulators reach a sound's target this much before it is heard
+LEAD_S = ReconstructConfig.articulation_lead_s  # the default lead (one definition: the typed configuration)
 HOP = 0.01
 
 
@@ -95,10 +96,11 @@ def segments(timings: list[PhonemeTiming], duration_s: float) -> list[tuple[str,
 
 
 def tracks(timings: list[PhonemeTiming], duration_s: float, times: np.ndarray,
-           start: ArticulationState | None = None) -> dict[str, np.ndarray]:
-    """Per-time (``times``, s from the start of this speech) values of every parameter in :data:`PARAMS`."""
+           start: ArticulationState | None = None, lead_s: float = LEAD_S) -> dict[str, np.ndarray]:
+    """Per-time (``times``, s from the start of this speech) values of every parameter in :data:`PARAMS`;
+    every target is reached ``lead_s`` before its sound."""
     grid = np.arange(0.0, duration_s + 0.2, HOP)
-    segs = [(s, a - LEAD_S, b - LEAD_S) for s, a, b in segments(timings, duration_s)]
+    segs = [(s, a - lead_s, b - lead_s) for s, a, b in segments(timings, duration_s)]
     if not segs:
         segs = [(" ", 0.0, duration_s)]
     num = np.zeros((len(PARAMS), grid.size))
@@ -119,7 +121,7 @@ def tracks(timings: list[PhonemeTiming], duration_s: float, times: np.ndarray,
         if sym in BILABIALS:
             c = 0.5 * (a + b)
             half = max(0.3 * (b - a), 0.03)  # shut from just before the (led) centre until the sound's own centre
-            lo, hi = c - half, c + LEAD_S + half
+            lo, hi = c - half, c + lead_s + half
             shape = np.interp(grid, [lo - 0.04, lo, hi, hi + 0.04], [0, 1, 1, 0], 0, 0)
             val[ic] = np.maximum(val[ic], shape)
     val[ig] *= 1.0 - np.clip(val[ic], 0, 1)

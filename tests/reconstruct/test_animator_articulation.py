@@ -51,6 +51,32 @@ def test_tracks_close_on_bilabials_and_anticipate():
     assert set(tr) == set(PARAMS)
 
 
+def test_lead_moves_the_articulation_earlier_and_the_animator_reads_it_from_its_configuration():
+    """``articulation_lead_s``: every target is reached that long before its sound; the bilabial still shuts at
+    its sound's centre whatever the lead."""
+    tim = _timings([("a", 0.2), ("m", 0.1), ("a", 0.2)])
+    t = np.arange(0, 1.2, 0.005)
+    late, early = tracks(tim, 1.2, t, lead_s=0.0), tracks(tim, 1.2, t, lead_s=0.05)
+
+    def first_shut(tr):  # the first time the closure passes 0.5
+        return t[np.argmax(tr["closure"] > 0.5)]
+
+    assert first_shut(late) - first_shut(early) == pytest.approx(0.05, abs=0.006)
+    centre = np.argmin(np.abs(t - 0.5 * (tim[1].start + tim[1].end)))
+    assert late["closure"][centre] == pytest.approx(1.0) and early["closure"][centre] == pytest.approx(1.0)
+
+
+def test_animator_takes_its_lead_from_the_configuration(obama):
+    speech = _speech([("a", 0.2), ("m", 0.1), ("a", 0.2)])
+    closure = {}
+    for lead in (0.0, 0.08):
+        an = EmbeddedAnimator(ReconstructConfig(head_motion=0.0, articulation_lead_s=lead))
+        closure[lead] = an.drive(an.rig(obama), speech, 25)["tracks"]["closure"]
+    t = (np.arange(25) + 0.5) / 25
+    first = {k: t[np.argmax(v > 0.5)] for k, v in closure.items()}
+    assert first[0.0] - first[0.08] >= 0.04  # 80 ms more lead: shut two frames (at least) earlier
+
+
 def test_chunk_continues_from_the_previous_state():
     a = _timings([("a", 0.2)])
     tr = tracks(a, 0.5, np.array([0.4, 0.45]))
