@@ -30,6 +30,7 @@ BROW_ALL = [46, 53, 52, 65, 55, 70, 63, 105, 66, 107, 276, 283, 282, 295, 285, 3
 ANCHORS = [*F.NOSE, 6, 197, 195, 5, 4, 1, 19, 94, 33, 133, 263, 362, 234, 454, 93, 323, 127, 356]
 ROUND_FALLOFF = 0.15  # rounding moves the lips and the skin within ~a lip thickness, not the cheeks and jaw line
 GAP_W = 0.34  # inner-lip gap (mouth widths) opened by gap = 1 beyond the jaw
+LENS_FLOOR = 0.2  # near the mouth corners the lips open this fraction of their opening in the middle
 BASES = ("jaw", "gap", "round", "spread", "labiodental", "blink", "brow")
 
 
@@ -256,7 +257,12 @@ def build_mesh(source: np.ndarray, landmarks: np.ndarray) -> MeshRig:
     w_neutral = width * (1 - narrow / ratio)
     # jaw = 1: the chin drops 0.33 mouth widths; below the mouth line points follow their distance from the hinge
     rot = np.clip((V - hinge_v) / (chin_v - hinge_v), 0, 1.0)
-    b_jaw = (0.33 * w_neutral * below_line * rot * lateral * movable)[:, None] * down
+    # the lips are tied at the corners: near the mouth line they open less towards the corners, so the opening
+    # is a lens (an ellipse's profile), not a slot of even height; the chin below moves as a whole
+    ell = np.sqrt(np.clip(1 - (U / (0.5 * width)) ** 2, 0, 1))
+    near_line = np.exp(-((V - line) / (0.25 * width)) ** 2)
+    lens = 1 - (1 - (LENS_FLOOR + (1 - LENS_FLOOR) * ell)) * near_line
+    b_jaw = (0.33 * w_neutral * below_line * rot * lateral * lens * movable)[:, None] * down
     b_jaw[[*F.MOUTH_CORNERS, 78, 308]] *= 0.6
     jaw_gap = float((b_jaw[14] - b_jaw[13]) @ down)
 
@@ -270,7 +276,8 @@ def build_mesh(source: np.ndarray, landmarks: np.ndarray) -> MeshRig:
     dec_low = np.clip(1 - 0.75 * (V - low_v) / max(chin_v - low_v, 1), 0.25, 1)
     dec_up = np.clip((V - nose_v) / (up_v - nose_v), 0, 1)
     m_all = movable > 0
-    b_gap = ((0.8 * g * below_line * dec_low - 0.2 * g * (1 - below_line) * dec_up) * side * m_all)[:, None] * down
+    b_gap = ((0.8 * g * below_line * dec_low - 0.2 * g * (1 - below_line) * dec_up) * side * lens * m_all)[:, None] \
+        * down
     corner_in = np.sign(U) * np.exp(-((np.abs(U) - 0.5 * width) / (0.25 * width)) ** 2 - (V / (0.3 * width)) ** 2)
     b_gap -= (0.06 * g * corner_in * m_all)[:, None] * right
 

@@ -20,6 +20,7 @@ from ..publickb import face as F
 CAVITY = np.array([62, 22, 26], np.float32)
 TONGUE = np.array([172, 84, 90], np.float32)
 IVORY = np.array([238, 226, 204], np.float32)
+TEETH_SPAN = 0.7  # teeth fade out from 0.4 to this fraction of the half-width from the mouth's middle
 
 
 @dataclass
@@ -50,8 +51,8 @@ def synthetic_teeth(width: float, tone: float = 1.0) -> Teeth:
     def band(h: int, lower: bool) -> tuple[np.ndarray, np.ndarray]:
         r = (np.arange(h) + 0.5)[:, None] / h
         edge = 1 - 0.25 * r**3  # the biting edge is a little darker
-        shade = (edge * side[None] * (1 - 0.35 * seam[None]))[..., None]
-        tex = IVORY * tone * (0.88 if lower else 1.0) * (0.35 + 0.65 * shade)
+        shade = (edge * side[None] * (1 - 0.2 * seam[None]))[..., None]
+        tex = IVORY * tone * (0.88 if lower else 1.0) * (0.5 + 0.5 * shade)
         alpha = np.clip((1 - r) * 6, 0, 1) * np.ones((1, w))
         return tex.astype(np.float32), alpha.astype(np.float32)
 
@@ -195,7 +196,8 @@ def paint(out: np.ndarray, upper: np.ndarray, lower: np.ndarray, teeth: Teeth, w
         tshade = (0.75 + 0.25 * np.clip((ys - ty) / (0.3 * gap + 1), -1, 1))[..., None]
         img = img * (1 - ta[..., None]) + TONGUE * tshade * ta[..., None]
 
-    show = np.clip((gap - 2.0) / 4.0, 0, 1)  # no teeth in a hairline gap: only its shadow
+    # no teeth in a hairline gap (only its shadow), nor towards the corners, where the cheeks' shadow hides them
+    show = np.clip((gap - 2.0) / 4.0, 0, 1) * np.clip((TEETH_SPAN - np.abs(2 * xn - 1)) / 0.3, 0, 1)
 
     def lay(tex: np.ndarray, alpha: np.ndarray, rows: np.ndarray, strength: float) -> tuple[np.ndarray, np.ndarray]:
         th, tw = alpha.shape
@@ -207,7 +209,7 @@ def paint(out: np.ndarray, upper: np.ndarray, lower: np.ndarray, teeth: Teeth, w
         return t, al
 
     # lower teeth ride on the lower lip, hidden behind it until the jaw drops
-    hide_l = (1 - np.clip(jaw / 0.6, 0, 1)) * teeth.lower.shape[0]
+    hide_l = (1 - np.clip((jaw - 0.15) / 0.6, 0, 1)) * teeth.lower.shape[0]
     t_l, a_l = lay(teeth.lower, teeth.lower_alpha, (yl - ys) + hide_l - 1.0, 0.9)
     img = img * (1 - a_l[..., None]) + t_l * a_l[..., None] * (0.7 + 0.3 * (1 - depth[..., None]))
     # upper teeth hang from the upper lip (a little hidden under it unless the lip is raised for f/v)
@@ -216,6 +218,10 @@ def paint(out: np.ndarray, upper: np.ndarray, lower: np.ndarray, teeth: Teeth, w
     # the upper lip's shadow on the teeth just under it (no dark outline between lip and teeth)
     lit = 0.72 + 0.28 * np.clip((ys - yu) / (0.05 * width), 0, 1)
     img = img * (1 - a_u[..., None]) + t_u * a_u[..., None] * lit[..., None] * (1 - 0.3 * (2 * xn - 1) ** 2)[..., None]
+    if teeth.lip is not None:  # the lips' wet inner edge, in their own shade, where no tooth covers the cavity
+        edge = np.exp(-np.minimum(ys - yu, yl - ys).clip(0) / max(1.5, 0.025 * width))
+        k = (edge * (1 - np.maximum(a_u, a_l)) * 0.7)[..., None]
+        img = img * (1 - k) + teeth.lip * 0.55 * k
     roi = out[y0:y1, x0:x1].astype(np.float32)
     if teeth.lip is not None:  # a hairline gap is the shadow between the lips, not a view into the mouth
         k = np.clip((gap - 1.0) / 3.0, 0, 1)[..., None]

@@ -77,6 +77,37 @@ def test_animator_takes_its_lead_from_the_configuration(obama):
     assert first[0.0] - first[0.08] >= 0.04  # 80 ms more lead: shut two frames (at least) earlier
 
 
+def test_lips_part_as_a_lens_and_the_corners_show_no_teeth(obama):
+    """The opening is widest in the middle and narrows towards the corners (not a slot of even height), and
+    teeth are drawn in the middle of the mouth only."""
+    from host_pipeline.publickb import face as F
+    from host_pipeline.reconstruct import mouth
+
+    an = EmbeddedAnimator(ReconstructConfig(head_motion=0.0))
+    rig = an.rig(obama)
+    q = rig.mesh.vertices(np.array([0.5, 0.6, 0, 0, 0, 0, 0.0]), np.zeros(3))
+    up, low = q[F.LIPS_INNER_UP], q[F.LIPS_INNER_LOW]
+    x0, x1 = up[:, 0].min(), up[:, 0].max()
+
+    def opening(x):
+        return (np.interp(x, *zip(*sorted(zip(low[:, 0], low[:, 1])))) -
+                np.interp(x, *zip(*sorted(zip(up[:, 0], up[:, 1])))))
+
+    middle, near_corner = opening(0.5 * (x0 + x1)), opening(x0 + 0.12 * (x1 - x0))
+    assert near_corner < 0.85 * middle, (near_corner, middle)  # the slot of commit cfa5804: 0.99
+
+    # synthetic teeth in an open lens-shaped mouth on a grey picture: bright in the middle, none at the corners
+    img = np.full((120, 200, 3), 128, np.uint8)
+    xs = np.linspace(40, 160, 25)
+    half = 30 * np.sqrt(np.clip(1 - ((xs - 100) / 60) ** 2, 0, 1))
+    teeth = mouth.synthetic_teeth(120)
+    mouth.paint(img, np.stack([xs, 60 - half], 1), np.stack([xs, 60 + half], 1)[1:-1], teeth, 120.0, 0.6, 0.0, 0.0)
+    luma = img.astype(float) @ [0.299, 0.587, 0.114]
+    assert luma[36:44, 95:105].mean() > 150  # the upper teeth under the upper lip in the middle
+    corners = np.r_[luma[50:70, 44:54].ravel(), luma[50:70, 146:156].ravel()]
+    assert corners.max() < 100  # the cavity's shade, no tooth
+
+
 def test_chunk_continues_from_the_previous_state():
     a = _timings([("a", 0.2)])
     tr = tracks(a, 0.5, np.array([0.4, 0.45]))
