@@ -5,8 +5,9 @@ interior is straightened along its upper and lower inner lip, so each column of 
 at the upper lip and each column of the lower-teeth texture ends at the lower lip. When the picture shows no
 teeth, the same textures are synthesised (ivory, with shaded gaps between teeth). Per frame the textures are
 laid under the moved lips (the upper teeth hang from the upper lip, the lower teeth ride on the lower lip and
-hide behind it while the jaw is nearly shut), over a dark cavity that is darker towards the throat and the
-corners, with the tongue raised towards the teeth for the sounds that show it (th, l).
+hide behind it while the jaw is nearly shut) in the middle of the mouth only (towards the corners the cheeks'
+shadow hides them), over a dark cavity that is darker towards the throat and the corners and takes the lips'
+shade at its edge, with the tongue raised towards the teeth for the sounds that show it (th, l).
 """
 
 from __future__ import annotations
