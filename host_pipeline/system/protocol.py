@@ -50,6 +50,7 @@ class TxRecord:
     header_bits: int  # the header's channel bits: 96 QPSK uses x 2 (48 information bits at rate 1/4)
     tag_bits: int = TAG_CHANNEL_BITS  # the tag block's channel bits: 32 QPSK uses x 2 (the 32-bit tag at rate 1/2)
     reassociated: bool = False  # the link association went first: no report had come on an earlier message
+    preamble: str = "long"  # the burst's preamble: "short" while the receiver's fresh reports are high
     t_speech_end: float = 0.0  # wall clock: the end of speech (live or --realtime) or the ASR's result
     t_sent: float = 0.0  # wall clock: the PDU handed to the flowgraph
     latency_s: dict = field(default_factory=dict)

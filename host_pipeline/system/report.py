@@ -55,6 +55,7 @@ def merge_logs(tx_log: Path, rx_log: Path, run: dict, events: list[dict] | None 
                                 "prompt_class", "feedback_snr_db", "n_tokens", "channel_uses", "burst_channel_uses",
                                 "payload_bits", "header_bits", "tag_bits")}
         u["reassociated"] = bool(s.get("reassociated", False))  # logs of earlier versions lack it
+        u["preamble"] = s.get("preamble", "long")
         lat = dict(s.get("latency_s", {}))
         if r is None:
             reason = (lost_reasons or {}).get(key) or ("arrived, but the receiver stopped before finishing it"

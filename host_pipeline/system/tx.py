@@ -131,10 +131,11 @@ class Transmitter:
         self.keys = KeyStore(cfg.link.keystore)
         self.key = self.keys.provision(user)
         self.curve = self.keys.curve_peer(cfg.link.feedback_address)  # CurveZMQ beyond this machine (docs/link.md)
-        from gnuradio.lgmtsc import frame, pdu_format
+        from gnuradio.lgmtsc import frame, pdu_format, waveform
 
         self.frame_mod, self.pdu_format, self.format_version = frame, pdu_format, pdu_format.FORMAT_VERSION
-        self.frame = self.frame_mod.Frame()
+        self.frames = {kind: frame.Frame(**pre) for kind, pre in waveform.PREAMBLES.items()}  # sizes per preamble
+        self.frame = self.frames[pdu_format.PREAMBLE_LONG]
         progress("transmitter: loading models (ASR, " + ("semantic codec" if self.mode == "semantic" else "text coder")
                  + (", private KB LLM)" if use_kb else ")"))
         self.extractor = SpeechExtractor(cfg.asr, cfg.vad)
@@ -204,6 +205,10 @@ class Transmitter:
                 if feedback.unconfirmed(self.cfg.link.reassociate_after_s):  # the receiver may lack the association
                     meta[self.pdu_format.KEY_ASSOCIATE] = rec.reassociated = True
                     rec.burst_channel_uses += int(self.frame.association_symbols())
+                elif snr is not None and snr >= self.cfg.link.short_preamble_min_snr_db:  # a good, confirmed link
+                    rec.preamble = meta[self.pdu_format.KEY_PREAMBLE] = self.pdu_format.PREAMBLE_SHORT
+                    rec.burst_channel_uses += int(self.frames[rec.preamble].burst_symbols(rec.channel_uses)
+                                                  - self.frame.burst_symbols(rec.channel_uses))
                 if self.log:  # logged before it leaves: a crash in between is a lost message, never an unknown one
                     self.log.write("sent", rec)
                 link.send(meta, payload)

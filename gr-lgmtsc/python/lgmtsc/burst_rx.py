@@ -10,8 +10,10 @@ import pmt
 from gnuradio import gr
 
 from . import pdu_format as pf
-from .frame import Frame, Receiver
+from .frame import Frame
+from .receiver import PreambleReceivers
 from .snr_calibration import SnrCalibration
+from .waveform import PREAMBLES, TRIGGER_THRESHOLDS
 
 
 class burst_rx(gr.sync_block):
@@ -24,15 +26,19 @@ class burst_rx(gr.sync_block):
     payload symbol), cfo, cfo_hz, sample_offset, rx_time. 'snr' port: PDU whose dict
     holds sender_id, seq, snr_db; 'snr_db' port: pair (snr_db . value) for GUIs;
     'diag' port: PDU of payload symbols before equalisation (matched filter output).
-    ``calibration``: JSON path, '' = packaged default, 'none'.
+    ``calibration``: JSON path, '' = packaged default, 'none'. Bursts with either preamble
+    (``waveform.PREAMBLES``) are received: ``threshold`` is the long preamble's trigger threshold, the short
+    one's is ``waveform.TRIGGER_THRESHOLDS``; each PDU says which preamble it came with (``preamble``).
     """
 
     def __init__(self, sps=4, rolloff=0.35, threshold=0.25, channel_taps=5, calibration='',
                  samp_rate=1e6, span=8):
         gr.sync_block.__init__(self, name="lgmtsc_burst_rx", in_sig=[np.complex64], out_sig=None)
-        self.frame = Frame(sps=sps, rolloff=rolloff, span=span, channel_taps=channel_taps)
-        self.rx = Receiver(self.frame, threshold=threshold, samp_rate=samp_rate,
-                           calibration=SnrCalibration.load(calibration))
+        frames = {kind: Frame(sps=sps, rolloff=rolloff, span=span, channel_taps=channel_taps, **pre)
+                  for kind, pre in PREAMBLES.items()}
+        self.frame = frames[pf.PREAMBLE_LONG]
+        self.rx = PreambleReceivers(frames, {**TRIGGER_THRESHOLDS, pf.PREAMBLE_LONG: threshold},
+                                    samp_rate=samp_rate, calibration=SnrCalibration.load(calibration))
         self.message_port_register_out(pmt.intern(pf.PORT_PDUS))
         self.message_port_register_out(pmt.intern(pf.PORT_SNR))
         self.message_port_register_out(pmt.intern("snr_db"))
@@ -45,8 +51,7 @@ class burst_rx(gr.sync_block):
             results = self.rx.feed(x)
         except Exception as e:  # never let a corrupt stream kill the flowgraph
             gr.log.warn("lgmtsc burst_rx: %s; resynchronising" % e)
-            self.rx.pending = None
-            self.rx.search = self.rx.base + self.rx.buf.size
+            self.rx.resync()
             results = []
         if self.rx.n_no_association > no_assoc and (no_assoc == 0 or self.rx.n_no_association // 100 > no_assoc // 100):
             gr.log.warn("lgmtsc burst_rx: message dropped: no link association yet (its burst was missed; "

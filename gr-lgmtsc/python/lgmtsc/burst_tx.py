@@ -14,7 +14,7 @@ from gnuradio import gr
 from . import header as H
 from . import pdu_format as pf
 from .frame import Frame
-from .waveform import bool_field
+from .waveform import PREAMBLES, bool_field
 
 
 class burst_tx(gr.basic_block):
@@ -35,6 +35,10 @@ class burst_tx(gr.basic_block):
     going out, or before the flowgraph ran) share one burst, up to ``max_messages`` of them and
     ``max_burst_symbols`` body data symbols: one preamble and guard for all, the messages' headers (``more`` set
     on all but the last), then their tag blocks and payloads. ``max_messages=1``: one burst per message.
+
+    Preamble: a PDU may ask for the short one (``preamble``: "short"; ``waveform.PREAMBLES``), which the host sets
+    while the link's authenticated SNR reports are high; only messages with the same preamble share a burst, and
+    association bursts always use the long one. A malformed value is a malformed PDU.
     """
 
     IDLE_BUFFER = 8192
@@ -42,7 +46,9 @@ class burst_tx(gr.basic_block):
     def __init__(self, sps=4, rolloff=0.35, modulation='qpsk', fec='cc', idle_fill=False,
                  span=8, amplitude=1.0, max_messages=8, max_burst_symbols=8192):
         gr.basic_block.__init__(self, name="lgmtsc_burst_tx", in_sig=None, out_sig=[np.complex64])
-        self.frame = Frame(sps=sps, rolloff=rolloff, span=span, amplitude=amplitude)
+        self.frames = {kind: Frame(sps=sps, rolloff=rolloff, span=span, amplitude=amplitude, **pre)
+                       for kind, pre in PREAMBLES.items()}
+        self.frame = self.frames[pf.PREAMBLE_LONG]
         if modulation not in pf.MODULATIONS or fec not in pf.FECS:
             raise ValueError("modulation must be one of %s, fec one of %s" % (pf.MODULATIONS, pf.FECS))
         self.modulation, self.fec, self.idle_fill = modulation, fec, bool(idle_fill)
@@ -63,7 +69,7 @@ class burst_tx(gr.basic_block):
 
     def bursts_from_pdu(self, msg):
         """PDU -> list of queue items: the association burst (samples) if due, then the message as
-        (Header, tag, payload symbols), which ``take_burst`` joins with the messages queued after it
+        (Header, tag, payload symbols, preamble), which ``take_burst`` joins with the messages queued after it
         (ValueError on a malformed PDU)."""
         meta, payload = pf.parse_pdu(msg)
         mode = meta.get(pf.KEY_MODE)
@@ -77,6 +83,9 @@ class burst_tx(gr.basic_block):
             raise ValueError("semantic mode needs a c32vector payload")
         assoc, hdr, tag, sym = self.frame.parse_tx(meta, payload, self.modulation, self.fec)
         asked = bool_field(meta, pf.KEY_ASSOCIATE, False)
+        preamble = meta.get(pf.KEY_PREAMBLE, pf.PREAMBLE_LONG)
+        if preamble not in self.frames:
+            raise ValueError("preamble must be one of %s, not %r" % (", ".join(self.frames), preamble))
         out = []
         jump = abs((hdr.seq - self.last_seq + (1 << 31)) % (1 << 32) - (1 << 31))
         out_of_range = jump >= (1 << (H.SEQ_BITS - 1)) - 2   # outside the receiver's 9-bit extension range
@@ -84,7 +93,7 @@ class burst_tx(gr.basic_block):
             out.append(self.frame.association_burst(assoc))
             self.assoc, self.since_assoc = assoc, 0
             self.n_associations += 1
-        out.append((hdr, tag, sym))
+        out.append((hdr, tag, sym, preamble))
         self.since_assoc += 1
         self.last_seq = hdr.seq
         return out
@@ -100,19 +109,21 @@ class burst_tx(gr.basic_block):
 
     def take_burst(self):
         """The next burst's samples: an association burst, or the queued messages at the head of the queue
-        (up to ``max_messages`` and ``max_burst_symbols``) in one burst."""
+        that share its preamble (up to ``max_messages`` and ``max_burst_symbols``) in one burst."""
         item = self.queue.popleft()
         if isinstance(item, np.ndarray):
             return item
-        msgs, n = [item], H.HEADER_USES + H.TAG_USES + item[2].size
-        while self.queue and len(msgs) < self.max_messages and isinstance(self.queue[0], tuple):
+        preamble = item[3]
+        msgs, n = [item[:3]], H.HEADER_USES + H.TAG_USES + item[2].size
+        while (self.queue and len(msgs) < self.max_messages and isinstance(self.queue[0], tuple)
+               and self.queue[0][3] == preamble):
             n2 = n + H.HEADER_USES + H.TAG_USES + self.queue[0][2].size
             if n2 > self.max_burst_symbols:
                 break
-            msgs.append(self.queue.popleft())
+            msgs.append(self.queue.popleft()[:3])
             n = n2
         self.n_messages += len(msgs)
-        return self.frame.messages_burst(msgs)
+        return self.frames[preamble].messages_burst(msgs)
 
     def general_work(self, input_items, output_items):
         out = output_items[0]

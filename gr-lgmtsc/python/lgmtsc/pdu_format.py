@@ -35,6 +35,10 @@ KEY_TEXT_MODEL = "text_model"      # u16 id of the text coder's models (digital 
 KEY_PAYLOAD_CRC = "payload_crc"    # bool, default True: the digital payload carries a CRC32
 KEY_ASSOCIATE = "associate"        # bool, default False: send the link association before this message (the
 # transmitter host asks when the receiver has not reported on an earlier message: its association may be lost)
+KEY_PREAMBLE = "preamble"          # "long" (default) / "short": the short preamble, for a link whose recent
+# authenticated SNR reports are high (waveform.PREAMBLES; detection measured from Es/N0 8 dB, docs/phy.md)
+PREAMBLE_LONG = "long"
+PREAMBLE_SHORT = "short"
 # RX-out only
 KEY_PAYLOAD_LEN = "payload_len"    # symbols (semantic) or bytes (digital)
 KEY_SNR_DB = "snr_db"              # float, Es/N0 estimate in dB (calibrated)

@@ -223,7 +223,7 @@ class qa_burst_rx(gr_unittest.TestCase):
         self.assertEqual([m[pf.KEY_SEQ] for m, _ in out], [70000 + i for i in range(5)])
         self.assertEqual(self.last_rx.rx.n_header_fail, 0)
         err = []
-        for (m, p), ref in zip(out, pays):
+        for (_, p), ref in zip(out, pays):
             self.assertEqual(m[pf.KEY_AUTH_TAG], META[pf.KEY_AUTH_TAG])
             self.assertEqual(p.size, ref.size)
             self.assertEqual(m[pf.KEY_NOISE_VAR].size, ref.size)
@@ -255,6 +255,21 @@ class qa_burst_rx(gr_unittest.TestCase):
             self.assertLess(np.mean(np.abs(p - ref) ** 2), 2 * 10 ** -1.5)     # Es/N0 15 dB
         with self.assertRaises(ValueError):
             f.messages_burst(msgs * 6)     # 18 > MAX_MESSAGES
+
+    def test_014_short_and_long_preambles(self):
+        """burst_rx receives both preambles in one stream at 12 dB with CFO: each message once, with its preamble
+        named, the short ones decoded under the association the long receiver learnt."""
+        rng = np.random.default_rng(14)
+        kinds = [pf.PREAMBLE_SHORT, pf.PREAMBLE_LONG, pf.PREAMBLE_SHORT, pf.PREAMBLE_SHORT, pf.PREAMBLE_LONG]
+        pays = [np.exp(2j * np.pi * rng.random(4 * 24)).astype(np.complex64) for _ in kinds]
+        out, snr = self.loopback([pf.make_pdu(dict(META, seq=70000 + i, n_tokens=24, preamble=k), p)
+                                  for i, (p, k) in enumerate(zip(pays, kinds))], lead=3000, max_messages=1,
+                                 chan=awgn_channel(esn0_db=12.0, cfo=0.004, seed=14))
+        self.assertEqual([m[pf.KEY_SEQ] for m, _ in out], [70000 + i for i in range(len(kinds))])
+        self.assertEqual([m[pf.KEY_PREAMBLE] for m, _ in out], kinds)
+        for (_, p), ref in zip(out, pays):
+            self.assertLess(np.mean(np.abs(p - ref) ** 2), 0.2)
+        self.assertEqual(len(snr), len(kinds))
 
     def test_013_ltf_timing_under_coarse_cfo_error(self):
         """A coarse CFO off by 0.0025-0.0035 cycles/sample (0.6-0.9 bins of the LTF's Zadoff-Chu; the 0-dB

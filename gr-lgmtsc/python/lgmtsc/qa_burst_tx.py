@@ -123,6 +123,26 @@ class qa_burst_tx(gr_unittest.TestCase):
             with self.assertRaises(ValueError):
                 burst_tx(max_messages=bad)
 
+    def test_007_short_preamble(self):
+        """A PDU may ask for the short preamble: its burst is the short frame's; long and short messages never
+        share a burst; the association burst keeps the long preamble; a bad value is a malformed PDU."""
+        from gnuradio.lgmtsc.waveform import PREAMBLES
+        rng = np.random.default_rng(7)
+        pays = [np.exp(2j * np.pi * rng.random(4 * n)).astype(np.complex64) for n in (3, 5, 2)]
+        kinds = [pf.PREAMBLE_SHORT, pf.PREAMBLE_SHORT, pf.PREAMBLE_LONG]
+        pdus = [pf.make_pdu(dict(META, seq=i, n_tokens=p.size // 4, preamble=k), p)
+                for i, (p, k) in enumerate(zip(pays, kinds))]
+        pdus.append(pf.make_pdu(dict(META, seq=3, n_tokens=1, preamble="medium"), pays[0][:4]))
+        tx, x, tags = self.run_tx(pdus, max_messages=3)
+        self.assertEqual((tx.n_sent, tx.n_messages, tx.n_associations, tx.n_dropped), (3, 3, 1, 1))
+        long_f, short_f = frame.Frame(), frame.Frame(**PREAMBLES[pf.PREAMBLE_SHORT])
+        msgs = [long_f.parse_tx(dict(META, seq=i, n_tokens=p.size // 4), p)[1:] for i, p in enumerate(pays)]
+        assoc = long_f.parse_tx(dict(META, seq=0, n_tokens=3), pays[0])[0]
+        ref = np.concatenate([long_f.association_burst(assoc), short_f.messages_burst(msgs[:2]),
+                              long_f.messages_burst(msgs[2:])])
+        np.testing.assert_allclose(x, ref, atol=1e-6)
+        self.assertEqual(long_f.n_pre - short_f.n_pre, 222 - 86)
+
     def test_002_malformed_dropped(self):
         bad = [pmt.intern("junk"),
                pf.make_pdu({"mode": "semantic"}, np.ones(4, np.complex64)),          # missing keys

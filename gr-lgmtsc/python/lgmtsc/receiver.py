@@ -301,3 +301,52 @@ class Receiver:
             meta[pf.KEY_NOISE_VAR] = nv.astype(np.float32)
             payload = z.astype(np.complex64)
         return meta, payload
+
+
+class PreambleReceivers:
+    """One streaming ``Receiver`` per preamble (``waveform.PREAMBLES``) over the same samples, sharing the link
+    association and the sequence reference (used by burst_rx).
+
+    The long-preamble receiver learns the association (association bursts always use the long preamble) and is
+    fed first, so a short-preamble message in the same samples already has it. PDUs come out in the order of
+    their bursts, each with ``preamble`` in its metadata. ``frames``: {preamble: Frame}; the other arguments are
+    ``Receiver``'s (``threshold`` per preamble from ``waveform.TRIGGER_THRESHOLDS`` unless given)."""
+
+    def __init__(self, frames, thresholds=None, **kw):
+        from .waveform import TRIGGER_THRESHOLDS
+        thresholds = {**TRIGGER_THRESHOLDS, **(thresholds or {})}
+        self.receivers = {kind: Receiver(f, threshold=thresholds[kind], **kw) for kind, f in frames.items()}
+        self.long = self.receivers[pf.PREAMBLE_LONG]
+        self.last_raw = np.zeros(0, np.complex64)
+
+    def _total(self, name):
+        return sum(getattr(r, name) for r in self.receivers.values())
+
+    n_no_association = property(lambda self: self._total("n_no_association"))
+    n_header_fail = property(lambda self: self._total("n_header_fail"))
+    n_triggers = property(lambda self: self._total("n_triggers"))
+    n_bursts = property(lambda self: self._total("n_bursts"))
+    n_associations = property(lambda self: self.long.n_associations)
+    cal = property(lambda self: self.long.cal)
+
+    def feed(self, samples):
+        out = []
+        for kind, rx in self.receivers.items():   # the long one first: it learns the association
+            if rx is not self.long and rx.assoc is not self.long.assoc:
+                rx.assoc, rx.seq_ref = self.long.assoc, self.long.seq_ref
+            got = rx.feed(samples)
+            for meta, _ in got:
+                meta[pf.KEY_PREAMBLE] = kind
+            if got:
+                self.last_raw = rx.last_raw
+                for other in self.receivers.values():   # the newest message sets every receiver's reference
+                    if other is not rx:
+                        other.seq_ref = rx.seq_ref
+            out += got
+        return sorted(out, key=lambda mp: mp[0][pf.KEY_SAMPLE_OFFSET])
+
+    def resync(self):
+        """Drop what is being decoded and continue after the samples already fed (after an exception)."""
+        for rx in self.receivers.values():
+            rx.pending = None
+            rx.search = rx.base + rx.buf.size

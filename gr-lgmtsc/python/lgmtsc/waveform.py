@@ -42,6 +42,11 @@ PILOTS_PER_BLOCK = 2
 DATA_PER_BLOCK = PILOT_BLOCK - PILOTS_PER_BLOCK
 MAX_PAYLOAD_SYMBOLS = 1 << 21
 DET_SYMBOLS = 3          # detection filter length (symbols)
+# the preambles a burst may start with (pdu_format.KEY_PREAMBLE): the long one detects from Es/N0 0 dB; the short
+# one (86 symbols instead of 222) from 8 dB, with its own trigger threshold (a 2-period Schmidl-Cox window crosses
+# 0.25 on noise about once every 100 samples); association bursts always use the long one
+PREAMBLES = {pf.PREAMBLE_LONG: {}, pf.PREAMBLE_SHORT: dict(stf_reps=3, sc_window_segs=2, ltf_n=31)}
+TRIGGER_THRESHOLDS = {pf.PREAMBLE_LONG: 0.25, pf.PREAMBLE_SHORT: 0.6}
 
 
 def rrc_taps(sps, rolloff, span):
