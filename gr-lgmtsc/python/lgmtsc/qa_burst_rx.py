@@ -223,7 +223,7 @@ class qa_burst_rx(gr_unittest.TestCase):
         self.assertEqual([m[pf.KEY_SEQ] for m, _ in out], [70000 + i for i in range(5)])
         self.assertEqual(self.last_rx.rx.n_header_fail, 0)
         err = []
-        for (_, p), ref in zip(out, pays):
+        for (m, p), ref in zip(out, pays):
             self.assertEqual(m[pf.KEY_AUTH_TAG], META[pf.KEY_AUTH_TAG])
             self.assertEqual(p.size, ref.size)
             self.assertEqual(m[pf.KEY_NOISE_VAR].size, ref.size)
