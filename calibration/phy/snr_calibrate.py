@@ -8,6 +8,11 @@ packaged default that burst_rx loads), then validates on fresh seeds: bias/std/R
 point before and after calibration (CSV + PNG in --out).
 
     python calibration/phy/snr_calibrate.py --out out/bench/phy_calibration     # the venv's python (make setup)
+
+``--validate-only`` skips the fit and validates the stored calibration (``--json``); ``--preamble short`` sends the
+bursts with the short preamble (the calibration is fitted on the long one):
+
+    python calibration/phy/snr_calibrate.py --validate-only --preamble short --lo 6 --out out/bench/phy_snr_short
 """
 import argparse
 import csv
@@ -28,7 +33,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 DEFAULT_JSON = os.path.join(ROOT, "gr-lgmtsc", "python", "lgmtsc", "snr_calibration.json")
 
 
-def run_point(esn0, n_bursts, seed, n_sym=600):
+def run_point(esn0, n_bursts, seed, n_sym=600, preamble=pf.PREAMBLE_LONG):
     """Returns raw SNR estimates (dB) of the bursts decoded at this Es/N0."""
     rng = np.random.default_rng(seed)
     tb = gr.top_block()
@@ -42,7 +47,7 @@ def run_point(esn0, n_bursts, seed, n_sym=600):
     for i in range(n_bursts):
         sym = np.exp(2j * np.pi * rng.random(n_sym)).astype(np.complex64)
         meta = dict(version=pf.FORMAT_VERSION, mode="semantic", sender_id=1, seq=i, n_tokens=n_sym,
-                    prompt_class=2, auth_tag=0)
+                    prompt_class=2, auth_tag=0, preamble=preamble)
         tx.to_basic_block()._post(pmt.intern("in"), pf.make_pdu(meta, sym))
     tx.to_basic_block()._post(pmt.intern("system"), pmt.cons(pmt.intern("done"), pmt.from_long(1)))
     tb.run()
@@ -61,11 +66,15 @@ def main():
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--lo", type=float, default=-3.0)
     ap.add_argument("--hi", type=float, default=29.0)
+    ap.add_argument("--preamble", choices=(pf.PREAMBLE_LONG, pf.PREAMBLE_SHORT), default=pf.PREAMBLE_LONG)
+    ap.add_argument("--validate-only", action="store_true", help="validate the stored calibration, do not fit")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     pts = np.arange(a.lo, a.hi + 0.5, 1.0)
     t0 = time.time()
-    fit = [run_point(s, a.bursts, a.seed + 17 * k) for k, s in enumerate(pts)]
+    if a.validate_only:
+        return validate(SnrCalibration.load(a.json), pts, a, t0)
+    fit = [run_point(s, a.bursts, a.seed + 17 * k, preamble=a.preamble) for k, s in enumerate(pts)]
     # a point where (almost) no burst was decoded (far below 0 dB) has no mean: left out of the table
     used = np.array([f.size >= max(3, a.bursts // 4) for f in fit])
     mean_raw = np.array([np.mean(f) for f, u in zip(fit, used) if u])
@@ -78,10 +87,14 @@ def main():
             "generated_by": "calibration/phy/snr_calibrate.py"}
     with open(a.json, "w") as fh:
         json.dump(info, fh, indent=1)
-    # validation on fresh seeds
+    return validate(cal, pts, a, t0)
+
+
+def validate(cal, pts, a, t0):
+    """Bias, spread and RMSE per point before and after ``cal``, on fresh seeds (CSV, PNG); exit 1 above 0.5 dB."""
     rows = []
     for k, s in enumerate(pts):
-        raw = run_point(s, a.bursts, a.seed + 100003 + 31 * k)
+        raw = run_point(s, a.bursts, a.seed + 100003 + 31 * k, preamble=a.preamble)
         if raw.size == 0:
             continue
         cor = np.array([cal.correct(r) for r in raw])
@@ -97,9 +110,9 @@ def main():
     for r in rows:
         print("%5.1f %3d  %7.3f %7.3f | %7.3f %7.3f %7.3f" % (r["esn0_db"], r["n"], r["bias_raw"],
                                                          r["rmse_raw"], r["bias_cal"], r["std_cal"], r["rmse_cal"]))
-    in_range = [r for r in rows if 0 <= r["esn0_db"] <= 25]
+    in_range = [r for r in rows if max(0, a.lo) <= r["esn0_db"] <= 25]
     worst = max(r["rmse_cal"] for r in in_range)
-    print("worst RMSE after calibration, 0..25 dB: %.3f dB (%.0f s)" % (worst, time.time() - t0))
+    print("worst RMSE after calibration, %g..25 dB: %.3f dB (%.0f s)" % (max(0, a.lo), worst, time.time() - t0))
     try:
         import matplotlib
         matplotlib.use("Agg")

@@ -1,5 +1,6 @@
 """A message the receiver never reported on makes the transmitter send the link association again (a receiver that
-missed it drops every message until it has one; docs/phy.md, link association)."""
+missed it drops every message until it has one; docs/phy.md, link association); a high, fresh report on a heard
+message makes the next one go with the short preamble."""
 
 from __future__ import annotations
 
@@ -32,13 +33,14 @@ def test_unreported_message_makes_the_next_one_carry_the_association(tmp_path, d
     stop = threading.Event()
 
     def flowgraph_and_receiver():
-        """The receiver's PHY missed the first message (no report); it reports on the second and later ones."""
+        """The receiver's PHY missed the first message (no report); it reports on the second and later ones (15 dB,
+        verified)."""
         while not stop.is_set():
             if pull.poll(100):
                 meta, _ = pf.parse_pdu(pmt.deserialize_str(pull.recv()))
                 pdus.append(meta)
                 if len(pdus) >= 2:
-                    pub.send(make_report(tx.key.key, tx.key.sender_id, meta["seq"], -1.0, False))
+                    pub.send(make_report(tx.key.key, tx.key.sender_id, meta["seq"], 15.0, True))
 
     t = threading.Thread(target=flowgraph_and_receiver, daemon=True)
     t.start()
@@ -56,3 +58,8 @@ def test_unreported_message_makes_the_next_one_carry_the_association(tmp_path, d
                if r.get("event") == "sent"]
     assert [r["reassociated"] for r in records] == asked
     assert records[1]["burst_channel_uses"] > records[1]["channel_uses"] + tx.frame.association_symbols()
+    # no report yet, then the association: the long preamble; after a 15 dB report on a heard message: the short one
+    assert [m.get(pf.KEY_PREAMBLE, pf.PREAMBLE_LONG) for m in pdus] == ["long", "long", "short"]
+    assert [r["preamble"] for r in records] == ["long", "long", "short"]
+    assert records[2]["burst_channel_uses"] == tx.frames["short"].burst_symbols(records[2]["channel_uses"])
+    assert records[2]["burst_channel_uses"] == tx.frame.burst_symbols(records[2]["channel_uses"]) - 136
