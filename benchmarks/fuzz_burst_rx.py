@@ -88,7 +88,9 @@ def rss_trend(memory) -> tuple[float, float]:
 class Pool:
     """Genuine bursts of two senders: (sender, seq, mode, content bytes for the tag, association samples, samples)."""
 
-    def __init__(self, f, rng, n=48):
+    def __init__(self, f, rng, n=48, short=None):
+        """``short``: a short-preamble Frame; then every fourth burst is built with it (its association burst with
+        ``f``, the long one, as burst_tx does)."""
         self.keys = {1: rng.bytes(32), 2: rng.bytes(32)}
         self.items = []
         assoc_cache = {}
@@ -109,7 +111,7 @@ class Pool:
                 content = token_bytes(ids)
                 payload = np.exp(2j * np.pi * rng.uniform(size=n_tok * 16)).astype(np.complex64)
             meta["auth_tag"] = compute_tag(self.keys[sid], meta, content)
-            x, assoc = f.build_burst(meta, payload)
+            x, assoc = (short if short is not None and i % 4 == 3 else f).build_burst(meta, payload)
             if assoc.key() not in assoc_cache:
                 assoc_cache[assoc.key()] = np.asarray(f.association_burst(assoc), np.complex64)
             self.items.append((sid, seq, meta["mode"], content, assoc_cache[assoc.key()], np.asarray(x, np.complex64)))
@@ -175,14 +177,26 @@ def make_case(kind, rng, pool, last_sender):
 
 
 def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=print, checkpoint=None,
-        stop=lambda: False) -> dict:
-    """``stop()``: checked after every block; true ends the run early (the result says ``partial``)."""
+        stop=lambda: False, preambles: str = "long") -> dict:
+    """``stop()``: checked after every block; true ends the run early (the result says ``partial``).
+    ``preambles``: "long" (one ``Receiver``, long-preamble bursts) or "both" (burst_rx's ``PreambleReceivers``,
+    every fourth genuine burst with the short preamble)."""
     rng = np.random.default_rng(seed)
     f = frame.Frame()
-    pool = Pool(f, rng)
+    from gnuradio.lgmtsc.receiver import PreambleReceivers
     from gnuradio.lgmtsc.snr_calibration import SnrCalibration
+    from gnuradio.lgmtsc.waveform import PREAMBLES
 
-    rx = frame.Receiver(f, samp_rate=1e6, calibration=SnrCalibration.load(""))
+    cal = SnrCalibration.load("")
+    if preambles == "both":
+        frames = {kind: frame.Frame(**pre) for kind, pre in PREAMBLES.items()}
+        pool = Pool(f, rng, short=frames[pf.PREAMBLE_SHORT])
+        rx = PreambleReceivers(frames, samp_rate=1e6, calibration=cal)
+        receivers = list(rx.receivers.values())
+    else:
+        pool = Pool(f, rng)
+        rx = frame.Receiver(f, samp_rate=1e6, calibration=cal)
+        receivers = [rx]
     guard = int(f.guard_samples(f.n_hdr)) + 64
     counts = Counter()
     per_kind = {k: Counter() for k in KINDS}
@@ -222,16 +236,20 @@ def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=
                 results = rx.feed(stream[i:i + n])
             except Exception:  # burst_rx.work's guard: resynchronise after the input seen so far
                 counts["resyncs"] += 1
-                rx.pending = None
-                rx.search = rx.base + rx.buf.size
+                for r in receivers:
+                    r.pending = None
+                    r.search = r.base + r.buf.size
                 results = []
             i += n
             for meta, payload in results:
                 check(meta, payload, starts, msgs, kind_of, pool, counts, per_kind)
+                if meta.get(pf.KEY_PREAMBLE) == pf.PREAMBLE_SHORT:
+                    counts["pdus_short_preamble"] += 1
         done += m
-        max_buf = max(max_buf, rx.buf.size)
+        buf = max(r.buf.size for r in receivers)
+        max_buf = max(max_buf, buf)
         if done % every < block or done == n_cases or stop():
-            memory.append({"cases": done, "rss_mib": round(rss_mib(), 1), "rx_buf": int(rx.buf.size),
+            memory.append({"cases": done, "rss_mib": round(rss_mib(), 1), "rx_buf": int(buf),
                            "t_s": round(time.time() - t0, 1)})
             progress(json.dumps({**memory[-1], **{k: counts[k] for k in ("pdus", "misattributed", "wrong_header",
                                                                           "from_noise", "displaced", "resyncs")}}))
@@ -242,7 +260,8 @@ def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=
                             "partial": done < n_cases})
     first, second = rss_trend(memory)
     cpu = time.process_time() - c0
-    return {"cases": done, "seed": seed, "seconds": round(time.time() - t0, 1), "cpu_s": round(cpu, 1),
+    return {"cases": done, "seed": seed, "preambles": preambles, "seconds": round(time.time() - t0, 1),
+            "cpu_s": round(cpu, 1),
             "cases_per_s": round(done / max(1e-9, time.time() - t0), 1),
             "cases_per_cpu_s": round(done / max(1e-9, cpu), 1), "partial": stopped, "samples": int(pos),
             "counts": dict(counts), "per_kind": {k: dict(v) for k, v in per_kind.items()},
@@ -339,6 +358,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--every", type=int, default=10000, help="memory sample and checkpoint period (cases)")
     ap.add_argument("--max-seconds", type=float, default=None, help="stop (with a partial result) after this")
+    ap.add_argument("--preambles", choices=("long", "both"), default="long",
+                    help="both: burst_rx's receiver pair, every fourth genuine burst with the short preamble")
     ap.add_argument("--merge", type=Path, nargs="+", metavar="RUN.json",
                     help="instead of fuzzing: sum these runs' results (distinct seeds) into OUT")
     ap.add_argument("--out", type=Path, default=Path("out/bench/fuzz_burst_rx"),
@@ -370,7 +391,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop_flag.append(1))
     deadline = None if a.max_seconds is None else time.time() + a.max_seconds
     res = run(a.cases, a.seed, a.every, checkpoint=checkpoint,
-              stop=lambda: bool(stop_flag) or (deadline is not None and time.time() > deadline))
+              stop=lambda: bool(stop_flag) or (deadline is not None and time.time() > deadline),
+              preambles=a.preambles)
     res["load"] = os.getloadavg()
     res["blas_threads"] = os.environ.get("OPENBLAS_NUM_THREADS")
     (out / "fuzz_burst_rx.json").write_text(json.dumps(res, indent=1))

@@ -25,6 +25,16 @@ def test_burst_receiver_survives_random_truncated_and_corrupted_bursts():
     assert res["max_rx_buf"] < 1 << 20  # the stream buffer is trimmed
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_receiver_pair_survives_fuzzing_with_both_preambles():
+    """burst_rx's two receivers (long and short preamble) over the same fuzzed stream."""
+    res = _bench("fuzz_burst_rx").run(120, seed=3, every=60, block=30, progress=lambda m: None, preambles="both")
+    assert res["cases"] == 120 and not res["crashed"]
+    assert res["counts"].get("misattributed", 0) == 0
+    assert res["counts"].get("pdus_short_preamble", 0) >= 1  # short-preamble bursts come through the junk too
+    assert res["max_rx_buf"] < 1 << 20
+
+
 def test_receiver_host_survives_malformed_forged_and_replayed_pdus():
     res = _bench("fuzz_rx_host").run(100, seed=2, every=100, progress=lambda m: None)
     assert res["served_to_the_end"], res["host_error"]
