@@ -65,7 +65,7 @@ def _duration(path: Path) -> float:
     return float(r.stdout)
 
 
-def through_phy(f, rng, sent, esn0, threshold=0.25):
+def through_phy(f, rng, sent, esn0, threshold=TRIGGER_THRESHOLDS[pf.PREAMBLE_LONG]):
     """[(meta, payload, ...), ...] in one burst through AWGN + CFO and the receiver -> the received message (or
     None) for each."""
     parsed = [f.parse_tx(s[0], s[1]) for s in sent]

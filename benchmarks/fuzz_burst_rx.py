@@ -192,11 +192,9 @@ def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=
         frames = {kind: frame.Frame(**pre) for kind, pre in PREAMBLES.items()}
         pool = Pool(f, rng, short=frames[pf.PREAMBLE_SHORT])
         rx = PreambleReceivers(frames, samp_rate=1e6, calibration=cal)
-        receivers = list(rx.receivers.values())
     else:
         pool = Pool(f, rng)
         rx = frame.Receiver(f, samp_rate=1e6, calibration=cal)
-        receivers = [rx]
     guard = int(f.guard_samples(f.n_hdr)) + 64
     counts = Counter()
     per_kind = {k: Counter() for k in KINDS}
@@ -236,9 +234,7 @@ def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=
                 results = rx.feed(stream[i:i + n])
             except Exception:  # burst_rx.work's guard: resynchronise after the input seen so far
                 counts["resyncs"] += 1
-                for r in receivers:
-                    r.pending = None
-                    r.search = r.base + r.buf.size
+                rx.resync()
                 results = []
             i += n
             for meta, payload in results:
@@ -246,7 +242,7 @@ def run(n_cases: int, seed: int, every: int = 10000, block: int = 256, progress=
                 if meta.get(pf.KEY_PREAMBLE) == pf.PREAMBLE_SHORT:
                     counts["pdus_short_preamble"] += 1
         done += m
-        buf = max(r.buf.size for r in receivers)
+        buf = rx.buffered
         max_buf = max(max_buf, buf)
         if done % every < block or done == n_cases or stop():
             memory.append({"cases": done, "rss_mib": round(rss_mib(), 1), "rx_buf": int(buf),

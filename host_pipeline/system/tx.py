@@ -207,8 +207,7 @@ class Transmitter:
                     rec.burst_channel_uses += int(self.frame.association_symbols())
                 elif snr is not None and snr >= self.cfg.link.short_preamble_min_snr_db:  # a good, confirmed link
                     rec.preamble = meta[self.pdu_format.KEY_PREAMBLE] = self.pdu_format.PREAMBLE_SHORT
-                    rec.burst_channel_uses += int(self.frames[rec.preamble].burst_symbols(rec.channel_uses)
-                                                  - self.frame.burst_symbols(rec.channel_uses))
+                    rec.burst_channel_uses = int(self.frames[rec.preamble].burst_symbols(rec.channel_uses))
                 if self.log:  # logged before it leaves: a crash in between is a lost message, never an unknown one
                     self.log.write("sent", rec)
                 link.send(meta, payload)

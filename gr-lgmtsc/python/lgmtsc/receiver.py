@@ -13,7 +13,7 @@ import numpy as np
 
 from . import header as H
 from . import pdu_format as pf
-from .waveform import DET_SYMBOLS, MAX_PAYLOAD_SYMBOLS, body_layout
+from .waveform import DET_SYMBOLS, MAX_PAYLOAD_SYMBOLS, TRIGGER_THRESHOLDS, body_layout
 
 SCAN_SAMPLES = 1 << 15   # samples searched per step
 # a later header of a burst, tracked up to the header before it: the slope hypotheses turn about its start
@@ -62,7 +62,7 @@ class Receiver:
     ``n_triggers``, ``n_header_fail``, ``n_bursts`` (messages out), ``n_associations``, ``n_no_association``.
     """
 
-    def __init__(self, frame, threshold=0.25, samp_rate=1.0, calibration=None,
+    def __init__(self, frame, threshold=TRIGGER_THRESHOLDS[pf.PREAMBLE_LONG], samp_rate=1.0, calibration=None,
                  ltf_threshold=0.2, blas_threads=1, association=None):
         self.f = frame
         self.thr = float(threshold)
@@ -100,6 +100,16 @@ class Receiver:
         finally:
             self._trim()
         return out
+
+    @property
+    def buffered(self):
+        """Samples held in the stream buffer."""
+        return self.buf.size
+
+    def resync(self):
+        """Drop what is being decoded and continue after the samples already fed (after an exception)."""
+        self.pending = None
+        self.search = self.base + self.buf.size
 
     def _trim(self):
         keep = self.search - self.f.W - 8 * self.f.L - 2 * self.f.rrc.size
@@ -313,9 +323,9 @@ class PreambleReceivers:
     ``Receiver``'s (``threshold`` per preamble from ``waveform.TRIGGER_THRESHOLDS`` unless given)."""
 
     def __init__(self, frames, thresholds=None, **kw):
-        from .waveform import TRIGGER_THRESHOLDS
         thresholds = {**TRIGGER_THRESHOLDS, **(thresholds or {})}
-        self.receivers = {kind: Receiver(f, threshold=thresholds[kind], **kw) for kind, f in frames.items()}
+        order = [pf.PREAMBLE_LONG] + [k for k in frames if k != pf.PREAMBLE_LONG]  # the long one is fed first
+        self.receivers = {kind: Receiver(frames[kind], threshold=thresholds[kind], **kw) for kind in order}
         self.long = self.receivers[pf.PREAMBLE_LONG]
         self.last_raw = np.zeros(0, np.complex64)
 
@@ -345,8 +355,10 @@ class PreambleReceivers:
             out += got
         return sorted(out, key=lambda mp: mp[0][pf.KEY_SAMPLE_OFFSET])
 
+    @property
+    def buffered(self):
+        return max(rx.buffered for rx in self.receivers.values())
+
     def resync(self):
-        """Drop what is being decoded and continue after the samples already fed (after an exception)."""
         for rx in self.receivers.values():
-            rx.pending = None
-            rx.search = rx.base + rx.buf.size
+            rx.resync()
