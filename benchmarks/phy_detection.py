@@ -13,6 +13,10 @@
 
     python benchmarks/phy_detection.py --out out/bench/phy_detection [--bursts 1000]
     python benchmarks/phy_detection.py --out out/bench/phy_detection_k3 --messages 3 --points 0,2 --no-below --noise 0
+    python benchmarks/phy_detection.py --out out/bench/phy_detection_short --preamble short --points 8,10,12 --no-below
+
+``--preamble`` takes a burst format of ``waveform.PREAMBLES`` (its preamble, header and tag coding, trigger
+threshold); ``--stf-reps``, ``--sc-window``, ``--ltf-n``, ``--coding`` and ``--threshold`` override its parts.
 
 The bursts of each point are split in two seeded halves whatever ``--workers`` is (1 runs them one after the
 other, same results). A 95 % Clopper-Pearson interval is given for each detection rate.
@@ -27,6 +31,8 @@ import numpy as np
 from scipy.stats import beta
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gnuradio.lgmtsc import header as H  # noqa: E402
+from gnuradio.lgmtsc.waveform import PREAMBLES, TRIGGER_THRESHOLDS  # noqa: E402
 from phy_common import frame, pf, semantic_meta, sim  # noqa: E402
 
 
@@ -89,12 +95,16 @@ def main():
     ap.add_argument("--bursts", default="1000", help="bursts per Es/N0 point (one number, or one per --points)")
     ap.add_argument("--noise", type=float, default=1e7, help="noise-only samples")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--preamble", default=pf.PREAMBLE_LONG, choices=sorted(PREAMBLES), help="the burst format")
+    ap.add_argument("--coding", default=None, choices=sorted(H.CODINGS), help="header and tag coding (default: "
+                    "the format's)")
     ap.add_argument("--stf-reps", type=int, default=None, help="STF periods (default: the frame's)")
     ap.add_argument("--sc-window", type=int, default=None, help="Schmidl-Cox window in STF periods")
     ap.add_argument("--ltf-n", type=int, default=None, help="Zadoff-Chu length of each LTF half")
     ap.add_argument("--points", default="0,2,5", help="Es/N0 points (dB) of the detection test")
     ap.add_argument("--messages", type=int, default=1, help="messages per burst (a backlog)")
-    ap.add_argument("--threshold", type=float, default=0.25, help="Schmidl-Cox trigger threshold (burst_rx's)")
+    ap.add_argument("--threshold", type=float, default=None, help="Schmidl-Cox trigger threshold (default: "
+                    "burst_rx's for the format, waveform.TRIGGER_THRESHOLDS)")
     ap.add_argument("--workers", type=int, default=2, help="processes (the machine's other load: 1)")
     ap.add_argument("--below", action=argparse.BooleanOptionalAction, default=True,
                     help="also the points below the working range (-8..-3 dB)")
@@ -109,13 +119,16 @@ def main():
               file=sys.stderr)
         return 2
     counts = counts * len(points) if len(counts) == 1 else counts
-    pre = {k: v for k, v in (("stf_reps", a.stf_reps), ("sc_window_segs", a.sc_window), ("ltf_n", a.ltf_n))
-           if v is not None}
+    pre = dict(PREAMBLES[a.preamble])
+    pre.update({k: v for k, v in (("stf_reps", a.stf_reps), ("sc_window_segs", a.sc_window), ("ltf_n", a.ltf_n),
+                                  ("coding", a.coding)) if v is not None})
+    if a.threshold is None:
+        a.threshold = TRIGGER_THRESHOLDS[a.preamble]
     f0 = frame.Frame(**pre)
-    print("preamble: STF %d x %d symbols, Schmidl-Cox window %d periods, LTF 2 x %d: %d symbols; "
+    print("preamble: STF %d x %d symbols, Schmidl-Cox window %d periods, LTF 2 x %d: %d symbols; %s; "
           "guard %d symbols (300-symbol payload); trigger threshold %.2f"
-          % (f0.stf_reps, f0.seg, f0.sc_window_segs, f0.ltf_n, f0.n_pre, f0.guard_symbols(f0.n_hdr + 32 + 300),
-             a.threshold),
+          % (f0.stf_reps, f0.seg, f0.sc_window_segs, f0.ltf_n, f0.n_pre, f0.coding,
+             f0.guard_symbols(f0.n_hdr + f0.n_tag + 300), a.threshold),
           flush=True)
     os.makedirs(a.out, exist_ok=True)
     from multiprocessing import Pool

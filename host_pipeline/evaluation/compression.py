@@ -15,6 +15,9 @@ Rows per clip (bit/s over the clip's duration; ratio = raw bit/s / scheme bit/s)
   block, pilots, payload, pulse tail and guard, plus 1/ASSOC_EVERY of an association burst per message) and, as
   bytes, every information bit (header 48 + tag 32 + payload + its CRC32 + 1/ASSOC_EVERY of the association's
   112; semantic rows: 2 bits per channel use, the QPSK equivalent); "payload only" rows the payload alone.
+  "short burst format" rows: the same messages all-in as ``lgmtsc tx`` sends them on a good link (the receiver's
+  reports >= ``link.short_preamble_min_snr_db``: 86-symbol preamble, header and tag in 16-QAM; the association's
+  share stays the long format's).
 The text is the ASR transcript of the clip (one message per utterance) unless ``transcript`` is given.
 """
 
@@ -115,16 +118,18 @@ def transcript_messages(clip: Path, transcript: str | None) -> list[str]:
 def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-u16", "minilm-l6-u8")) -> list[dict]:
     """This system's semantic and digital modes: bits = channel uses x bits per use of each part's modulation."""
     from gnuradio.lgmtsc import frame as phy_frame
+    from gnuradio.lgmtsc.waveform import PREAMBLES
 
     from ..codec import CodecConfig, SemanticCodec
     from ..config import load_config
 
-    frame = phy_frame.Frame()
+    frames = {kind: phy_frame.Frame(**pre) for kind, pre in PREAMBLES.items()}
+    frame = frames["long"]
     rows = []
     for name in checkpoints:
         codec = SemanticCodec.load(CodecConfig(checkpoint=name, unknown_chars="replace"))
         payload = [codec.encode(m).symbols.size for m in messages]
-        rows += _burst_rows(frame, f"this system, semantic {name.split('-')[-1]}", payload, "this system",
+        rows += _burst_rows(frames, f"this system, semantic {name.split('-')[-1]}", payload, "this system",
                             payload_bits=[2 * p for p in payload])
     from ..textcoder.coder import LinkContext, TextCoder
 
@@ -133,34 +138,38 @@ def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-
     # the clip's utterances are one conversation: each coded after the earlier ones (textcoder.context, as the link
     # does once their verified reports are back)
     data = [len(coder.encode_link(m, LinkContext(i, dict(enumerate(messages[:i]))))) for i, m in enumerate(messages)]
-    rows += _burst_rows(frame, "this system, digital QPSK+cc",
+    rows += _burst_rows(frames, "this system, digital QPSK+cc",
                         [frame.digital_n_symbols(d, "qpsk", "cc", False) for d in data], "this system",
                         f"text coder {sum(data)} B", payload_bits=[8 * d for d in data])
     # The peer's transcript on the same PHY: like for like with the rows above (Txt2Vid's own bit/s count text only)
     utf8 = [len(m.encode("utf-8")) for m in messages]
-    rows += _burst_rows(frame, "Txt2Vid-style UTF-8 over this PHY, QPSK+cc",
+    rows += _burst_rows(frames, "Txt2Vid-style UTF-8 over this PHY, QPSK+cc",
                         [frame.digital_n_symbols(d, "qpsk", "cc", False) for d in utf8], "text", f"UTF-8 {sum(utf8)} B",
                         payload_bits=[8 * d for d in utf8])
     return rows
 
 
-def _burst_rows(frame, label: str, payload_uses: list[int], family: str, note: str = "",
+def _burst_rows(frames: dict, label: str, payload_uses: list[int], family: str, note: str = "",
                 payload_bits: list[int] | None = None) -> list[dict]:
-    """One burst per message. All-in: every channel use on air and every information bit (header, tag, payload,
-    association share); payload only: the payload's channel uses and bits."""
+    """One burst per message. All-in, per burst format (``frames``: {preamble: Frame}, the long one first): every
+    channel use on air and every information bit (header, tag, payload, association share; the association always
+    goes in the long format); payload only: the payload's channel uses and bits."""
     from gnuradio.lgmtsc import header as H
 
     n = len(payload_uses)
     bits = payload_bits if payload_bits is not None else [2 * p for p in payload_uses]
-    assoc_uses = n * frame.association_symbols() / H.ASSOC_EVERY
+    assoc_uses = n * frames["long"].association_symbols() / H.ASSOC_EVERY
     assoc_bits = n * (H.HEADER_BITS + H.ASSOC_BITS) / H.ASSOC_EVERY
-    all_in = {"scheme": label + " (all-in)", "family": family,
-              "bytes": (sum(bits) + n * (H.HEADER_BITS + H.TAG_BITS) + assoc_bits) / 8,
-              "channel_uses": sum(frame.burst_symbols(p) for p in payload_uses) + assoc_uses,
-              "note": (note + "; " if note else "") + f"{n} burst(s), association 1/{H.ASSOC_EVERY} per message"}
-    payload = {"scheme": label + " (payload only)", "family": family, "bytes": sum(bits) / 8,
-               "channel_uses": sum(payload_uses), "note": note}
-    return [all_in, payload]
+    rows = []
+    for kind, frame in frames.items():
+        rows.append({"scheme": label + ("" if kind == "long" else f", {kind} burst format") + " (all-in)",
+                     "family": family, "bytes": (sum(bits) + n * (H.HEADER_BITS + H.TAG_BITS) + assoc_bits) / 8,
+                     "channel_uses": sum(frame.burst_symbols(p) for p in payload_uses) + assoc_uses,
+                     "note": (note + "; " if note else "") + f"{n} burst(s), association 1/{H.ASSOC_EVERY} per message"
+                     + ("" if kind == "long" else "; a link whose SNR reports are high")})
+    rows.append({"scheme": label + " (payload only)", "family": family, "bytes": sum(bits) / 8,
+                 "channel_uses": sum(payload_uses), "note": note})
+    return rows
 
 
 def text_rows(messages: list[str]) -> list[dict]:

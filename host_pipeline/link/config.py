@@ -28,9 +28,9 @@ class LinkConfig:
     feedback_stale_s: float = 30.0  # the transmitter ignores SNR feedback older than this (then sends class high)
     reassociate_after_s: float = 2.0  # no report on a message this long after it was sent: the next one carries the
     # link association again (a receiver that missed it, or restarted, drops every message until it has one)
-    # the short preamble (86 channel uses instead of 222) while the newest fresh, authenticated report says at
-    # least this Es/N0 (dB) and every earlier message was heard; detection 4999/5000 at 8 dB (docs/phy.md);
-    # inf: never
-    short_preamble_min_snr_db: float = 10.0
+    # the short burst format (86-symbol preamble instead of 222, header and tag in 40 16-QAM uses instead of 128)
+    # while the newest fresh, authenticated report says at least this Es/N0 (dB) and every earlier message was heard;
+    # detection 4999/5000 at 8 dB, header and tag >= 99.9 % from 10 dB (docs/phy.md); inf: never
+    short_preamble_min_snr_db: float = 11.0
     feedback_wait_s: float = 5.0  # a file sent as fast as it is transcribed: wait up to this long for the report on
     # the previous message before the next (a speaker in real time leaves that time); 0: never wait

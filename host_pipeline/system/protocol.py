@@ -22,14 +22,15 @@ from gnuradio.lgmtsc import header as contract  # the air-interface contract (TA
 
 LOG_VERSION = 1
 # Rate accounting, as in Fig. 8 (docs/eval/compression.md): channel bits = channel uses x bits per use of the part's
-# modulation. Per message the burst carries a 48-bit header (96 QPSK uses: 192 channel bits) and the 32-bit tag block
-# (32 QPSK uses: 64 channel bits); a report's ``bits_sent`` is payload + header + tag channel bits;
+# modulation. Per message the burst carries a 48-bit header (with the long preamble at rate 1/4 in 96 QPSK uses: 192
+# channel bits; with the short one at rate 1/2 in 24 16-QAM uses: 96) and the 32-bit tag block (rate 1/2, 64 channel
+# bits: 32 QPSK or 16 16-QAM uses; ``header.BodyCoding``); a report's ``bits_sent`` is payload + header + tag bits;
 # ``burst_channel_uses`` counts everything on air (gr-lgmtsc ``Frame.burst_symbols``: preamble, header, tag, pilots,
 # payload, pulse tail, guard) and, when the transmitter asked for one (``reassociated``), the association burst
 # before it; the flowgraph's own association bursts (``header.LinkAssociation``: at the start and every 32 messages)
 # are not counted.
 QPSK_BITS_PER_USE = 2  # a semantic channel use is counted as the QPSK symbol it occupies
-TAG_CHANNEL_BITS = contract.TAG_USES * QPSK_BITS_PER_USE
+TAG_CHANNEL_BITS = contract.ROBUST.tag_coded_bits
 
 
 @dataclass
@@ -47,8 +48,8 @@ class TxRecord:
     channel_uses: int  # payload channel uses (complex symbols) of the burst
     burst_channel_uses: int  # the whole burst: preamble, header, tag block, pilots, payload, pulse tail and guard
     payload_bits: int  # channel bits: uses x bits per use (semantic: 2, the QPSK equivalent; digital: modulation)
-    header_bits: int  # the header's channel bits: 96 QPSK uses x 2 (48 information bits at rate 1/4)
-    tag_bits: int = TAG_CHANNEL_BITS  # the tag block's channel bits: 32 QPSK uses x 2 (the 32-bit tag at rate 1/2)
+    header_bits: int  # the header's channel bits: 192 (48 information bits at rate 1/4), 96 on the short preamble
+    tag_bits: int = TAG_CHANNEL_BITS  # the tag block's channel bits: 64 (the 32-bit tag at rate 1/2)
     reassociated: bool = False  # the link association went first: no report had come on an earlier message
     preamble: str = "long"  # the burst's preamble: "short" while the receiver's fresh reports are high
     t_speech_end: float = 0.0  # wall clock: the end of speech (live or --realtime) or the ASR's result

@@ -207,7 +207,9 @@ class Transmitter:
                     rec.burst_channel_uses += int(self.frame.association_symbols())
                 elif snr is not None and snr >= self.cfg.link.short_preamble_min_snr_db:  # a good, confirmed link
                     rec.preamble = meta[self.pdu_format.KEY_PREAMBLE] = self.pdu_format.PREAMBLE_SHORT
-                    rec.burst_channel_uses = int(self.frames[rec.preamble].burst_symbols(rec.channel_uses))
+                    short = self.frames[rec.preamble]
+                    rec.burst_channel_uses = int(short.burst_symbols(rec.channel_uses))
+                    rec.header_bits, rec.tag_bits = short.coding.header_coded_bits, short.coding.tag_coded_bits
                 if self.log:  # logged before it leaves: a crash in between is a lost message, never an unknown one
                     self.log.write("sent", rec)
                 link.send(meta, payload)
@@ -335,6 +337,6 @@ class Transmitter:
         meta["auth_tag"] = compute_tag(self.key.key, meta, content)
         lat["encode_s"] = round(time.perf_counter() - t, 4)
         rec = TxRecord(seq, self.key.sender_id, self.mode, seg.start, seg.end, seg.text, text, cls, snr, n_items,
-                       uses, int(self.frame.burst_symbols(uses)), bits, int(self.frame.n_hdr) * QPSK_BITS_PER_USE,
+                       uses, int(self.frame.burst_symbols(uses)), bits, self.frame.coding.header_coded_bits,
                        t_speech_end=round(t_speech_end, 4), t_sent=round(time.time(), 4), latency_s=lat, kb=kb_info)
         return rec, meta, payload

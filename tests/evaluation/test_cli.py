@@ -33,7 +33,9 @@ def test_compression_rows_are_present_and_ordered(demo_video, tmp_path):
     res = run_cli("eval", "compression", str(clip), "--transcript", "Author of the danger trail, Philip Steels, etc.",
                   "--crf", "26,30,34", "--out", str(tmp_path / "out"), timeout=600)
     assert res.returncode == 0, res.stderr
-    rows = {r["scheme"]: float(r["bit_per_s"]) for r in csv.DictReader(open(tmp_path / "out" / "compression.csv"))}
+    table = list(csv.DictReader(open(tmp_path / "out" / "compression.csv")))
+    rows = {r["scheme"]: float(r["bit_per_s"]) for r in table}
+    uses = {r["scheme"]: float(r["channel_uses_per_s"]) for r in table if r["channel_uses_per_s"]}
     assert (tmp_path / "out" / "compression.png").stat().st_size > 10000
     h264 = [rows[f"H.264 CRF {c} + AAC 16k"] for c in (26, 30, 34)]
     assert rows["raw (RGB24 + PCM16)"] > h264[0] > h264[1] > h264[2]  # higher CRF, fewer bits
@@ -45,7 +47,11 @@ def test_compression_rows_are_present_and_ordered(demo_video, tmp_path):
     assert rows["Codec2 700C + one JPEG still"] > codec2
     assert 60 < text < 120  # 47 characters over 3.88 s
     semantic = [v for k, v in rows.items() if k.startswith("this system, semantic")]
-    assert len(semantic) == 4 and all(v < min(h264) / 100 for v in semantic)
+    assert len(semantic) == 6 and all(v < min(h264) / 100 for v in semantic)
+    for scheme in ("this system, semantic u16", "this system, digital QPSK+cc"):
+        # the short burst format (a good link) carries the same information bits in fewer channel uses
+        assert rows[f"{scheme}, short burst format (all-in)"] == rows[f"{scheme} (all-in)"]
+        assert uses[f"{scheme}, short burst format (all-in)"] < uses[f"{scheme} (all-in)"] - 40
     assert rows["this system, semantic u8 (payload only)"] < rows["this system, semantic u16 (payload only)"]
     assert rows["this system, digital QPSK+cc (all-in)"] > rows["this system, digital QPSK+cc (payload only)"]
     # like for like on the same PHY: the text coder's bytes are fewer than UTF-8's, the header is the same

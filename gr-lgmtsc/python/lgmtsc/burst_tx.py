@@ -36,9 +36,10 @@ class burst_tx(gr.basic_block):
     ``max_burst_symbols`` body data symbols: one preamble and guard for all, the messages' headers (``more`` set
     on all but the last), then their tag blocks and payloads. ``max_messages=1``: one burst per message.
 
-    Preamble: a PDU may ask for the short one (``preamble``: "short"; ``waveform.PREAMBLES``), which the host sets
-    while the link's authenticated SNR reports are high; only messages with the same preamble share a burst, and
-    association bursts always use the long one. A malformed value is a malformed PDU.
+    Preamble: a PDU may ask for the short burst format (``preamble``: "short"; ``waveform.PREAMBLES``: an 86-symbol
+    preamble, the header and tag block in 16-QAM), which the host sets while the link's authenticated SNR reports
+    are high; only messages with the same preamble share a burst, and association bursts always use the long one.
+    A malformed value is a malformed PDU.
     """
 
     IDLE_BUFFER = 8192
@@ -114,16 +115,17 @@ class burst_tx(gr.basic_block):
         if isinstance(item, np.ndarray):
             return item
         preamble = item[3]
-        msgs, n = [item[:3]], H.HEADER_USES + H.TAG_USES + item[2].size
+        frame = self.frames[preamble]
+        msgs, n = [item[:3]], frame.n_hdr + frame.n_tag + item[2].size
         while (self.queue and len(msgs) < self.max_messages and isinstance(self.queue[0], tuple)
                and self.queue[0][3] == preamble):
-            n2 = n + H.HEADER_USES + H.TAG_USES + self.queue[0][2].size
+            n2 = n + frame.n_hdr + frame.n_tag + self.queue[0][2].size
             if n2 > self.max_burst_symbols:
                 break
             msgs.append(self.queue.popleft()[:3])
             n = n2
         self.n_messages += len(msgs)
-        return self.frames[preamble].messages_burst(msgs)
+        return frame.messages_burst(msgs)
 
     def general_work(self, input_items, output_items):
         out = output_items[0]

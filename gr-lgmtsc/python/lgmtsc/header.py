@@ -9,9 +9,13 @@ per-link ``LinkAssociation``, their bit layouts, the MAC input, and the short co
 Per message (every burst)::
 
     header: 48 bits = kind 2 | prompt_class 2 | more 1 | seq 9 (low bits) | length 10 | CRC-24
-            -> tail-biting convolutional code K=9 rate 1/4 (463, 535, 733, 745 octal, d_free 24)
-            -> 192 coded bits -> 96 Gray-QPSK channel uses
-    tag:    TAG_BITS = 32 bits (the sender's MAC, opaque to the PHY) -> tail-biting K=9 r=1/2 -> 32 QPSK uses
+    tag:    TAG_BITS = 32 bits (the sender's MAC, opaque to the PHY)
+
+coded by the burst's ``BodyCoding`` (the preamble names it, ``waveform.PREAMBLES``)::
+
+    ROBUST (long preamble, from Es/N0 0 dB): header -> tail-biting convolutional code K=9 rate 1/4
+            (463, 535, 733, 745 octal, d_free 24) -> 96 Gray-QPSK uses; tag -> K=9 r=1/2 (561, 753) -> 32 QPSK
+    DENSE (short preamble, good links): header and tag -> K=9 r=1/2 -> Gray 16-QAM: 24 + 16 uses
 
 Per link (an association burst at the start, when a field changes, and every ``ASSOC_EVERY`` messages)::
 
@@ -39,6 +43,8 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from .modulation import BITS_PER_SYMBOL, demod_llr, modulate
 
 FORMAT_VERSION = 3   # 3: the association names the text coder's model and the payload CRC
 
@@ -319,6 +325,20 @@ TAG_USES = TAG_BITS * TAG_CODE.n // 2                         # 32
 ASSOC_USES = ASSOC_BITS * HEADER_CODE.n // 2                  # 272
 
 
+def _map(coded, modulation: str) -> np.ndarray:
+    """Coded bits [..., k m] -> Gray symbols [..., m] (modulation.modulate row by row)."""
+    c = np.asarray(coded)
+    k = BITS_PER_SYMBOL[modulation]
+    return modulate(c.reshape(-1), modulation).reshape(*c.shape[:-1], c.shape[-1] // k)
+
+
+def _llr(z, noise_var, modulation: str) -> np.ndarray:
+    """Equalised symbols [..., m] -> bit LLRs log P(1)/P(0) [..., k m] (modulation.demod_llr row by row)."""
+    z = np.asarray(z)
+    nv = np.broadcast_to(np.asarray(noise_var, np.float64), z.shape)
+    return demod_llr(z.reshape(-1), nv.reshape(-1), modulation).reshape(*z.shape[:-1], -1)
+
+
 def qpsk(coded) -> np.ndarray:
     """Coded bits [..., 2m] -> Gray QPSK [..., m], unit energy (bit 0 -> +1/sqrt 2)."""
     c = np.asarray(coded, np.float64)
@@ -332,6 +352,42 @@ def qpsk_llr(z, noise_var) -> np.ndarray:
     nv = np.maximum(np.asarray(noise_var, np.float64), 1e-9)
     a = -4 / np.sqrt(2) / nv
     return np.stack([a * z.real, a * z.imag], -1).reshape(*z.shape[:-1], -1)
+
+
+# ---------------------------------------------------------------- how a burst codes its headers and tags
+class BodyCoding:
+    """How a burst carries each message's header and tag block: their codes, modulation and the header's
+    reliability threshold. ``ROBUST`` (the long preamble's) decodes from Es/N0 0 dB; ``DENSE`` (the short
+    preamble's, sent only while the link's SNR reports are high) puts the same bits in 40 channel uses instead of
+    128. The link association is always coded as ``ROBUST``'s header."""
+
+    def __init__(self, name: str, header_code: TailBitingCode, tag_code: TailBitingCode, modulation: str,
+                 min_metric: float):
+        self.name, self.header_code, self.tag_code = name, header_code, tag_code
+        self.modulation, self.min_metric = modulation, float(min_metric)
+        k = BITS_PER_SYMBOL[modulation]
+        self.header_coded_bits, self.tag_coded_bits = HEADER_BITS * header_code.n, TAG_BITS * tag_code.n
+        self.header_uses, self.tag_uses = self.header_coded_bits // k, self.tag_coded_bits // k
+
+    def __repr__(self):
+        return "BodyCoding(%s: header %d + tag %d %s uses)" % (self.name, self.header_uses, self.tag_uses,
+                                                               self.modulation)
+
+    def symbols(self, coded) -> np.ndarray:
+        return qpsk(coded) if self.modulation == "qpsk" else _map(coded, self.modulation)
+
+    def llr(self, z, noise_var) -> np.ndarray:
+        return qpsk_llr(z, noise_var) if self.modulation == "qpsk" else _llr(z, noise_var, self.modulation)
+
+    def header_symbols(self, bits) -> np.ndarray:
+        return self.symbols(self.header_code.encode(bits))
+
+    def tag_symbols(self, tag: int) -> np.ndarray:
+        return self.symbols(self.tag_code.encode(int_to_bits(tag, TAG_BITS)))
+
+    def decode_tag(self, z, noise_var) -> int:
+        bits, _ = self.tag_code.decode(self.llr(z, noise_var))
+        return int(bits_to_int(bits))
 
 
 # ---------------------------------------------------------------- the per-message header
@@ -370,8 +426,8 @@ class Header:
         f = self.fields()
         return np.concatenate([int_to_bits(f, HEADER_FIELD_BITS), int_to_bits(int(crc24(f)), HEADER_CRC_BITS)])
 
-    def symbols(self) -> np.ndarray:
-        return qpsk(HEADER_CODE.encode(self.pack()))
+    def symbols(self, coding: BodyCoding | None = None) -> np.ndarray:
+        return (coding or ROBUST).header_symbols(self.pack())
 
     @staticmethod
     def check(bits) -> np.ndarray:
@@ -394,9 +450,10 @@ class Header:
                    f & MAX_LENGTH, PromptClass((f >> 20) & 3), bool((f >> 19) & 1))
 
     @classmethod
-    def decode(cls, z, noise_var, seq_ref: int = 0, positions=None):
-        """96 equalised header symbols -> Header or None (``decode_header_bits`` with the phase-slope retry)."""
-        ok, bits = decode_header_bits(np.asarray(z)[None], np.broadcast_to(noise_var, np.shape(z))[None], positions)
+    def decode(cls, z, noise_var, seq_ref: int = 0, positions=None, coding: BodyCoding | None = None):
+        """The equalised header symbols -> Header or None (``decode_header_bits`` with the phase-slope retry)."""
+        ok, bits = decode_header_bits(np.asarray(z)[None], np.broadcast_to(noise_var, np.shape(z))[None], positions,
+                                      coding=coding)
         return cls.unpack(bits[0], seq_ref) if ok[0] else None
 
 
@@ -406,10 +463,19 @@ SLOPE_HYPOTHESES = np.array([0.0, -0.006, 0.006, -0.012, 0.012])   # residual CF
 # their magnitudes, scale-free) must reach this. A decode of pure noise reaches it in 1.6 % of candidates; headers
 # decoded at Es/N0 0 dB drop from 99.987 to 99.974 % (benchmarks/phy_header.py): wrong ones pass 60 times less often
 HEADER_MIN_METRIC = 0.69
+# the dense coding has none: 16-QAM's magnitude bits give noise decodes high metrics (median 0.74, above the 1st
+# percentile of true headers at 8 dB, 0.61), so the CRC-24 and field checks alone reject wrong headers (5 hypotheses
+# x 2^-24 x 3/8 = 1.1e-7 per corrupted header)
+DENSE_MIN_METRIC = 0.0
+
+ROBUST = BodyCoding("robust", HEADER_CODE, TAG_CODE, "qpsk", HEADER_MIN_METRIC)
+DENSE = BodyCoding("dense", TAG_CODE, TAG_CODE, "16qam", DENSE_MIN_METRIC)
+CODINGS = {c.name: c for c in (ROBUST, DENSE)}
 
 
-def decode_header_bits(z, noise_var, positions=None, slopes=SLOPE_HYPOTHESES, min_metric=HEADER_MIN_METRIC):
-    """Batched header decoding as the receiver does it: z, noise_var [B, 96] -> (ok [B], bits [B, 48]).
+def decode_header_bits(z, noise_var, positions=None, slopes=SLOPE_HYPOTHESES, min_metric=None, coding=None):
+    """Batched header decoding as the receiver does it: z, noise_var [B, n] -> (ok [B], bits [B, 48]) (``coding``:
+    ``ROBUST`` unless given; ``min_metric``: the coding's unless given).
 
     The LTF's fine CFO leaves a residual of up to about 0.01 rad/symbol at Es/N0 0 dB (a radian over the
     header), which the 96 header symbols alone cannot estimate at that SNR. So the header is decoded under
@@ -420,16 +486,19 @@ def decode_header_bits(z, noise_var, positions=None, slopes=SLOPE_HYPOTHESES, mi
     len(slopes) * 2^-24 * 3/8 (5 hypotheses: 1.1e-7) times the chance that its Viterbi metric reaches
     ``min_metric`` (1.6 % for noise). ``positions``: the header symbols' distances (symbols) from the phase
     reference (the receiver: from the LTF's centre)."""
+    coding = coding or ROBUST
+    min_metric = coding.min_metric if min_metric is None else min_metric
+    code = coding.header_code
     z = np.asarray(z, np.complex128)
     nv = np.asarray(noise_var, np.float64)
     pos = np.arange(z.shape[-1], dtype=float) if positions is None else np.asarray(positions, float)
-    ramp = np.exp(-1j * np.asarray(slopes)[:, None] * pos[None, :])              # [K, 96]
-    bits, metric0 = HEADER_CODE.decode(qpsk_llr(z * ramp[0], nv))              # the first hypothesis for all
+    ramp = np.exp(-1j * np.asarray(slopes)[:, None] * pos[None, :])              # [K, n]
+    bits, metric0 = code.decode(coding.llr(z * ramp[0], nv))                    # the first hypothesis for all
     ok = Header.check(bits) & (metric0 >= min_metric)
     redo = np.flatnonzero(~ok)                                                   # the others where it failed
     if redo.size and ramp.shape[0] > 1:
-        zk = z[redo, None, :] * ramp[None, 1:]                                   # [R, K-1, 96]
-        bk, metric = HEADER_CODE.decode(qpsk_llr(zk, np.broadcast_to(nv[redo, None, :], zk.shape)))
+        zk = z[redo, None, :] * ramp[None, 1:]                                   # [R, K-1, n]
+        bk, metric = code.decode(coding.llr(zk, np.broadcast_to(nv[redo, None, :], zk.shape)))
         okk = Header.check(bk) & (metric >= min_metric)
         best = np.argmax(np.where(okk, metric, -np.inf), axis=1)
         hit = okk.any(axis=1)
@@ -503,13 +572,12 @@ class LinkAssociation:
 
 
 # ---------------------------------------------------------------- tag block
-def tag_symbols(tag: int) -> np.ndarray:
-    return qpsk(TAG_CODE.encode(int_to_bits(tag, TAG_BITS)))
+def tag_symbols(tag: int, coding: BodyCoding | None = None) -> np.ndarray:
+    return (coding or ROBUST).tag_symbols(tag)
 
 
-def decode_tag(z, noise_var) -> int:
-    bits, _ = TAG_CODE.decode(qpsk_llr(z, noise_var))
-    return int(bits_to_int(bits))
+def decode_tag(z, noise_var, coding: BodyCoding | None = None) -> int:
+    return (coding or ROBUST).decode_tag(z, noise_var)
 
 
 # ---------------------------------------------------------------- PDU metadata and MAC input

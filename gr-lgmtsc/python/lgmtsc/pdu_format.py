@@ -35,8 +35,9 @@ KEY_TEXT_MODEL = "text_model"      # u16 id of the text coder's models (digital 
 KEY_PAYLOAD_CRC = "payload_crc"    # bool, default True: the digital payload carries a CRC32
 KEY_ASSOCIATE = "associate"        # bool, default False: send the link association before this message (the
 # transmitter host asks when the receiver has not reported on an earlier message: its association may be lost)
-KEY_PREAMBLE = "preamble"          # "long" (default) / "short": the short preamble, for a link whose recent
-# authenticated SNR reports are high (waveform.PREAMBLES; detection measured from Es/N0 8 dB, docs/phy.md)
+KEY_PREAMBLE = "preamble"          # "long" (default) / "short": the short burst format (86-symbol preamble, header
+# and tag block in 16-QAM) for a link whose recent authenticated SNR reports are high (waveform.PREAMBLES; detection
+# measured from Es/N0 8 dB, header and tag decoding >= 99.9 % from 10 dB, docs/phy.md)
 PREAMBLE_LONG = "long"
 PREAMBLE_SHORT = "short"
 # RX-out only

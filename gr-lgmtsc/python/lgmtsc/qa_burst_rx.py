@@ -271,6 +271,25 @@ class qa_burst_rx(gr_unittest.TestCase):
             self.assertLess(np.mean(np.abs(p - ref) ** 2), 0.2)
         self.assertEqual(len(snr), len(kinds))
 
+    def test_015_backlog_on_the_short_preamble(self):
+        """5 queued messages on the short preamble (dense headers and tags) at Es/N0 11 dB with CFO: one burst after
+        the association, every message out in order with its tag and the short preamble named."""
+        rng = np.random.default_rng(15)
+        pays = [np.exp(2j * np.pi * rng.random(16 * n)).astype(np.complex64) for n in (6, 1, 20, 3, 9)]
+        tags = [int(t) for t in rng.integers(0, 2 ** 32, len(pays))]
+        out, snr = self.loopback([pf.make_pdu(dict(META, seq=70000 + i, n_tokens=p.size // 16, auth_tag=t,
+                                                   preamble=pf.PREAMBLE_SHORT), p)
+                                  for i, (p, t) in enumerate(zip(pays, tags))], lead=2000,
+                                 chan=awgn_channel(esn0_db=11.0, cfo=0.003, seed=15))
+        self.assertEqual(self.last_tx.n_sent, 2)            # the association (long), then one short burst for all
+        self.assertEqual([m[pf.KEY_SEQ] for m, _ in out], [70000 + i for i in range(5)])
+        self.assertEqual([m[pf.KEY_AUTH_TAG] for m, _ in out], tags)
+        self.assertEqual({m[pf.KEY_PREAMBLE] for m, _ in out}, {pf.PREAMBLE_SHORT})
+        self.assertEqual(self.last_rx.rx.n_header_fail, 0)
+        for (_, p), ref in zip(out, pays):
+            self.assertEqual(p.size, ref.size)
+            self.assertLess(np.mean(np.abs(p - ref) ** 2), 0.2)
+
     def test_013_ltf_timing_under_coarse_cfo_error(self):
         """A coarse CFO off by 0.0025-0.0035 cycles/sample (0.6-0.9 bins of the LTF's Zadoff-Chu; the 0-dB
         coarse estimate's tail) must not move the LTF timing to the Zadoff-Chu's delay-Doppler peak 5 symbols

@@ -179,7 +179,7 @@ class Receiver:
                 # one gain for the header stage (LTF + 8 pilots): per-block tracking on 2 pilots per block is
                 # noise at 0 dB; the residual CFO's phase slope is left to the header decoder's hypotheses
                 r = f.demodulate(mfa, S, f.n_hdr, final=False, smooth=1 << 20)
-                hdr = H.Header.decode(r["z"], r["noise_var"], self.seq_ref, self.hdr_pos)
+                hdr = H.Header.decode(r["z"], r["noise_var"], self.seq_ref, self.hdr_pos, f.coding)
             except (ValueError, IndexError, np.linalg.LinAlgError):
                 hdr = None
         if hdr is None:
@@ -212,11 +212,11 @@ class Receiver:
                 return False
             try:
                 seg3 = self._seg(a, b2).astype(np.complex128) * np.exp(-2j * np.pi * eps * np.arange(b2 - a))
-                known = np.concatenate([h.symbols() for h, _ in segs])
+                known = np.concatenate([h.symbols(f.coding) for h, _ in segs])
                 r = f.demodulate(f.matched_filter(seg3, frac), S, (j + 1) * f.n_hdr, final=False, known=known,
                                  smooth=LATER_SMOOTH)
                 nxt = H.Header.decode(r["z"][j * f.n_hdr:], r["noise_var"][j * f.n_hdr:], segs[-1][0].seq,
-                                      LATER_POS)
+                                      LATER_POS[:f.n_hdr], f.coding)
             except (ValueError, IndexError, np.linalg.LinAlgError):
                 nxt = None
             n_pay = None if nxt is None or nxt.kind == H.Kind.ASSOCIATION else self._message_uses(nxt, assoc)
@@ -233,9 +233,10 @@ class Receiver:
     def _message_uses(self, hdr, assoc):
         """Tag block + payload symbols of a message, or None if too long."""
         if hdr.kind == H.Kind.DIGITAL:
-            n_pay = H.TAG_USES + self.f.digital_n_symbols(hdr.length, assoc.modulation, assoc.fec, assoc.payload_crc)
+            n_pay = self.f.n_tag + self.f.digital_n_symbols(hdr.length, assoc.modulation, assoc.fec,
+                                                            assoc.payload_crc)
         else:
-            n_pay = H.TAG_USES + hdr.length * assoc.uses_per_token
+            n_pay = self.f.n_tag + hdr.length * assoc.uses_per_token
         return n_pay if n_pay <= MAX_PAYLOAD_SYMBOLS else None
 
     def _demodulate(self, S_abs, eps, frac, n_data, final, known, smooth=None):
@@ -252,7 +253,7 @@ class Receiver:
         f = self.f
         S_abs, eps, segs, frac, assoc = self.pending
         # timing again, now with the decoded headers as a long known sequence
-        known = np.concatenate([h.symbols() for h, _ in segs])
+        known = np.concatenate([h.symbols(f.coding) for h, _ in segs])
         n_data = sum(f.n_hdr + p for _, p in segs)
         if end < S_abs + f.burst_samples(0, n_data) + 2 * f.rrc.size + 4 * f.sps:
             return False
@@ -282,9 +283,9 @@ class Receiver:
             self.seq_ref = hdr.seq
             a, b = o, o + n_pay
             z, nv = r["z"][a:b], r["noise_var"][a:b]
-            tag = H.decode_tag(z[:H.TAG_USES], nv[:H.TAG_USES])
-            out.append(self._make_output(hdr, assoc, tag, r, z[H.TAG_USES:], nv[H.TAG_USES:], S_abs + frac, eps,
-                                         a + H.TAG_USES))
+            tag = f.coding.decode_tag(z[:f.n_tag], nv[:f.n_tag])
+            out.append(self._make_output(hdr, assoc, tag, r, z[f.n_tag:], nv[f.n_tag:], S_abs + frac, eps,
+                                         a + f.n_tag))
             self.n_bursts += 1
             o = b
         return True

@@ -12,8 +12,9 @@ Burst (symbol level, before RRC pulse shaping at ``sps`` samples/symbol)::
 * STF: a random QPSK segment of ``seg`` symbols (32 samples) repeated ``stf_reps`` times: Schmidl-Cox
   detection and coarse CFO (lag 32 samples, unambiguous to +-1/64 of fs), refined with a longer lag.
 * LTF: two Zadoff-Chu sequences (length ``ltf_n``): fine timing, fine CFO, least-squares channel estimate.
-* Body data: one segment, ``header.Header`` (96 QPSK uses) then a message (tag block + payload) or a link
-  association (``header.LinkAssociation``).
+* Body data: one segment, ``header.Header`` then a message (tag block + payload) or a link association
+  (``header.LinkAssociation``); the frame's ``header.BodyCoding`` codes the header and tag block (long preamble:
+  ``ROBUST``, 96 + 32 QPSK uses; short preamble: ``DENSE``, 24 + 16 16-QAM uses).
 * Pilots: QPSK, 2 at the start of every 32-symbol body block and 2 after the last data symbol.
 * Guard: zeros after the pulse tail, as many as the receiver needs to finish the burst without later samples
   (``guard_samples``): about 20 symbols once the body is longer than its header and tag; a receiver on a
@@ -42,10 +43,11 @@ PILOTS_PER_BLOCK = 2
 DATA_PER_BLOCK = PILOT_BLOCK - PILOTS_PER_BLOCK
 MAX_PAYLOAD_SYMBOLS = 1 << 21
 DET_SYMBOLS = 3          # detection filter length (symbols)
-# the preambles a burst may start with (pdu_format.KEY_PREAMBLE): the long one detects from Es/N0 0 dB; the short
-# one (86 symbols instead of 222) from 8 dB, with its own trigger threshold (a 2-period Schmidl-Cox window crosses
-# 0.25 on noise about once every 100 samples); association bursts always use the long one
-PREAMBLES = {pf.PREAMBLE_LONG: {}, pf.PREAMBLE_SHORT: dict(stf_reps=3, sc_window_segs=2, ltf_n=31)}
+# the burst formats a message may use (pdu_format.KEY_PREAMBLE), named by their preamble: the long one detects from
+# Es/N0 0 dB and codes headers and tags robustly; the short one (86 symbols instead of 222, detected from 8 dB, with
+# its own trigger threshold: a 2-period Schmidl-Cox window crosses 0.25 on noise about once every 100 samples) codes
+# them densely (16-QAM, from about 10 dB); association bursts always use the long one
+PREAMBLES = {pf.PREAMBLE_LONG: {}, pf.PREAMBLE_SHORT: dict(stf_reps=3, sc_window_segs=2, ltf_n=31, coding="dense")}
 TRIGGER_THRESHOLDS = {pf.PREAMBLE_LONG: 0.25, pf.PREAMBLE_SHORT: 0.6}
 
 
@@ -119,7 +121,7 @@ class Waveform:
     """Burst parameters, sizes and TX construction."""
 
     def __init__(self, sps=4, rolloff=0.35, span=8, amplitude=1.0, stf_reps=STF_REPS,
-                 sc_window_segs=SC_WINDOW_SEGS, ltf_n=LTF_N, ltf_root=LTF_ROOT):
+                 sc_window_segs=SC_WINDOW_SEGS, ltf_n=LTF_N, ltf_root=LTF_ROOT, coding="robust"):
         if sps < 2:
             raise ValueError("sps must be >= 2")
         if not 2 <= sc_window_segs < stf_reps:
@@ -137,7 +139,8 @@ class Waveform:
         self.ltf = np.concatenate([z, z])
         self.pre = np.concatenate([self.stf, self.ltf])
         self.n_stf, self.n_pre = self.stf.size, self.pre.size
-        self.n_hdr = H.HEADER_USES
+        self.coding = H.CODINGS[coding]
+        self.n_hdr, self.n_tag = self.coding.header_uses, self.coding.tag_uses
         self.digital = DigitalCodec()
         self.eq_half = self.span + 2 * 2                    # MMSE FIR half length (5 channel taps)
 
@@ -168,7 +171,7 @@ class Waveform:
     def burst_symbols(self, n_payload, n_data=None):
         """All channel uses of a message burst with ``n_payload`` payload symbols: preamble, header, tag, pilots,
         payload, pulse tail and guard."""
-        n_data = self.n_hdr + H.TAG_USES + n_payload if n_data is None else n_data
+        n_data = self.n_hdr + self.n_tag + n_payload if n_data is None else n_data
         return self.n_pre + body_layout(n_data)[2] + self.guard_symbols(n_data)
 
     def association_symbols(self):
@@ -177,7 +180,7 @@ class Waveform:
 
     def burst_samples(self, n_payload, n_data=None):
         """Samples of a burst incl. the filter tails (without the zero guard)."""
-        n_data = self.n_hdr + H.TAG_USES + n_payload if n_data is None else n_data
+        n_data = self.n_hdr + self.n_tag + n_payload if n_data is None else n_data
         return (self.n_pre + body_layout(n_data)[2] - 1) * self.sps + self.rrc.size
 
     # ------------------------------------------------------------ TX
@@ -251,20 +254,20 @@ class Waveform:
         first, each with the ones before it as known symbols."""
         if not 1 <= len(messages) <= H.MAX_MESSAGES:
             raise ValueError("1..%d messages per burst, not %d" % (H.MAX_MESSAGES, len(messages)))
-        hdrs = [dataclasses.replace(hdr, more=i + 1 < len(messages)).symbols()
+        hdrs = [dataclasses.replace(hdr, more=i + 1 < len(messages)).symbols(self.coding)
                 for i, (hdr, _, _) in enumerate(messages)]
-        rest = [np.concatenate([H.tag_symbols(tag), np.asarray(sym, np.complex128).ravel()])
+        rest = [np.concatenate([self.coding.tag_symbols(tag), np.asarray(sym, np.complex128).ravel()])
                 for _, tag, sym in messages]
         return self.burst(np.concatenate(hdrs + rest))
 
     def messages_symbols(self, payload_sizes):
         """All channel uses of one burst carrying messages with these payload sizes (symbols)."""
-        n = len(payload_sizes) * (self.n_hdr + H.TAG_USES) + int(sum(payload_sizes))
+        n = len(payload_sizes) * (self.n_hdr + self.n_tag) + int(sum(payload_sizes))
         return self.burst_symbols(0, n)
 
     def association_burst(self, assoc):
         hdr = H.Header(H.Kind.ASSOCIATION, assoc.seq_base, 0)
-        return self.burst(np.concatenate([hdr.symbols(), assoc.symbols()]))
+        return self.burst(np.concatenate([hdr.symbols(self.coding), assoc.symbols()]))
 
     def build_burst(self, meta, payload, modulation="qpsk", fec="cc"):
         """TX: a PDU's metadata + payload -> (message burst samples, the link's association).
