@@ -230,15 +230,18 @@ def run_compression(clips: list[Path], out_dir: Path, crfs: list[int], av1_crf: 
 
 def _print(clip: Path, messages: list[str], rows: list[dict]) -> None:
     print(f"{clip.name}: {rows[0]['duration_s']} s, {len(messages)} message(s): {' | '.join(messages)}")
+    width = max(len(r["scheme"]) for r in rows) + 2
     for r in rows:
-        print(f"  {r['scheme']:<48}{r['bit_per_s']:>14,.1f} bit/s{r['compression_ratio']:>14,.1f} x")
+        uses = f"{r['channel_uses_per_s']:>10,.1f} uses/s" if r.get("channel_uses_per_s") not in (None, "") else ""
+        print(f"  {r['scheme']:<{width}}{r['bit_per_s']:>14,.1f} bit/s{r['compression_ratio']:>14,.1f} x{uses}")
 
 
 COLOURS = {"raw": "0.5", "video": "C0", "speech": "C2", "text": "C1", "this system": "C3"}
 
 
 def plot(rows: list[dict], png: Path) -> Path:
-    """Horizontal bars of bit/s per scheme (log scale), one panel per clip."""
+    """Horizontal bars of bit/s per scheme (log scale), one panel per clip; this system's rows also name their
+    channel uses per second (the short burst format's rows carry the same bits in fewer of them)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -252,8 +255,9 @@ def plot(rows: list[dict], png: Path) -> Path:
         y = np.arange(len(rs))[::-1]
         ax.barh(y, [r["bit_per_s"] for r in rs], color=[COLOURS[r["family"]] for r in rs])
         for yi, r in zip(y, rs):
-            ax.text(r["bit_per_s"] * 1.15, yi, f"{r['bit_per_s']:,.0f} bit/s  ({r['compression_ratio']:,.0f}x)",
-                    va="center", fontsize=7)
+            uses = r.get("channel_uses_per_s")
+            ax.text(r["bit_per_s"] * 1.15, yi, f"{r['bit_per_s']:,.0f} bit/s  ({r['compression_ratio']:,.0f}x)"
+                    + (f";  {uses:,.0f} channel uses/s" if uses not in (None, "") else ""), va="center", fontsize=7)
         ax.set_yticks(y, [r["scheme"] for r in rs], fontsize=7)
         ax.set_xscale("log")
         ax.set_xlim(10, max(r["bit_per_s"] for r in rs) * 200)

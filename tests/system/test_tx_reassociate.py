@@ -62,4 +62,6 @@ def test_unreported_message_makes_the_next_one_carry_the_association(tmp_path, d
     assert [m.get(pf.KEY_PREAMBLE, pf.PREAMBLE_LONG) for m in pdus] == ["long", "long", "short"]
     assert [r["preamble"] for r in records] == ["long", "long", "short"]
     assert records[2]["burst_channel_uses"] == tx.frames["short"].burst_symbols(records[2]["channel_uses"])
-    assert records[2]["burst_channel_uses"] == tx.frame.burst_symbols(records[2]["channel_uses"]) - 136
+    # 136 preamble symbols fewer, and the header and tag in 40 16-QAM uses instead of 128 QPSK (96 header bits)
+    assert records[2]["burst_channel_uses"] < tx.frame.burst_symbols(records[2]["channel_uses"]) - 136 - 88
+    assert [r["header_bits"] for r in records] == [192, 192, 96]
