@@ -20,11 +20,11 @@ channel at ``--esn0`` dB, CFO up to +-0.5 % of fs) and the host's tag search (``
 Transcripts: samples/demo/transcript.tsv (3 utterances) and
 data/video/grid/transcripts.tsv (one each). ``--preamble short``: the message bursts start with the short preamble
 (``waveform.PREAMBLES``; the transmitter host uses it while the receiver's fresh reports say at least
-``link.short_preamble_min_snr_db``, 10 dB), received with its own trigger threshold; the association's share stays
-the long preamble's.
+``link.short_preamble_min_snr_db``, 11 dB: the short burst format, whose header and tag block are 16-QAM), received
+with its own trigger threshold; the association's share stays the long preamble's.
 
     python benchmarks/air_accounting.py --out out/bench/air_accounting
-    python benchmarks/air_accounting.py --preamble short --esn0 10 --out out/bench/air_accounting_short
+    python benchmarks/air_accounting.py --preamble short --esn0 12 --out out/bench/air_accounting_short12
 """
 from __future__ import annotations
 

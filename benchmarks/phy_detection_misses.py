@@ -104,12 +104,12 @@ def run(L, seed, n, esn0, pre, threshold=0.25, k_msgs=1):
                 ev[-1]["d3"] = r["d3"]
             return r
 
-        def dec(z, nv, seq_ref=0, positions=None, ev=ev):
-            r = orig_dec(z, nv, seq_ref, positions)
+        def dec(z, nv, seq_ref=0, positions=None, coding=None, *, ev=ev):
+            r = orig_dec(z, nv, seq_ref, positions, coding)
             if ev and "hdr" not in ev[-1]:
                 ev[-1]["hdr"] = r is not None
                 ok0, _ = H.decode_header_bits(np.asarray(z)[None], np.broadcast_to(nv, np.shape(z))[None],
-                                              positions, min_metric=-np.inf)
+                                              positions, min_metric=-np.inf, coding=coding)
                 ev[-1]["crc_only"] = bool(ok0[0])
             return r
 

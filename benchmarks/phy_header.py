@@ -13,7 +13,8 @@
   corrupted header looks like to the checks), 1e9 of them in seconds; times the 5 hypotheses = the rate per
   corrupted header.
 * metric: the decoder's reliability test alone: the share of Viterbi decodes of pure noise (every slope
-  hypothesis) whose metric reaches the coding's ``min_metric``; times the random words' rate and the 5
+  hypothesis) whose metric reaches the coding's ``min_metric``, and their median metric (the decoding part gives
+  the 1st percentile of true headers' metrics at each point, for comparison); times the random words' rate and the 5
   hypotheses = the rate per corrupted header that the CRC, field checks and metric test leave (the CRC depends on
   the decided bits only, and noise decides every codeword alike).
 * tag: random 32-bit tags through the coding's tag block (AWGN and a phase error N(0, 0.06 rad); the receiver
@@ -70,6 +71,7 @@ def decode_worker(args):
     use_coding(coding)
     rng = np.random.default_rng(seed)
     good = wrong = 0
+    metrics = np.zeros(0)
     for k in range(0, n, BATCH):
         bits = _headers(rng, min(BATCH, n - k))
         y, nv = _channel(rng, bits, esn0)
@@ -77,7 +79,9 @@ def decode_worker(args):
         same = np.all(got == bits, axis=1)
         good += int(np.sum(ok & same))
         wrong += int(np.sum(ok & ~same))
-    return good, wrong
+        if k == 0:   # the reliability metric of true headers (first hypothesis), on the first batch
+            metrics = CODING.header_code.decode(CODING.llr(y, nv))[1]
+    return good, wrong, metrics
 
 
 def tag_worker(args):
@@ -120,13 +124,15 @@ def metric_worker(args):
     rng = np.random.default_rng(seed)
     ramp = np.exp(-1j * H.SLOPE_HYPOTHESES[:, None] * POS[None, :])
     passed = total = 0
+    metrics = []
     for k in range(0, n, BATCH):
         m = min(BATCH, n - k)
         y = np.sqrt(0.5) * (rng.standard_normal((m, 1, POS.size)) + 1j * rng.standard_normal((m, 1, POS.size)))
         _, metric = CODING.header_code.decode(CODING.llr(y * ramp[None], np.ones((m, ramp.shape[0], POS.size))))
         passed += int(np.sum(metric >= CODING.min_metric))
         total += metric.size
-    return passed, total
+        metrics.append(metric.ravel())
+    return passed, total, np.concatenate(metrics)
 
 
 def words_worker(args):
@@ -170,10 +176,12 @@ def main():
             res = pool.map(decode_worker, [(a.seed + 100 * k + int(10 * esn0) + 50, n // w, esn0, a.coding)
                                            for k in range(w)])
             good, wrong = (sum(r[i] for r in res) for i in range(2))
+            m1 = float(np.quantile(np.concatenate([r[2] for r in res]), 0.01))
             tot = w * (n // w)
             rows.append(dict(test="decode", esn0_db=esn0, trials=tot, decoded=good, rate=good / tot,
-                             wrong_accepted=wrong))
-            print(f"Es/N0 {esn0:+.0f} dB: decoded {good}/{tot} = {good / tot:.5f}, wrong accepted {wrong}", flush=True)
+                             wrong_accepted=wrong, metric_q01=round(m1, 4)))
+            print(f"Es/N0 {esn0:+.0f} dB: decoded {good}/{tot} = {good / tot:.5f}, wrong accepted {wrong}; "
+                  f"true headers' metric, 1st percentile {m1:.3f}", flush=True)
         if "false" in a.parts:
             res = pool.map(false_worker, [(a.seed + 7000 + k, a.false // w, a.coding) for k in range(w)])
             wrong, checks = sum(r[0] for r in res), sum(r[1] for r in res)
@@ -194,10 +202,11 @@ def main():
         if "metric" in a.parts:
             res = pool.map(metric_worker, [(a.seed + 8000 + k, a.metric // w, a.coding) for k in range(w)])
             passed, total = sum(r[0] for r in res), sum(r[1] for r in res)
+            med = float(np.median(np.concatenate([r[2] for r in res])))
             rows.append(dict(test="noise_metric", esn0_db="noise", trials=total, decoded="", rate=passed / total,
-                             wrong_accepted=passed))
+                             wrong_accepted=passed, metric_median=round(med, 4)))
             print(f"noise decodes whose metric reaches {CODING.min_metric}: {passed}/{total} = "
-                  f"{passed / total:.4f}", flush=True)
+                  f"{passed / total:.4f}; their median metric {med:.3f}", flush=True)
         for esn0, n in zip(points, counts) if "tag" in a.parts else ():
             good = sum(pool.map(tag_worker, [(a.seed + 300 * k + int(10 * esn0) + 11, n // w, esn0, a.coding)
                                              for k in range(w)]))
@@ -205,7 +214,7 @@ def main():
             rows.append(dict(test="tag", esn0_db=esn0, trials=tot, decoded=good, rate=good / tot, wrong_accepted=""))
             print(f"tag block at Es/N0 {esn0:+.0f} dB: decoded {good}/{tot} = {good / tot:.5f}", flush=True)
     with open(os.path.join(a.out, "header.csv"), "w", newline="") as fh:
-        wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        wr = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
         wr.writeheader()
         wr.writerows(rows)
     print(f"done in {time.time() - t0:.0f} s")

@@ -18,7 +18,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from gnuradio.lgmtsc import header as contract  # the air-interface contract (TAG_USES)
+from gnuradio.lgmtsc import header as contract  # the air-interface contract (the robust tag block's bits)
 
 LOG_VERSION = 1
 # Rate accounting, as in Fig. 8 (docs/eval/compression.md): channel bits = channel uses x bits per use of the part's

@@ -464,8 +464,8 @@ SLOPE_HYPOTHESES = np.array([0.0, -0.006, 0.006, -0.012, 0.012])   # residual CF
 # decoded at Es/N0 0 dB drop from 99.987 to 99.974 % (benchmarks/phy_header.py): wrong ones pass 60 times less often
 HEADER_MIN_METRIC = 0.69
 # the dense coding has none: 16-QAM's magnitude bits give noise decodes high metrics (median 0.74, above the 1st
-# percentile of true headers at 8 dB, 0.61), so the CRC-24 and field checks alone reject wrong headers (5 hypotheses
-# x 2^-24 x 3/8 = 1.1e-7 per corrupted header)
+# percentile of true headers at 8-12 dB, 0.60-0.66; benchmarks/phy_header.py --coding dense), so the CRC-24 and
+# field checks alone reject wrong headers (5 hypotheses x 2^-24 x 3/8 = 1.1e-7 per corrupted header)
 DENSE_MIN_METRIC = 0.0
 
 ROBUST = BodyCoding("robust", HEADER_CODE, TAG_CODE, "qpsk", HEADER_MIN_METRIC)
@@ -478,14 +478,13 @@ def decode_header_bits(z, noise_var, positions=None, slopes=SLOPE_HYPOTHESES, mi
     ``ROBUST`` unless given; ``min_metric``: the coding's unless given).
 
     The LTF's fine CFO leaves a residual of up to about 0.01 rad/symbol at Es/N0 0 dB (a radian over the
-    header), which the 96 header symbols alone cannot estimate at that SNR. So the header is decoded under
-    the first hypothesis and, where that fails, under the others (one batched Viterbi), anchored where the
-    channel estimate is; of their candidates whose CRC and field checks pass, the one the decoder trusts most
-    is taken. A corrupted
-    header is checked ``len(slopes)`` times, so a wrong one passes with probability about
-    len(slopes) * 2^-24 * 3/8 (5 hypotheses: 1.1e-7) times the chance that its Viterbi metric reaches
-    ``min_metric`` (1.6 % for noise). ``positions``: the header symbols' distances (symbols) from the phase
-    reference (the receiver: from the LTF's centre)."""
+    robust header's 96 symbols), which the header symbols alone cannot estimate at that SNR. So the header is
+    decoded under the first hypothesis and, where that fails, under the others (one batched Viterbi), anchored
+    where the channel estimate is; of their candidates whose CRC and field checks pass, the one the decoder trusts
+    most is taken. A corrupted header is checked ``len(slopes)`` times, so a wrong one passes with probability
+    about len(slopes) * 2^-24 * 3/8 (5 hypotheses: 1.1e-7), times, for ``ROBUST``, the chance that its Viterbi
+    metric reaches ``min_metric`` (1.6 % for noise; ``DENSE`` has no metric test). ``positions``: the header
+    symbols' distances (symbols) from the phase reference (the receiver: from the LTF's centre)."""
     coding = coding or ROBUST
     min_metric = coding.min_metric if min_metric is None else min_metric
     code = coding.header_code

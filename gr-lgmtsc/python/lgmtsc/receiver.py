@@ -176,7 +176,7 @@ class Receiver:
             frac = f.refine_timing(seg2, S, frac)
             mfa = f.matched_filter(seg2, frac)
             try:
-                # one gain for the header stage (LTF + 8 pilots): per-block tracking on 2 pilots per block is
+                # one gain for the header stage (LTF + the header's pilots): per-block tracking on 2 pilots per block is
                 # noise at 0 dB; the residual CFO's phase slope is left to the header decoder's hypotheses
                 r = f.demodulate(mfa, S, f.n_hdr, final=False, smooth=1 << 20)
                 hdr = H.Header.decode(r["z"], r["noise_var"], self.seq_ref, self.hdr_pos, f.coding)

@@ -268,7 +268,7 @@ class Synchroniser:
         beta = max(beta, 1e-6)
         zall = np.correlate(y, w, "same") / beta
         # gain tracking per 32-symbol block from known symbols: the LTF (positions -nl..-1 of the body), the
-        # pilots and the header once decoded. The LTF anchors short bodies (the header alone has 8 pilots).
+        # pilots and the header once decoded. The LTF anchors short bodies (a robust header alone has 8 pilots).
         nl = self.ltf.size
         z = zall[self.n_pre - nl:self.n_pre + blen]          # z[nl + k] = body symbol k
         pv = PILOT_SEQ[np.arange(ppos.size) % PILOT_SEQ.size]
@@ -277,15 +277,18 @@ class Synchroniser:
         if known is not None:
             kpos = np.concatenate([kpos, dpos[:known.size]])
             kval = np.concatenate([kval, known])
-        prod = z[kpos + nl] * np.conj(kval) / np.maximum(np.abs(kval) ** 2, 1e-12)
+        # per block the least-squares gain sum(z k*) / sum(|k|^2): known symbols of unequal energy (a 16-QAM header)
+        # count by their energy; ``cnt`` is the block's known energy (its count for unit-energy symbols)
+        energy = np.abs(kval) ** 2
+        prod = z[kpos + nl] * np.conj(kval)
         off = -(-nl // PILOT_BLOCK) * PILOT_BLOCK
         blk = (kpos + off) // PILOT_BLOCK
         nbk = int(blk.max()) + 1
-        cnt = np.bincount(blk, minlength=nbk).astype(float)
-        use = cnt > 0
+        cnt = np.bincount(blk, energy, nbk)
+        use = cnt > 1e-9
         cnt = cnt[use]
         gb = (np.bincount(blk, prod.real, nbk) + 1j * np.bincount(blk, prod.imag, nbk))[use] / cnt
-        cb = np.bincount(blk, kpos.astype(float), nbk)[use] / cnt
+        cb = np.bincount(blk, kpos * energy, nbk)[use] / cnt
         npb = gb.size
         n = np.arange(-nl, blen)
         om = 0.0
@@ -297,7 +300,6 @@ class Synchroniser:
             om += np.angle(np.sum(gr_[lag:] * np.conj(gr_[:-lag]))) / float(np.mean(dc))
         z = z * np.exp(-1j * om * n)
         gb = gb * np.exp(-1j * om * cb)
-        prod = prod * np.exp(-1j * om * kpos)
         gs, neff = gb, cnt
         static = npb < 3                     # the fit found no change of the gain over the burst
         if smooth and smooth >= 2 * npb:     # one gain for the whole span (the header stage)

@@ -175,7 +175,7 @@ class Waveform:
         return self.n_pre + body_layout(n_data)[2] + self.guard_symbols(n_data)
 
     def association_symbols(self):
-        """All channel uses of an association burst."""
+        """All channel uses of an association burst (association bursts go in the long format: ask its frame)."""
         return self.burst_symbols(0, self.n_hdr + H.ASSOC_USES)
 
     def burst_samples(self, n_payload, n_data=None):
@@ -266,6 +266,7 @@ class Waveform:
         return self.burst_symbols(0, n)
 
     def association_burst(self, assoc):
+        """The link association's burst (burst_tx sends it in the long format only; this frame's header coding)."""
         hdr = H.Header(H.Kind.ASSOCIATION, assoc.seq_base, 0)
         return self.burst(np.concatenate([hdr.symbols(self.coding), assoc.symbols()]))
 
