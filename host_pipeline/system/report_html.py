@@ -254,8 +254,8 @@ def _utterance_row(u: dict, name: str, out_dir: Path, input_video: str | None, s
         "prompt class": u.get("prompt_class"), "feedback SNR": _num(u.get("feedback_snr_db"), "dB"),
         "measured SNR": _num(u.get("snr_db"), "dB"), "similarity": _num(u.get("similarity"), digits=3),
         "tokens": _num(u.get("n_tokens")), "channel uses": _num(u.get("channel_uses")),
-        "channel uses on air": (f"{_num(u.get('burst_channel_uses'))} ({u.get('preamble', 'long')} preamble, header, "
-                                "tag, pilots, payload, guard"
+        "channel uses on air": (f"{_num(u.get('burst_channel_uses'))} (the {u.get('preamble', 'long')} burst format: "
+                                "preamble, header, tag, pilots, payload, guard"
                                 + (", and the link association sent again before it: no report had come on an "
                                    "earlier message)" if u.get("reassociated") else ")")),
         "bits (payload + header + tag)": f"{_num(u.get('payload_bits'))} + {_num(u.get('header_bits'))} + "
