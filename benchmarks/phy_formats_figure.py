@@ -8,7 +8,7 @@ no failure is drawn as an open marker at its one-sided 95 % upper bound (it depe
 channel uses per second of speech, one burst per utterance, on the 10 GRID clips and the demo: the long format,
 session 9's short preamble with the robust header, and the short format as built.
 
-    python benchmarks/phy_formats_figure.py          # -> benchmarks/phy_results/formats.png
+    python benchmarks/phy_formats_figure.py --out benchmarks/phy_results/formats.png   # the figure the docs cite
 
 Inputs (benchmarks/phy_results): header.csv, header_robust_tag.csv, detection.csv (long); header_dense.csv,
 detection_short_dense.csv (short); air_accounting.csv, air_accounting_short.csv, air_accounting_short_dense.csv.
@@ -62,7 +62,7 @@ def _plot_curve(ax, pts, label, colour, marker, ls):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=RESULTS / "formats.png")
+    ap.add_argument("--out", type=Path, default=Path("out/bench/phy_formats/formats.png"))
     a = ap.parse_args()
     import matplotlib
 

@@ -11,6 +11,7 @@ import pmt
 from gnuradio import blocks, gr, gr_unittest
 from gnuradio.lgmtsc import awgn_channel, burst_rx, burst_tx, frame, rayleigh_channel, sim
 from gnuradio.lgmtsc import pdu_format as pf
+from gnuradio.lgmtsc.waveform import PREAMBLES, TRIGGER_THRESHOLDS
 
 META = dict(version=pf.FORMAT_VERSION, mode="semantic", sender_id=513, seq=70000, n_tokens=4, prompt_class=2,
             auth_tag=0xFEDCBA98)
@@ -234,27 +235,27 @@ class qa_burst_rx(gr_unittest.TestCase):
 
     def test_012_lost_later_header(self):
         """A burst whose second header is destroyed is lost whole (its layout is unknown), never misread; the
-        next burst decodes. The body: the 3 headers, then each message's tag block and payload."""
-        from gnuradio.lgmtsc import header as H
-        f = frame.Frame()
-        rng = np.random.default_rng(12)
-        pays = [np.exp(2j * np.pi * rng.random(4 * n)) for n in (20, 20, 20)]
-        msgs = [f.parse_tx(dict(META, seq=i, n_tokens=20), p)[1:] for i, p in enumerate(pays)]
-        assoc = f.parse_tx(dict(META, seq=0, n_tokens=20), pays[0])[0]
-        hdrs = [dataclass_more(h, i < 2).symbols() for i, (h, _, _) in enumerate(msgs)]
-        sym = np.concatenate(hdrs + [np.concatenate([H.tag_symbols(t), s]) for _, t, s in msgs])
-        np.testing.assert_allclose(f.burst(sym), f.messages_burst(msgs))      # the layout
-        sym[f.n_hdr:2 * f.n_hdr] = np.exp(2j * np.pi * rng.random(f.n_hdr))    # the second header: garbage
-        rx = frame.Receiver(f, association=assoc)
-        out = rx.feed(sim.channel(f.burst(sym), rng, 15.0, lead=300))
-        out += rx.feed(sim.channel(f.messages_burst(msgs[1:]), rng, 15.0, lead=300))
-        out += rx.feed(np.zeros(5000, np.complex64))
-        self.assertEqual([m[pf.KEY_SEQ] for m, _ in out], [1, 2])
-        self.assertGreaterEqual(rx.n_header_fail, 1)
-        for (_, p), ref in zip(out, pays[1:]):
-            self.assertLess(np.mean(np.abs(p - ref) ** 2), 2 * 10 ** -1.5)     # Es/N0 15 dB
-        with self.assertRaises(ValueError):
-            f.messages_burst(msgs * 6)     # 18 > MAX_MESSAGES
+        next burst decodes. The body: the 3 headers, then each message's tag block and payload. Both formats."""
+        for kind, pre in PREAMBLES.items():                 # both burst formats (robust and dense headers)
+            f = frame.Frame(**pre)
+            rng = np.random.default_rng(12)
+            pays = [np.exp(2j * np.pi * rng.random(4 * n)) for n in (20, 20, 20)]
+            msgs = [f.parse_tx(dict(META, seq=i, n_tokens=20), p)[1:] for i, p in enumerate(pays)]
+            assoc = f.parse_tx(dict(META, seq=0, n_tokens=20), pays[0])[0]
+            hdrs = [dataclass_more(h, i < 2).symbols(f.coding) for i, (h, _, _) in enumerate(msgs)]
+            sym = np.concatenate(hdrs + [np.concatenate([f.coding.tag_symbols(t), s]) for _, t, s in msgs])
+            np.testing.assert_allclose(f.burst(sym), f.messages_burst(msgs))      # the layout
+            sym[f.n_hdr:2 * f.n_hdr] = np.exp(2j * np.pi * rng.random(f.n_hdr))    # the second header: garbage
+            rx = frame.Receiver(f, threshold=TRIGGER_THRESHOLDS[kind], association=assoc)
+            out = rx.feed(sim.channel(f.burst(sym), rng, 15.0, lead=300))
+            out += rx.feed(sim.channel(f.messages_burst(msgs[1:]), rng, 15.0, lead=300))
+            out += rx.feed(np.zeros(5000, np.complex64))
+            self.assertEqual([m[pf.KEY_SEQ] for m, _ in out], [1, 2], kind)
+            self.assertGreaterEqual(rx.n_header_fail, 1, kind)
+            for (_, p), ref in zip(out, pays[1:]):
+                self.assertLess(np.mean(np.abs(p - ref) ** 2), 2 * 10 ** -1.5, kind)     # Es/N0 15 dB
+            with self.assertRaises(ValueError):
+                f.messages_burst(msgs * 6)     # 18 > MAX_MESSAGES
 
     def test_014_short_and_long_preambles(self):
         """burst_rx receives both preambles in one stream at 12 dB with CFO: each message once, with its preamble
