@@ -118,13 +118,14 @@ def transcript_messages(clip: Path, transcript: str | None) -> list[str]:
 def system_rows(messages: list[str], checkpoints: tuple[str, ...] = ("minilm-l6-u16", "minilm-l6-u8")) -> list[dict]:
     """This system's semantic and digital modes: bits = channel uses x bits per use of each part's modulation."""
     from gnuradio.lgmtsc import frame as phy_frame
+    from gnuradio.lgmtsc.pdu_format import PREAMBLE_LONG
     from gnuradio.lgmtsc.waveform import PREAMBLES
 
     from ..codec import CodecConfig, SemanticCodec
     from ..config import load_config
 
     frames = {kind: phy_frame.Frame(**pre) for kind, pre in PREAMBLES.items()}
-    frame = frames["long"]
+    frame = frames[PREAMBLE_LONG]
     rows = []
     for name in checkpoints:
         codec = SemanticCodec.load(CodecConfig(checkpoint=name, unknown_chars="replace"))
@@ -155,18 +156,19 @@ def _burst_rows(frames: dict, label: str, payload_uses: list[int], family: str, 
     channel use on air and every information bit (header, tag, payload, association share; the association always
     goes in the long format); payload only: the payload's channel uses and bits."""
     from gnuradio.lgmtsc import header as H
+    from gnuradio.lgmtsc.pdu_format import PREAMBLE_LONG
 
     n = len(payload_uses)
     bits = payload_bits if payload_bits is not None else [2 * p for p in payload_uses]
-    assoc_uses = n * frames["long"].association_symbols() / H.ASSOC_EVERY
+    assoc_uses = n * frames[PREAMBLE_LONG].association_symbols() / H.ASSOC_EVERY
     assoc_bits = n * (H.HEADER_BITS + H.ASSOC_BITS) / H.ASSOC_EVERY
     rows = []
     for kind, frame in frames.items():
-        rows.append({"scheme": label + ("" if kind == "long" else f", {kind} burst format") + " (all-in)",
+        rows.append({"scheme": label + ("" if kind == PREAMBLE_LONG else f", {kind} burst format") + " (all-in)",
                      "family": family, "bytes": (sum(bits) + n * (H.HEADER_BITS + H.TAG_BITS) + assoc_bits) / 8,
                      "channel_uses": sum(frame.burst_symbols(p) for p in payload_uses) + assoc_uses,
                      "note": (note + "; " if note else "") + f"{n} burst(s), association 1/{H.ASSOC_EVERY} per message"
-                     + ("" if kind == "long" else "; a link whose SNR reports are high")})
+                     + ("" if kind == PREAMBLE_LONG else "; a link whose SNR reports are high")})
     rows.append({"scheme": label + " (payload only)", "family": family, "bytes": sum(bits) / 8,
                  "channel_uses": sum(payload_uses), "note": note})
     return rows

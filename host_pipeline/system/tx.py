@@ -8,6 +8,7 @@ is compressed, encoded and sent. Every sent message is appended to the transmitt
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -206,10 +207,9 @@ class Transmitter:
                     meta[self.pdu_format.KEY_ASSOCIATE] = rec.reassociated = True
                     rec.burst_channel_uses += int(self.frame.association_symbols())
                 elif snr is not None and snr >= self.cfg.link.short_preamble_min_snr_db:  # a good, confirmed link
-                    rec.preamble = meta[self.pdu_format.KEY_PREAMBLE] = self.pdu_format.PREAMBLE_SHORT
-                    short = self.frames[rec.preamble]
-                    rec.burst_channel_uses = int(short.burst_symbols(rec.channel_uses))
-                    rec.header_bits, rec.tag_bits = short.coding.header_coded_bits, short.coding.tag_coded_bits
+                    meta[self.pdu_format.KEY_PREAMBLE] = self.pdu_format.PREAMBLE_SHORT
+                    rec = dataclasses.replace(rec, **self._burst_fields(self.pdu_format.PREAMBLE_SHORT,
+                                                                        rec.channel_uses))
                 if self.log:  # logged before it leaves: a crash in between is a lost message, never an unknown one
                     self.log.write("sent", rec)
                 link.send(meta, payload)
@@ -337,6 +337,13 @@ class Transmitter:
         meta["auth_tag"] = compute_tag(self.key.key, meta, content)
         lat["encode_s"] = round(time.perf_counter() - t, 4)
         rec = TxRecord(seq, self.key.sender_id, self.mode, seg.start, seg.end, seg.text, text, cls, snr, n_items,
-                       uses, int(self.frame.burst_symbols(uses)), bits, self.frame.coding.header_coded_bits,
+                       uses, payload_bits=bits, **self._burst_fields(self.pdu_format.PREAMBLE_LONG, uses),
                        t_speech_end=round(t_speech_end, 4), t_sent=round(time.time(), 4), latency_s=lat, kb=kb_info)
         return rec, meta, payload
+
+    def _burst_fields(self, preamble: str, uses: int) -> dict:
+        """A message's air accounting in one burst format: its preamble, every channel use of its burst, and the
+        header's and tag block's channel bits (``header.BodyCoding``)."""
+        frame = self.frames[preamble]
+        return dict(preamble=preamble, burst_channel_uses=int(frame.burst_symbols(uses)),
+                    header_bits=frame.coding.header_coded_bits, tag_bits=frame.coding.tag_coded_bits)
